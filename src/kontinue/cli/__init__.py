@@ -1,0 +1,5 @@
+"""The ``kontinue`` command line (also installed as ``kubectl-kontinue``)."""
+
+from ._app import app, main
+
+__all__ = ["app", "main"]

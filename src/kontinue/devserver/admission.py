@@ -1,0 +1,326 @@
+"""Defaulting and validation of built-in kinds, as their kube-apiserver strategies do it.
+
+Only what clients observe is modelled: the defaults a real cluster fills in (so objects read back
+look the same) and the validation errors that would reject a request there.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Callable
+from typing import Any
+
+from kontinue.kube.schema import FieldError
+
+from .validation import DNS1123_LABEL, name_errors
+
+__all__ = ["ADMISSION", "Admission", "convert_event_from_storage", "convert_event_to_storage"]
+
+JSON = dict[str, Any]
+Admission = Callable[[JSON, JSON | None], list[FieldError]]
+
+_CONFIG_KEY_RE = re.compile(r"^[-._a-zA-Z0-9]+$")
+
+
+def _required(field: str, detail: str = "") -> FieldError:
+    return FieldError("FieldValueRequired", field, detail)
+
+
+def _invalid(field: str, value: object, detail: str) -> FieldError:
+    return FieldError("FieldValueInvalid", field, detail, value)
+
+
+def _namespace(obj: JSON, old: JSON | None) -> list[FieldError]:
+    spec = obj.setdefault("spec", {})
+    if old is None:
+        spec.setdefault("finalizers", ["kubernetes"])
+        obj["status"] = {"phase": "Active"}
+    labels = obj["metadata"].setdefault("labels", {})
+    labels["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
+    return []
+
+
+def _config_keys(data: Any, path: str) -> list[FieldError]:
+    if data is None:
+        return []
+    if not isinstance(data, dict):
+        return [_invalid(path, data, "must be a map")]
+    return [
+        _invalid(
+            path, key,
+            "a valid config key must consist of alphanumeric characters, '-', '_' or '.' "
+            "(e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is "
+            "'[-._a-zA-Z0-9]+')",
+        )
+        for key in data
+        if not _CONFIG_KEY_RE.match(str(key))
+    ]
+
+
+def _configmap(obj: JSON, old: JSON | None) -> list[FieldError]:
+    errors = _config_keys(obj.get("data"), "data") + _config_keys(obj.get("binaryData"), "binaryData")
+    for key, value in (obj.get("data") or {}).items():
+        if not isinstance(value, str):
+            errors.append(_invalid(f"data[{key}]", value, "must be a string"))
+    for key, value in (obj.get("binaryData") or {}).items():
+        if not _is_base64(value):
+            errors.append(_invalid(f"binaryData[{key}]", value, "must be base64 encoded"))
+    return errors
+
+
+def _is_base64(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+def _secret(obj: JSON, old: JSON | None) -> list[FieldError]:
+    obj.setdefault("type", "Opaque")
+    string_data = obj.pop("stringData", None)
+    errors = _config_keys(obj.get("data"), "data") + _config_keys(string_data, "stringData")
+    if isinstance(string_data, dict):
+        data = obj.setdefault("data", {})
+        for key, value in string_data.items():
+            if not isinstance(value, str):
+                errors.append(_invalid(f"stringData[{key}]", value, "must be a string"))
+                continue
+            data[key] = base64.b64encode(value.encode()).decode()
+    for key, value in (obj.get("data") or {}).items():
+        if not _is_base64(value):
+            errors.append(_invalid(f"data[{key}]", "<secret>", "must be base64 encoded"))
+    if old is not None and old.get("immutable") and obj.get("data") != old.get("data"):
+        errors.append(
+            FieldError("FieldValueForbidden", "data", "field is immutable when `immutable` is set")
+        )
+    return errors
+
+
+def _lease(obj: JSON, old: JSON | None) -> list[FieldError]:
+    spec = obj.get("spec") or {}
+    errors: list[FieldError] = []
+    for key in ("leaseDurationSeconds", "leaseTransitions"):
+        value = spec.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            errors.append(_invalid(f"spec.{key}", value, "must be an integer"))
+        elif key == "leaseDurationSeconds" and value is not None and value <= 0:
+            errors.append(_invalid(f"spec.{key}", value, "must be greater than 0"))
+    for key in ("holderIdentity", "acquireTime", "renewTime"):
+        value = spec.get(key)
+        if value is not None and not isinstance(value, str):
+            errors.append(_invalid(f"spec.{key}", value, "must be a string"))
+    return errors
+
+
+def _event(obj: JSON, old: JSON | None) -> list[FieldError]:
+    involved = obj.get("involvedObject")
+    if not isinstance(involved, dict):
+        return [_required("involvedObject")]
+    namespace = obj["metadata"].get("namespace", "")
+    inv_ns = involved.get("namespace")
+    if inv_ns and inv_ns != namespace:
+        return [_invalid("involvedObject.namespace", inv_ns, "does not match event.namespace")]
+    obj.setdefault("type", "Normal")
+    return []
+
+
+def _pull_policy(image: str) -> str:
+    tail = image.rsplit("/", 1)[-1]
+    if "@" in tail:
+        return "IfNotPresent"
+    if ":" not in tail or tail.endswith(":latest"):
+        return "Always"
+    return "IfNotPresent"
+
+
+def pod_spec_defaults_and_errors(
+    spec: Any, path: str, *, restart_policies: tuple[str, ...] | None = None
+) -> list[FieldError]:
+    """Default a PodSpec in place and return what a real API server would reject."""
+    if not isinstance(spec, dict):
+        return [_required(path)]
+    errors: list[FieldError] = []
+    spec.setdefault("restartPolicy", "Always" if restart_policies is None else "")
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("securityContext", {})
+    spec.setdefault("schedulerName", "default-scheduler")
+    spec.setdefault("enableServiceLinks", True)
+    allowed = restart_policies or ("Always", "OnFailure", "Never")
+    if spec["restartPolicy"] not in allowed:
+        if spec["restartPolicy"]:
+            errors.append(
+                FieldError(
+                    "FieldValueNotSupported", f"{path}.restartPolicy",
+                    "supported values: " + ", ".join(f'"{p}"' for p in allowed),
+                    spec["restartPolicy"],
+                )
+            )
+        else:
+            errors.append(
+                _required(
+                    f"{path}.restartPolicy",
+                    "valid values: " + ", ".join(f'"{p}"' for p in allowed),
+                )
+            )
+    containers = spec.get("containers")
+    if not isinstance(containers, list) or not containers:
+        errors.append(_required(f"{path}.containers"))
+        containers = []
+    seen: set[str] = set()
+    for group in ("initContainers", "containers"):
+        for i, container in enumerate(spec.get(group) or []):
+            cpath = f"{path}.{group}[{i}]"
+            if not isinstance(container, dict):
+                errors.append(_invalid(cpath, container, "must be an object"))
+                continue
+            name = container.get("name")
+            if not name:
+                errors.append(_required(f"{cpath}.name"))
+            else:
+                errors += [_invalid(f"{cpath}.name", name, p) for p in name_errors(name, DNS1123_LABEL)]
+                if name in seen:
+                    errors.append(FieldError("FieldValueDuplicate", f"{cpath}.name", "", name))
+                seen.add(name)
+            image = container.get("image")
+            if not image:
+                errors.append(_required(f"{cpath}.image"))
+            else:
+                container.setdefault("imagePullPolicy", _pull_policy(str(image)))
+            container.setdefault("terminationMessagePath", "/dev/termination-log")
+            container.setdefault("terminationMessagePolicy", "File")
+            container.setdefault("resources", {})
+            for j, env in enumerate(container.get("env") or []):
+                if not isinstance(env, dict) or not env.get("name"):
+                    errors.append(_required(f"{cpath}.env[{j}].name"))
+    return errors
+
+
+def _pod(obj: JSON, old: JSON | None) -> list[FieldError]:
+    if old is not None:
+        # A pod's spec is immutable apart from a few fields; keep what clients rely on.
+        if obj.get("spec", {}).get("containers") != old.get("spec", {}).get("containers"):
+            new_images = [c.get("image") for c in obj.get("spec", {}).get("containers") or []]
+            old_c = old.get("spec", {}).get("containers") or []
+            new_c = [dict(c, image=None) for c in obj.get("spec", {}).get("containers") or []]
+            if [dict(c, image=None) for c in old_c] != new_c or None in new_images:
+                return [
+                    FieldError(
+                        "FieldValueForbidden", "spec",
+                        "pod updates may not change fields other than `spec.containers[*].image`,"
+                        "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"
+                        "`spec.tolerations` (only additions to existing tolerations),"
+                        "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was "
+                        "previously negative)",
+                    )
+                ]
+        return []
+    errors = pod_spec_defaults_and_errors(obj.get("spec"), "spec")
+    spec = obj.get("spec")
+    if isinstance(spec, dict):
+        spec.setdefault("serviceAccountName", "default")
+        spec.setdefault("serviceAccount", spec["serviceAccountName"])
+        spec.setdefault("priority", 0)
+    obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
+    return errors
+
+
+def _job(obj: JSON, old: JSON | None) -> list[FieldError]:
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return [_required("spec")]
+    meta = obj["metadata"]
+    errors: list[FieldError] = []
+    name = meta.get("name", "")
+    if len(name) > 63:
+        errors.append(
+            _invalid(
+                "metadata.name", name,
+                "must be no more than 63 characters (the name is also the value of the job-name label)",
+            )
+        )
+    if old is not None:
+        if spec.get("template") != old.get("spec", {}).get("template"):
+            errors.append(FieldError("FieldValueInvalid", "spec.template", "field is immutable", "…"))
+        return errors
+    spec.setdefault("parallelism", 1)
+    spec.setdefault("completions", 1)
+    spec.setdefault("backoffLimit", 6)
+    spec.setdefault("completionMode", "NonIndexed")
+    spec.setdefault("suspend", False)
+    for key in ("parallelism", "completions", "backoffLimit", "activeDeadlineSeconds",
+                "ttlSecondsAfterFinished"):
+        value = spec.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            errors.append(_invalid(f"spec.{key}", value, "must be greater than or equal to 0"))
+    uid = meta["uid"]
+    selector_labels = {
+        "batch.kubernetes.io/controller-uid": uid,
+        "controller-uid": uid,
+    }
+    if not spec.get("manualSelector"):
+        spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+    template = spec.get("template")
+    if not isinstance(template, dict):
+        errors.append(_required("spec.template"))
+        return errors
+    tmeta = template.setdefault("metadata", {})
+    labels = tmeta.setdefault("labels", {})
+    if not spec.get("manualSelector"):
+        labels.update(selector_labels)
+        labels["batch.kubernetes.io/job-name"] = name
+        labels["job-name"] = name
+    errors += pod_spec_defaults_and_errors(
+        template.get("spec"), "spec.template.spec", restart_policies=("OnFailure", "Never")
+    )
+    obj["status"] = {}
+    return errors
+
+
+ADMISSION: dict[str, Admission] = {
+    "/namespaces": _namespace,
+    "/configmaps": _configmap,
+    "/secrets": _secret,
+    "/events": _event,
+    "/pods": _pod,
+    "batch/jobs": _job,
+    "coordination.k8s.io/leases": _lease,
+}
+
+
+# events.k8s.io/v1 <-> core/v1 Event ----------------------------------------------------------
+
+_EVENT_RENAMES = (
+    ("regarding", "involvedObject"),
+    ("note", "message"),
+    ("deprecatedSource", "source"),
+    ("deprecatedFirstTimestamp", "firstTimestamp"),
+    ("deprecatedLastTimestamp", "lastTimestamp"),
+    ("deprecatedCount", "count"),
+    ("reportingController", "reportingComponent"),
+)
+
+
+def convert_event_to_storage(obj: JSON) -> JSON:
+    """An events.k8s.io/v1 Event in the core/v1 shape it is stored in."""
+    out = dict(obj)
+    for new, old in _EVENT_RENAMES:
+        if new in out:
+            out[old] = out.pop(new)
+    out["apiVersion"] = "v1"
+    return out
+
+
+def convert_event_from_storage(obj: JSON) -> JSON:
+    """A stored core/v1 Event as events.k8s.io/v1 shows it."""
+    out = dict(obj)
+    for new, old in _EVENT_RENAMES:
+        if old in out:
+            out[new] = out.pop(old)
+    out["apiVersion"] = "events.k8s.io/v1"
+    return out

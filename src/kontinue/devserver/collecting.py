@@ -1,0 +1,261 @@
+"""The dev server's built-in controllers: garbage collection and lifecycle cleanup.
+
+What kube-controller-manager and the apiextensions controllers do on a real cluster:
+
+* ownerReference garbage collection: dependents of a deleted owner are deleted (background),
+  deleted before their owner (``foregroundDeletion``) or released (``orphan``);
+* namespace termination: a deleted namespace's objects are deleted, then the namespace;
+  every new namespace gets its ``default`` ServiceAccount;
+* CRD cleanup: a deleted CRD's objects are deleted, then the CRD (and its resource) go away.
+
+Changes are only *noted* in the store listener; the work happens in one background task, so
+controllers act like clients that react to watch events, never inside another request's write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import orjson
+
+from .crds import CLEANUP_FINALIZER
+from .errors import ApiStatus
+from .registry import CRD_KEY, NAMESPACES_KEY, DeleteOptions, Registry, storage_key
+from .storage import Change
+
+__all__ = ["Collector"]
+
+log = logging.getLogger("kontinue.devserver.collector")
+JSON = dict[str, Any]
+Work = tuple[str, str]  # (what, key)
+
+
+class Collector:
+    """Runs the cleanup controllers on the server's event loop."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.store = registry.store
+        self._pending: dict[Work, None] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._unsubscribe = self.store.subscribe(self._note)
+
+    # Noting work ---------------------------------------------------------------------------
+
+    def _add(self, what: str, key: str) -> None:
+        self._pending[(what, key)] = None
+        self._wake.set()
+
+    def _note(self, change: Change) -> None:
+        meta = change.obj.get("metadata", {})
+        uid = meta.get("uid", "")
+        if change.type == "DELETED":
+            if uid and self.store.dependents(uid):
+                self._add("owner", uid)
+            for ref in meta.get("ownerReferences") or ():
+                self._add("owner", ref.get("uid", ""))
+            if change.namespace:
+                self._add("namespace", change.namespace)
+            self._add("crd-of", change.resource)
+            return
+        if change.resource == NAMESPACES_KEY:
+            if change.type == "ADDED":
+                self._add("service-account", change.name)
+            if meta.get("deletionTimestamp"):
+                self._add("namespace", change.name)
+        if change.resource == CRD_KEY and meta.get("deletionTimestamp"):
+            self._add("crd", change.name)
+        finalizers = meta.get("finalizers") or ()
+        if meta.get("deletionTimestamp") and (
+            "foregroundDeletion" in finalizers or "orphan" in finalizers
+        ):
+            self._add("owner", uid)
+
+    def resync(self) -> None:
+        """Queue a check of everything (after a restart, work may have been interrupted)."""
+        for owner in self.store.owner_uids():
+            self._add("owner", owner)
+        for (_, name), entry in self.store.items(NAMESPACES_KEY):
+            self._add("service-account", name)
+            if _terminating(entry.raw):
+                self._add("namespace", name)
+        for (_, name), entry in self.store.items(CRD_KEY):
+            if _terminating(entry.raw):
+                self._add("crd", name)
+
+    # Running -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.resync()
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="devserver-collector")
+
+    async def stop(self) -> None:
+        self._unsubscribe()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def idle(self) -> None:
+        """Wait until no work is pending (tests use it to observe the settled state)."""
+        while self._pending or self._wake.is_set():
+            await asyncio.sleep(0.005)
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                work = next(iter(self._pending))
+                del self._pending[work]
+                try:
+                    self._handle(*work)
+                except Exception:
+                    log.exception("cleanup of %s %s failed; will retry", *work)
+                    await asyncio.sleep(0.5)
+                    self._add(*work)
+                await asyncio.sleep(0)  # let requests in between
+
+    def _handle(self, what: str, key: str) -> None:
+        if what == "owner":
+            self._collect_dependents(key)
+        elif what == "namespace":
+            self._terminate_namespace(key)
+        elif what == "service-account":
+            self._ensure_service_account(key)
+        elif what == "crd":
+            self._clean_crd(key)
+        elif what == "crd-of":
+            self._recheck_crd_of(key)
+
+    # Garbage collection --------------------------------------------------------------------
+
+    def _load(self, resource: str, namespace: str, name: str) -> JSON | None:
+        entry = self.store.get(resource, namespace, name)
+        return entry.load() if entry is not None else None
+
+    def _collect_dependents(self, owner_uid: str) -> None:
+        if not owner_uid:
+            return
+        located = self.store.by_uid(owner_uid)
+        owner = self._load(*located) if located else None
+        finalizers = (owner or {}).get("metadata", {}).get("finalizers") or []
+        terminating = bool((owner or {}).get("metadata", {}).get("deletionTimestamp"))
+        for resource, namespace, name in self.store.dependents(owner_uid):
+            dependent = self._load(resource, namespace, name)
+            if dependent is None:
+                continue
+            refs = dependent["metadata"].get("ownerReferences") or []
+            if owner is not None and terminating and "orphan" in finalizers:
+                self._drop_owner_refs(resource, dependent, owner_uid)
+            elif owner is None:
+                alive = [r for r in refs if r.get("uid") != owner_uid and self.store.by_uid(r["uid"])]
+                if alive:
+                    self._drop_owner_refs(resource, dependent, owner_uid)
+                else:
+                    self._delete(resource, namespace, name, "Background")
+            elif terminating and "foregroundDeletion" in finalizers:
+                if not dependent["metadata"].get("deletionTimestamp"):
+                    self._delete(resource, namespace, name, "Foreground")
+        if owner is None or not terminating or located is None:
+            return
+        remaining = self.store.dependents(owner_uid)
+        if "orphan" in finalizers:
+            self._remove_finalizer(located[0], owner, "orphan")
+        elif "foregroundDeletion" in finalizers and not remaining:
+            self._remove_finalizer(located[0], owner, "foregroundDeletion")
+
+    def _drop_owner_refs(self, resource: str, obj: JSON, owner_uid: str) -> None:
+        refs = [r for r in obj["metadata"].get("ownerReferences") or [] if r.get("uid") != owner_uid]
+        if refs:
+            obj["metadata"]["ownerReferences"] = refs
+        else:
+            obj["metadata"].pop("ownerReferences", None)
+        self._update(resource, obj)
+
+    def _remove_finalizer(self, resource: str, obj: JSON, finalizer: str) -> None:
+        finalizers = [f for f in obj["metadata"].get("finalizers") or [] if f != finalizer]
+        obj["metadata"]["finalizers"] = finalizers
+        self._update(resource, obj)
+
+    def _update(self, resource: str, obj: JSON) -> None:
+        rt = self.registry.type_by_key(resource)
+        if rt is None:
+            return
+        meta = obj["metadata"]
+        try:
+            self.registry.update(rt, rt.version, meta.get("namespace", ""), meta["name"], obj)
+        except ApiStatus as exc:
+            if exc.code == 409:
+                self._add("owner", meta.get("uid", ""))  # lost a race: look again
+            elif exc.code != 404:
+                raise
+
+    def _delete(self, resource: str, namespace: str, name: str, policy: str) -> None:
+        rt = self.registry.type_by_key(resource)
+        if rt is None:
+            return
+        with contextlib.suppress(ApiStatus):
+            self.registry.delete(rt, rt.version, namespace, name, DeleteOptions(propagation=policy))
+
+    # Namespaces ----------------------------------------------------------------------------
+
+    def _ensure_service_account(self, namespace: str) -> None:
+        ns = self._load(NAMESPACES_KEY, "", namespace)
+        if ns is None or ns["metadata"].get("deletionTimestamp"):
+            return
+        if self.store.get("/serviceaccounts", namespace, "default") is not None:
+            return
+        rt = self.registry.type_by_key("/serviceaccounts")
+        assert rt is not None
+        with contextlib.suppress(ApiStatus):
+            self.registry.create(
+                rt, "v1", namespace,
+                {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}},
+            )
+
+    def _terminate_namespace(self, namespace: str) -> None:
+        ns = self._load(NAMESPACES_KEY, "", namespace)
+        if ns is None or not ns["metadata"].get("deletionTimestamp"):
+            return
+        left = 0
+        for rt in self.registry.types():
+            if not rt.namespaced or storage_key(rt) != rt.key:
+                continue
+            for (_, name), entry in self.store.items(rt.key, namespace):
+                left += 1
+                if not _terminating(entry.raw):
+                    self._delete(rt.key, namespace, name, "Background")
+        if left == 0:
+            self.registry.finalize_namespace(namespace)
+
+    # CRDs ----------------------------------------------------------------------------------
+
+    def _clean_crd(self, name: str) -> None:
+        crd = self._load(CRD_KEY, "", name)
+        if crd is None or not crd["metadata"].get("deletionTimestamp"):
+            return
+        spec = crd.get("spec", {})
+        key = f"{spec.get('group')}/{spec.get('names', {}).get('plural')}"
+        for (namespace, obj_name), entry in self.store.items(key):
+            if not _terminating(entry.raw):
+                self._delete(key, namespace, obj_name, "Background")
+        if self.store.count(key) == 0 and CLEANUP_FINALIZER in (
+            crd["metadata"].get("finalizers") or []
+        ):
+            self._remove_finalizer(CRD_KEY, crd, CLEANUP_FINALIZER)
+
+    def _recheck_crd_of(self, resource: str) -> None:
+        rt = self.registry.type_by_key(resource)
+        if rt is not None and rt.is_custom and self.store.count(resource) == 0:
+            entry = self.store.get(CRD_KEY, "", rt.crd_name)
+            if entry is not None and _terminating(entry.raw):
+                self._add("crd", rt.crd_name)
+
+
+def _terminating(raw: bytes) -> bool:
+    return bool(orjson.loads(raw).get("metadata", {}).get("deletionTimestamp"))

@@ -1,0 +1,815 @@
+"""The API server's behaviour, independent of HTTP.
+
+:class:`Registry` implements create, get, list, update, patch, delete and watch for every served
+resource with kube-apiserver's semantics (metadata stamping, optimistic concurrency, generation,
+status subresource, finalizers, propagation policies, selectors, pagination). The HTTP layer in
+``routes.py`` only parses requests and encodes answers; controllers (garbage collection,
+namespaces, later the pod runner) call these methods directly, exactly as a request would.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from kontinue.clock import Clock, format_time
+from kontinue.kube.schema import (
+    FieldError,
+    apply_defaults,
+    format_invalid_message,
+    prune,
+    validate,
+)
+from kontinue.kube.selectors import FieldSelector, LabelSelector, SelectorError
+
+from .admission import ADMISSION, convert_event_from_storage, convert_event_to_storage
+from .crds import admit_crd, resource_type_from_crd, version_priority
+from .errors import ApiStatus
+from .patching import PatchError, json_patch, merge_patch, strategic_merge_patch
+from .resources import BUILTIN_TYPES, STORAGE_ALIASES, ResourceType
+from .storage import Change, Entry, Store, StoreCompacted
+from .validation import DNS1123_LABEL, DNS1123_SUBDOMAIN, validate_metadata
+from .watching import Encoder, Watcher, WatchHub
+
+__all__ = ["DeleteOptions", "ListResult", "Registry", "WriteOptions", "WriteResult"]
+
+JSON = dict[str, Any]
+
+MAX_OBJECT_BYTES = 1_572_864  # etcd's default request limit (1.5 MiB)
+CRD_KEY = "apiextensions.k8s.io/customresourcedefinitions"
+NAMESPACES_KEY = "/namespaces"
+_GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+
+JSON_PATCH = "application/json-patch+json"
+MERGE_PATCH = "application/merge-patch+json"
+STRATEGIC_PATCH = "application/strategic-merge-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"
+
+
+@dataclass
+class WriteOptions:
+    """Query parameters shared by create, update and patch."""
+
+    dry_run: bool = False
+    field_manager: str = ""
+    field_validation: str = "Warn"  # Strict | Warn | Ignore
+    force: bool = False
+
+
+@dataclass
+class DeleteOptions:
+    propagation: str | None = None
+    precondition_uid: str | None = None
+    precondition_rv: str | None = None
+    dry_run: bool = False
+
+
+@dataclass
+class WriteResult:
+    obj: JSON
+    raw: bytes
+    code: int = 200
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ListResult:
+    raws: list[bytes]
+    resource_version: int
+    continue_token: str = ""
+    remaining: int | None = None
+
+
+def storage_key(rt: ResourceType) -> str:
+    return STORAGE_ALIASES.get(rt.key, rt.key)
+
+
+def _strip_for_compare(obj: JSON, *, keep_status: bool) -> JSON:
+    out = {k: v for k, v in obj.items() if k not in ("metadata", "apiVersion", "kind")}
+    if not keep_status:
+        out.pop("status", None)
+    return out
+
+
+class Registry:
+    """Every served resource type and the operations on them."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+        self.hub = WatchHub()
+        self._types: dict[str, ResourceType] = {}  # key -> type
+        self._by_gvr: dict[tuple[str, str, str], ResourceType] = {}
+        self.discovery_listeners: list[Callable[[], None]] = []
+        for rt in BUILTIN_TYPES:
+            self._register(rt)
+        for _, entry in store.items(CRD_KEY):
+            self._crd_changed(entry.load())
+        store.subscribe(self._on_change)
+
+    # Types and discovery -------------------------------------------------------------------
+
+    def _register(self, rt: ResourceType | None = None) -> None:
+        if rt is not None:
+            self._types[rt.key] = rt
+        self._by_gvr = {
+            (t.group, v, t.plural): t for t in self._types.values() for v in t.served_versions
+        }
+
+    def _on_change(self, change: Change) -> None:
+        self.hub.publish(change)
+        if change.resource == CRD_KEY:
+            self._crd_changed(change.obj if change.type != "DELETED" else None, change.prev)
+
+    def _crd_changed(self, crd: JSON | None, prev: JSON | None = None) -> None:
+        if crd is None:
+            assert prev is not None
+            spec = prev.get("spec", {})
+            key = f"{spec.get('group')}/{spec.get('names', {}).get('plural')}"
+            self._types.pop(key, None)
+            self._register()
+            self.hub.close_resource(key)
+        else:
+            rt = resource_type_from_crd(crd)
+            self._register(rt)
+        for listener in self.discovery_listeners:
+            listener()
+
+    def lookup(self, group: str, version: str, plural: str) -> ResourceType | None:
+        return self._by_gvr.get((group, version, plural))
+
+    def type_by_key(self, key: str) -> ResourceType | None:
+        return self._types.get(key)
+
+    def types(self) -> list[ResourceType]:
+        return list(self._types.values())
+
+    def group_versions(self) -> dict[str, list[str]]:
+        """Group name -> served versions, preferred first (the core group is "")."""
+        groups: dict[str, set[str]] = {}
+        for rt in self._types.values():
+            groups.setdefault(rt.group, set()).update(rt.served_versions)
+        return {g: sorted(v, key=version_priority) for g, v in sorted(groups.items())}
+
+    def types_in(self, group: str, version: str) -> list[ResourceType]:
+        return sorted(
+            (t for t in self._types.values() if t.group == group and version in t.served_versions),
+            key=lambda t: t.plural,
+        )
+
+    # Representation ------------------------------------------------------------------------
+
+    def present(self, rt: ResourceType, version: str, obj: JSON) -> JSON:
+        """A stored object as it is served at ``version``."""
+        if rt.key in STORAGE_ALIASES:
+            return convert_event_from_storage(obj)
+        if version != rt.version:
+            obj = dict(obj)
+            obj["apiVersion"] = rt.api_version(version)
+        return obj
+
+    def present_raw(self, rt: ResourceType, version: str, raw: bytes) -> bytes:
+        if rt.key not in STORAGE_ALIASES and version == rt.version:
+            return raw
+        return orjson.dumps(self.present(rt, version, orjson.loads(raw)))
+
+    def _to_storage(self, rt: ResourceType, version: str, obj: JSON) -> JSON:
+        if rt.key in STORAGE_ALIASES:
+            return convert_event_to_storage(obj)
+        obj["apiVersion"] = rt.api_version()
+        return obj
+
+    # Reads ---------------------------------------------------------------------------------
+
+    def get_entry(self, rt: ResourceType, namespace: str, name: str) -> Entry:
+        entry = self.store.get(storage_key(rt), namespace if rt.namespaced else "", name)
+        if entry is None:
+            raise ApiStatus.not_found(rt.plural, name, rt.group)
+        return entry
+
+    def get(self, rt: ResourceType, version: str, namespace: str, name: str) -> bytes:
+        return self.present_raw(rt, version, self.get_entry(rt, namespace, name).raw)
+
+    def parse_selectors(
+        self, rt: ResourceType, label_selector: str, field_selector: str
+    ) -> tuple[LabelSelector | None, FieldSelector | None]:
+        try:
+            labels = LabelSelector.parse(label_selector) if label_selector else None
+            fields = FieldSelector.parse(field_selector) if field_selector else None
+        except SelectorError as exc:
+            raise ApiStatus.bad_request(str(exc)) from exc
+        if fields is not None:
+            for name in fields.fields():
+                if rt.field_value({}, name) is None:
+                    raise ApiStatus.bad_request(
+                        f'"{name}" is not a known field selector: only '
+                        + ", ".join(f'"{f}"' for f in rt.selectable_fields())
+                    )
+        return labels, fields
+
+    def list(
+        self,
+        rt: ResourceType,
+        version: str,
+        namespace: str | None,
+        *,
+        label_selector: str = "",
+        field_selector: str = "",
+        limit: int = 0,
+        continue_token: str = "",
+        resource_version: str = "",
+        resource_version_match: str = "",
+    ) -> ListResult:
+        labels, fields = self.parse_selectors(rt, label_selector, field_selector)
+        key = storage_key(rt)
+        ns = namespace if rt.namespaced else None
+        start_after: tuple[str, str] | None = None
+        at: int | None = None
+        if continue_token:
+            at, start_after = _decode_continue(continue_token)
+        elif resource_version_match == "Exact" and resource_version:
+            at = _parse_rv(resource_version)
+        if at is not None and at != self.store.rv:
+            try:
+                rows = self.store.snapshot(key, at, ns)
+            except StoreCompacted as exc:
+                raise ApiStatus.expired(
+                    "The provided continue parameter is too old to display a consistent list "
+                    "result. You can start a new list without the continue parameter."
+                    if continue_token
+                    else f"too old resource version: {at} ({exc.oldest})"
+                ) from exc
+            list_rv = at
+        else:
+            rows = [(k, e.raw) for k, e in self.store.items(key, ns)]
+            list_rv = self.store.rv if at is None else at
+        if start_after is not None:
+            rows = [(k, raw) for k, raw in rows if k > start_after]
+        filtering = (labels is not None and not labels.empty) or fields is not None
+        watcher = Watcher(rt, namespace=None, labels=labels, fields=fields, encode=_no_encode)
+        out: list[bytes] = []
+        last_key: tuple[str, str] | None = None
+        remaining = 0
+        for k, raw in rows:
+            if filtering:
+                if labels is not None and fields is None:
+                    entry = self.store.get(key, *k)
+                    obj_labels = (
+                        entry.labels if entry is not None and entry.raw is raw
+                        else orjson.loads(raw).get("metadata", {}).get("labels") or {}
+                    )
+                    if not labels.matches(obj_labels):
+                        continue
+                elif not watcher.matches(orjson.loads(raw)):
+                    continue
+            if limit and len(out) >= limit:
+                remaining += 1
+                continue
+            out.append(raw)
+            last_key = k
+        token = ""
+        if limit and remaining and last_key is not None:
+            token = _encode_continue(list_rv, last_key)
+        if rt.key in STORAGE_ALIASES or version != rt.version:
+            out = [self.present_raw(rt, version, raw) for raw in out]
+        return ListResult(out, list_rv, token, remaining if token and not filtering else None)
+
+    def watch(
+        self,
+        rt: ResourceType,
+        version: str,
+        namespace: str | None,
+        *,
+        label_selector: str = "",
+        field_selector: str = "",
+        resource_version: str = "",
+        encode: Encoder,
+        send_initial_events: bool = False,
+    ) -> Watcher:
+        """Register a watcher and queue its replay, in one synchronous step (no gap)."""
+        labels, fields = self.parse_selectors(rt, label_selector, field_selector)
+        key = storage_key(rt)
+        ns = namespace if rt.namespaced else None
+
+        def encode_version(kind: str, obj: JSON, raw: bytes) -> bytes:
+            if rt.key in STORAGE_ALIASES or version != rt.version:
+                obj = self.present(rt, version, obj)
+                raw = orjson.dumps(obj)
+            return encode(kind, obj, raw)
+
+        watcher = Watcher(rt, namespace=ns, labels=labels, fields=fields, encode=encode_version)
+        if resource_version in ("", "0") or send_initial_events:
+            for (_, _), entry in self.store.items(key, ns):
+                obj = entry.load()
+                if watcher.matches(obj):
+                    watcher.send("ADDED", obj, entry.raw)
+            if send_initial_events:
+                watcher.send("BOOKMARK", self.bookmark(rt, version, initial_end=True), b"")
+        else:
+            since = _parse_rv(resource_version)
+            try:
+                for change in self.store.changes_since(key, since):
+                    watcher.offer(change)
+            except StoreCompacted as exc:
+                status = ApiStatus.expired(str(exc)).to_status()
+                watcher.send("ERROR", status, orjson.dumps(status))
+                watcher.close()
+                return watcher
+        self.hub.add(key, watcher)
+        return watcher
+
+    def unwatch(self, rt: ResourceType, watcher: Watcher) -> None:
+        self.hub.remove(storage_key(rt), watcher)
+
+    def bookmark(self, rt: ResourceType, version: str, *, initial_end: bool = False) -> JSON:
+        meta: JSON = {"resourceVersion": str(self.store.rv)}
+        if initial_end:
+            meta["annotations"] = {"k8s.io/initial-events-end": "true"}
+        return {"kind": rt.kind, "apiVersion": rt.api_version(version), "metadata": meta}
+
+    # Writes --------------------------------------------------------------------------------
+
+    def _namespace_ready(self, rt: ResourceType, namespace: str) -> None:
+        if not rt.namespaced:
+            return
+        entry = self.store.get(NAMESPACES_KEY, "", namespace)
+        if entry is None:
+            raise ApiStatus.not_found("namespaces", namespace)
+        if orjson.loads(entry.raw).get("metadata", {}).get("deletionTimestamp"):
+            raise ApiStatus.forbidden(
+                rt.plural, "", rt.group,
+                f"unable to create new content in namespace {namespace} because it is being "
+                "terminated",
+            )
+
+    def _check_identity(
+        self, rt: ResourceType, version: str, obj: Any, namespace: str, name: str | None
+    ) -> JSON:
+        if not isinstance(obj, dict):
+            raise ApiStatus.bad_request(
+                f"the body of the request must be a JSON object describing a {rt.kind}"
+            )
+        api_version = obj.get("apiVersion")
+        kind = obj.get("kind")
+        if rt.is_custom and (not api_version or not kind):
+            missing = "Kind" if not kind else "APIVersion"
+            raise ApiStatus.bad_request(
+                f"Object '{missing}' is missing in '{orjson.dumps(obj).decode()[:200]}'"
+            )
+        expected = rt.api_version(version)
+        if api_version and api_version != expected:
+            raise ApiStatus.bad_request(
+                f"the API version in the data ({api_version}) does not match the expected API "
+                f"version ({expected})"
+            )
+        if kind and kind != rt.kind:
+            raise ApiStatus.bad_request(
+                f"the kind in the data ({kind}) does not match the expected kind ({rt.kind}) "
+                f"of {rt.plural}"
+            )
+        obj["apiVersion"], obj["kind"] = expected, rt.kind
+        meta = obj.get("metadata")
+        if meta is None:
+            meta = obj["metadata"] = {}
+        if not isinstance(meta, dict):
+            raise ApiStatus.bad_request("metadata must be a JSON object")
+        if rt.namespaced:
+            if meta.get("namespace") and meta["namespace"] != namespace:
+                raise ApiStatus.bad_request(
+                    "the namespace of the provided object does not match the namespace sent on "
+                    "the request"
+                )
+            meta["namespace"] = namespace
+        else:
+            meta.pop("namespace", None)
+        if name is not None and meta.get("name") and meta["name"] != name:
+            raise ApiStatus.bad_request(
+                f"the name of the object ({meta['name']}) does not match the name on the URL "
+                f"({name})"
+            )
+        if name is not None:
+            meta["name"] = name
+        return obj
+
+    def _invalid(self, rt: ResourceType, name: str, errors: list[FieldError]) -> ApiStatus:
+        return ApiStatus.invalid(
+            rt.kind, name, rt.group, [e.cause() for e in errors],
+            format_invalid_message(f"{rt.kind}.{rt.group}" if rt.group else rt.kind, name, errors),
+        )
+
+    def _admit(
+        self, rt: ResourceType, version: str, obj: JSON, old: JSON | None, options: WriteOptions
+    ) -> list[str]:
+        """Prune, default and validate ``obj`` in place; return warnings."""
+        meta = obj["metadata"]
+        name = meta.get("name", "")
+        warnings: list[str] = []
+        errors = validate_metadata(
+            obj,
+            name_rule=DNS1123_LABEL if rt.key == NAMESPACES_KEY else DNS1123_SUBDOMAIN,
+            namespaced=rt.namespaced,
+        )
+        if rt.is_custom:
+            schema = rt.schemas.get(version) or rt.schemas.get(rt.version) or {}
+            unknown = prune(obj, schema)
+            if unknown:
+                if options.field_validation == "Strict":
+                    raise ApiStatus.bad_request(
+                        f'{rt.kind} in version "{version}" cannot be handled as a {rt.kind}: '
+                        + ", ".join(f'unknown field "{u}"' for u in unknown)
+                    )
+                if options.field_validation != "Ignore":
+                    warnings += [f'unknown field "{u}"' for u in unknown]
+            apply_defaults(obj, schema)
+            errors += validate(obj, schema)
+        elif rt.key == CRD_KEY:
+            errors += admit_crd(obj, old, self.clock.now())
+        else:
+            admit = ADMISSION.get(storage_key(rt))
+            if admit is not None:
+                errors += admit(obj, old)
+        if errors:
+            raise self._invalid(rt, name, errors)
+        return warnings
+
+    def _finish(self, rt: ResourceType, obj: JSON, dry_run: bool) -> bytes:
+        raw = orjson.dumps(obj)
+        if len(raw) > MAX_OBJECT_BYTES:
+            raise ApiStatus(
+                413, "RequestEntityTooLarge",
+                f"etcdserver: request is too large: the object is {len(raw)} bytes, the limit "
+                f"is {MAX_OBJECT_BYTES}",
+            )
+        return raw
+
+    def create(
+        self,
+        rt: ResourceType,
+        version: str,
+        namespace: str,
+        body: Any,
+        options: WriteOptions | None = None,
+    ) -> WriteResult:
+        options = options or WriteOptions()
+        obj = self._check_identity(rt, version, body, namespace, None)
+        meta = obj["metadata"]
+        if not meta.get("name") and meta.get("generateName"):
+            base = str(meta["generateName"])[:58]
+            meta["name"] = base + "".join(secrets.choice(_GENERATE_ALPHABET) for _ in range(5))
+        self._namespace_ready(rt, namespace)
+        for server_field in (
+            "resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink",
+        ):
+            meta.pop(server_field, None)
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = format_time(self.clock.now())
+        if rt.has_generation:
+            meta["generation"] = 1
+        else:
+            meta.pop("generation", None)
+        if rt.is_custom and rt.has_status:
+            obj.pop("status", None)
+        obj = self._to_storage(rt, version, obj)
+        warnings = self._admit(rt, version, obj, None, options)
+        key = storage_key(rt)
+        name = meta.get("name", "")
+        if self.store.get(key, namespace if rt.namespaced else "", name) is not None:
+            raise ApiStatus.already_exists(rt.plural, name, rt.group)
+        self._finish(rt, obj, options.dry_run)
+        if options.dry_run:
+            return WriteResult(self.present(rt, version, obj), b"", 201, warnings)
+        change = self.store.put(key, obj)
+        return WriteResult(
+            change.obj, self.present_raw(rt, version, change.raw), 201, warnings
+        )
+
+    def update(
+        self,
+        rt: ResourceType,
+        version: str,
+        namespace: str,
+        name: str,
+        body: Any,
+        *,
+        subresource: str = "",
+        options: WriteOptions | None = None,
+    ) -> WriteResult:
+        options = options or WriteOptions()
+        obj = self._check_identity(rt, version, body, namespace, name)
+        entry = self.get_entry(rt, namespace, name)
+        old = entry.load()
+        wanted_rv = obj["metadata"].get("resourceVersion")
+        if wanted_rv and wanted_rv != str(entry.rv):
+            raise ApiStatus.conflict(rt.plural, name, rt.group)
+        return self._replace(rt, version, old, self._to_storage(rt, version, obj), subresource, options)
+
+    def _replace(
+        self,
+        rt: ResourceType,
+        version: str,
+        old: JSON,
+        new: JSON,
+        subresource: str,
+        options: WriteOptions,
+    ) -> WriteResult:
+        """Write ``new`` over ``old`` with the rules of an update (shared by PUT and PATCH)."""
+        old_meta, meta = old["metadata"], new["metadata"]
+        name = old_meta["name"]
+        if meta.get("uid") and meta["uid"] != old_meta.get("uid"):
+            raise ApiStatus.conflict(
+                rt.plural, name, rt.group,
+                f"Precondition failed: UID in precondition: {meta['uid']}, UID in object meta: "
+                f"{old_meta.get('uid')}",
+            )
+        if subresource == "status":
+            status = new.get("status")
+            new = copy.deepcopy(old)
+            if status is None:
+                new.pop("status", None)
+            else:
+                new["status"] = status
+            meta = new["metadata"]
+        elif rt.has_status:
+            if "status" in old:
+                new["status"] = old["status"]
+            else:
+                new.pop("status", None)
+        for kept in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
+                     "namespace", "name"):
+            if kept in old_meta:
+                meta[kept] = old_meta[kept]
+            else:
+                meta.pop(kept, None)
+        meta.pop("selfLink", None)
+        if old_meta.get("deletionTimestamp"):
+            added = set(meta.get("finalizers") or ()) - set(old_meta.get("finalizers") or ())
+            if added:
+                raise self._invalid(
+                    rt, name,
+                    [FieldError(
+                        "FieldValueForbidden", "metadata.finalizers",
+                        "no new finalizers can be added if the object is being deleted",
+                        sorted(added),
+                    )],
+                )
+        if rt.has_generation:
+            generation = int(old_meta.get("generation") or 1)
+            keep_status = not rt.has_status
+            if _strip_for_compare(new, keep_status=keep_status) != _strip_for_compare(
+                old, keep_status=keep_status
+            ):
+                generation += 1
+            meta["generation"] = generation
+        else:
+            meta.pop("generation", None)
+        warnings = self._admit(rt, version, new, old, options)
+        meta["resourceVersion"] = old_meta.get("resourceVersion")
+        if new == old:
+            return WriteResult(old, self.present_raw(rt, version, orjson.dumps(old)), 200, warnings)
+        self._finish(rt, new, options.dry_run)
+        if options.dry_run:
+            return WriteResult(self.present(rt, version, new), b"", 200, warnings)
+        key = storage_key(rt)
+        change = self.store.put(key, new)
+        if (
+            meta.get("deletionTimestamp")
+            and not meta.get("finalizers")
+            and rt.key != NAMESPACES_KEY  # the namespace controller removes those when empty
+        ):
+            self.store.delete(key, change.namespace, change.name)
+        return WriteResult(change.obj, self.present_raw(rt, version, change.raw), 200, warnings)
+
+    def patch(
+        self,
+        rt: ResourceType,
+        version: str,
+        namespace: str,
+        name: str,
+        content_type: str,
+        patch: Any,
+        *,
+        subresource: str = "",
+        options: WriteOptions | None = None,
+    ) -> WriteResult:
+        options = options or WriteOptions()
+        if content_type == STRATEGIC_PATCH and rt.is_custom:
+            raise ApiStatus.unsupported_media_type(
+                content_type, [JSON_PATCH, MERGE_PATCH, APPLY_PATCH]
+            )
+        entry = self.store.get(storage_key(rt), namespace if rt.namespaced else "", name)
+        if content_type == APPLY_PATCH:
+            if not options.field_manager:
+                raise ApiStatus.invalid_field(
+                    "PatchOptions", "", "meta.k8s.io", "fieldManager",
+                    "Required value: is required for apply patch", "FieldValueRequired",
+                )
+            self._check_identity(rt, version, patch, namespace, name)
+            if entry is None:
+                if subresource:
+                    raise ApiStatus.not_found(rt.plural, name, rt.group)
+                _record_manager(patch, options.field_manager, "Apply", rt, version, self.clock)
+                return self.create(rt, version, namespace, patch, options)
+        if entry is None:
+            raise ApiStatus.not_found(rt.plural, name, rt.group)
+        current = self.present(rt, version, entry.load())
+        try:
+            if content_type == JSON_PATCH:
+                patched = json_patch(current, patch)
+            elif content_type == MERGE_PATCH:
+                patched = merge_patch(current, patch)
+            elif content_type == STRATEGIC_PATCH:
+                patched = strategic_merge_patch(current, patch)
+            elif content_type == APPLY_PATCH:
+                patched = (
+                    merge_patch(current, patch) if rt.is_custom
+                    else strategic_merge_patch(current, patch)
+                )
+                _record_manager(patched, options.field_manager, "Apply", rt, version, self.clock)
+            else:
+                raise ApiStatus.unsupported_media_type(
+                    content_type, [JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH, APPLY_PATCH]
+                )
+        except PatchError as exc:
+            raise ApiStatus(422, "Invalid", str(exc)) from exc
+        if not isinstance(patched, dict):
+            raise ApiStatus.bad_request("the patch must produce a JSON object")
+        patched_meta = patched.get("metadata") if isinstance(patched.get("metadata"), dict) else {}
+        wanted_rv = patched_meta.get("resourceVersion") if patched_meta else None
+        if wanted_rv and str(wanted_rv) != str(entry.rv):
+            raise ApiStatus.conflict(rt.plural, name, rt.group)
+        obj = self._check_identity(rt, version, patched, namespace, name)
+        return self._replace(
+            rt, version, entry.load(), self._to_storage(rt, version, obj), subresource, options
+        )
+
+    def delete(
+        self,
+        rt: ResourceType,
+        version: str,
+        namespace: str,
+        name: str,
+        options: DeleteOptions | None = None,
+    ) -> WriteResult:
+        options = options or DeleteOptions()
+        entry = self.get_entry(rt, namespace, name)
+        obj = entry.load()
+        meta = obj["metadata"]
+        if options.precondition_uid and options.precondition_uid != meta.get("uid"):
+            raise ApiStatus.conflict(
+                rt.plural, name, rt.group,
+                f"Precondition failed: UID in precondition: {options.precondition_uid}, UID in "
+                f"object meta: {meta.get('uid')}",
+            )
+        if options.precondition_rv and options.precondition_rv != str(entry.rv):
+            raise ApiStatus.conflict(
+                rt.plural, name, rt.group,
+                f"Precondition failed: ResourceVersion in precondition: "
+                f"{options.precondition_rv}, ResourceVersion in object meta: {entry.rv}",
+            )
+        policy = options.propagation or rt.default_propagation
+        if policy not in ("Background", "Foreground", "Orphan"):
+            raise ApiStatus.invalid_field(
+                "DeleteOptions", "", "meta.k8s.io", "propagationPolicy",
+                f'Unsupported value: "{policy}": supported values: "Foreground", "Background", '
+                '"Orphan", "nil"',
+                "FieldValueNotSupported",
+            )
+        finalizers = list(meta.get("finalizers") or [])
+        key = storage_key(rt)
+        if rt.key == NAMESPACES_KEY:
+            obj.setdefault("status", {})["phase"] = "Terminating"
+        if policy == "Foreground" and "foregroundDeletion" not in finalizers:
+            finalizers.append("foregroundDeletion")
+        if (
+            policy == "Orphan"
+            and "orphan" not in finalizers
+            and self.store.dependents(meta.get("uid", ""))
+        ):
+            finalizers.append("orphan")
+        if options.dry_run:
+            return WriteResult(self.present(rt, version, obj), b"", 200)
+        if finalizers or rt.key == NAMESPACES_KEY:
+            unchanged = finalizers == list(meta.get("finalizers") or [])
+            if meta.get("deletionTimestamp") and unchanged:
+                return WriteResult(obj, self.present_raw(rt, version, entry.raw), 200)
+            if finalizers:
+                meta["finalizers"] = finalizers
+            if not meta.get("deletionTimestamp"):
+                meta["deletionTimestamp"] = format_time(self.clock.now())
+                meta["deletionGracePeriodSeconds"] = 0
+                if rt.has_generation:
+                    meta["generation"] = int(meta.get("generation") or 1) + 1
+            change = self.store.put(key, obj)
+            return WriteResult(change.obj, self.present_raw(rt, version, change.raw), 200)
+        change = self.store.delete(key, entry_ns(rt, namespace), name)
+        if rt.returns_deleted_object:
+            return WriteResult(change.obj, self.present_raw(rt, version, change.raw), 200)
+        status = {
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+            "details": {
+                "name": name, **({"group": rt.group} if rt.group else {}), "kind": rt.plural,
+                "uid": meta.get("uid"),
+            },
+        }
+        return WriteResult(status, orjson.dumps(status), 200)
+
+    def delete_collection(
+        self,
+        rt: ResourceType,
+        version: str,
+        namespace: str | None,
+        *,
+        label_selector: str = "",
+        field_selector: str = "",
+        options: DeleteOptions | None = None,
+    ) -> list[bytes]:
+        listed = self.list(
+            rt, rt.version, namespace, label_selector=label_selector,
+            field_selector=field_selector,
+        )
+        out: list[bytes] = []
+        for raw in listed.raws:
+            meta = orjson.loads(raw)["metadata"]
+            try:
+                result = self.delete(rt, version, meta.get("namespace", ""), meta["name"], options)
+            except ApiStatus as exc:
+                if exc.code == 404:
+                    continue
+                raise
+            obj = result.obj if result.obj.get("kind") != "Status" else orjson.loads(raw)
+            out.append(orjson.dumps(self.present(rt, version, obj)))
+        return out
+
+    def finalize_namespace(self, name: str) -> None:
+        """Remove a terminating namespace once it is empty (the namespace controller's last step)."""
+        entry = self.store.get(NAMESPACES_KEY, "", name)
+        if entry is not None:
+            self.store.delete(NAMESPACES_KEY, "", name)
+
+
+def entry_ns(rt: ResourceType, namespace: str) -> str:
+    return namespace if rt.namespaced else ""
+
+
+def _no_encode(kind: str, obj: JSON, raw: bytes) -> bytes:
+    return b""
+
+
+def _parse_rv(value: str) -> int:
+    try:
+        rv = int(value)
+    except ValueError:
+        raise ApiStatus.bad_request(f'invalid resource version "{value}"') from None
+    if rv < 0:
+        raise ApiStatus.bad_request(f'invalid resource version "{value}"')
+    return rv
+
+
+def _encode_continue(rv: int, key: tuple[str, str]) -> str:
+    token = orjson.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": list(key)})
+    return base64.urlsafe_b64encode(token).decode().rstrip("=")
+
+
+def _decode_continue(token: str) -> tuple[int, tuple[str, str]]:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        data = orjson.loads(base64.urlsafe_b64decode(padded))
+        return int(data["rv"]), (str(data["start"][0]), str(data["start"][1]))
+    except (ValueError, KeyError, IndexError, TypeError):
+        raise ApiStatus.bad_request(
+            "continue key is not valid: the continue token could not be decoded"
+        ) from None
+
+
+def _record_manager(
+    obj: JSON, manager: str, operation: str, rt: ResourceType, version: str, clock: Clock
+) -> None:
+    """Keep a ``managedFields`` entry per manager, as server-side apply reports it."""
+    meta = obj.setdefault("metadata", {})
+    fields = _fields_v1({k: v for k, v in obj.items() if k not in ("apiVersion", "kind")})
+    entries = [m for m in meta.get("managedFields") or [] if m.get("manager") != manager]
+    entries.append(
+        {
+            "manager": manager, "operation": operation, "apiVersion": rt.api_version(version),
+            "time": format_time(clock.now()), "fieldsType": "FieldsV1", "fieldsV1": fields,
+        }
+    )
+    meta["managedFields"] = entries
+
+
+def _fields_v1(value: Any) -> JSON:
+    if not isinstance(value, dict):
+        return {}
+    out: JSON = {}
+    for key, sub in value.items():
+        if key in ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation"):
+            continue
+        out[f"f:{key}"] = _fields_v1(sub)
+    return out

@@ -1,0 +1,569 @@
+"""HTTP front of the dev server: URL routing, authentication, content negotiation, streaming.
+
+Requests are parsed into calls on :class:`~kontinue.devserver.registry.Registry`; answers are
+encoded as JSON (or YAML, or a ``Table`` for ``kubectl get``) without re-encoding stored objects
+where possible. Watches are chunked streams of newline-delimited JSON events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import platform
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import yaml
+from aiohttp import web
+
+from kontinue import __version__
+
+from .errors import ApiStatus
+from .registry import (
+    APPLY_PATCH,
+    DeleteOptions,
+    Registry,
+    WriteOptions,
+    WriteResult,
+)
+from .resources import (
+    ResourceType,
+    api_group_document,
+    api_group_list,
+    api_resource_list,
+    api_versions,
+)
+from .tables import builtin_columns, printer_columns, render_table, table_for_watch_event
+
+__all__ = ["LogSource", "RouteSettings", "build_app"]
+
+log = logging.getLogger("kontinue.devserver")
+JSON = dict[str, Any]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+MAX_BODY_BYTES = 3 * 1024 * 1024
+_JSON_TYPE = "application/json"
+# An OpenAPI v2 document holding only `swagger: "2.0"` in protobuf: kubectl accepts it and then
+# leaves validation of unknown kinds to the server, which is what we want.
+_OPENAPI_V2_PROTOBUF = b"\x0a\x032.0"
+_PROTOBUF_OPENAPI = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+
+# kubectl reads "pods/log" through this seam; the local pod runner plugs in here.
+LogSource = Callable[[str, str, dict[str, str]], Awaitable[web.StreamResponse | bytes]]
+
+
+@dataclass
+class RouteSettings:
+    """What the HTTP layer needs to know besides the registry."""
+
+    token: str
+    server_address: str
+    bookmark_interval: float = 60.0
+    max_watch_seconds: float = 1800.0
+    kubernetes_version: tuple[int, int] = (1, 30)
+
+
+def _error_response(exc: ApiStatus) -> web.Response:
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+    return web.Response(
+        body=orjson.dumps(exc.to_status()), status=exc.code, content_type=_JSON_TYPE,
+        headers=headers,
+    )
+
+
+def _truthy(value: str | None) -> bool:
+    return value is not None and value.lower() in ("true", "1")
+
+
+@dataclass
+class Negotiated:
+    table: bool = False
+    metadata_only: bool = False
+    yaml: bool = False
+
+
+def _negotiate(accept: str) -> Negotiated:
+    if not accept:
+        return Negotiated()
+    offers = [part.strip() for part in accept.split(",") if part.strip()]
+    for offer in offers:
+        media, *params = [p.strip() for p in offer.split(";")]
+        opts = dict(p.split("=", 1) for p in params if "=" in p)
+        as_ = opts.get("as")
+        if media in ("application/json", "*/*", "application/*") and as_ == "Table":
+            return Negotiated(table=True)
+        if media == "application/json" and as_ in (
+            "PartialObjectMetadata", "PartialObjectMetadataList",
+        ):
+            return Negotiated(metadata_only=True)
+        if as_:
+            continue
+        if media in ("application/json", "*/*", "application/*", "application/json-patch+json"):
+            return Negotiated()
+        if media == "application/yaml":
+            return Negotiated(yaml=True)
+    if any("protobuf" in o for o in offers):
+        raise ApiStatus.not_acceptable(["application/json", "application/yaml"])
+    return Negotiated()
+
+
+class Api:
+    """The request handlers (bound to one registry)."""
+
+    def __init__(
+        self, registry: Registry, settings: RouteSettings, log_source: LogSource | None
+    ) -> None:
+        self.registry = registry
+        self.settings = settings
+        self.log_source = log_source
+        self._token = settings.token.encode()
+
+    # Middleware ----------------------------------------------------------------------------
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        header = request.headers.get("Authorization", "")
+        scheme, _, presented = header.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            presented.strip().encode(), self._token
+        ):
+            return _error_response(ApiStatus.unauthorized())
+        try:
+            return await handler(request)
+        except ApiStatus as exc:
+            return _error_response(exc)
+        except web.HTTPRequestEntityTooLarge:
+            return _error_response(ApiStatus.too_large(MAX_BODY_BYTES))
+        except web.HTTPException:
+            raise
+        except (ConnectionResetError, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            log.exception("request %s %s failed", request.method, request.path)
+            return _error_response(ApiStatus.internal(f"{type(exc).__name__}: {exc}"))
+
+    # Entry ---------------------------------------------------------------------------------
+
+    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        parts = [p for p in request.path.split("/") if p]
+        if not parts:
+            return self._json({"paths": ["/api", "/api/v1", "/apis", "/version", "/openapi/v2"]})
+        head = parts[0]
+        if head == "version" and len(parts) == 1:
+            return self._json(self._version())
+        if head in ("healthz", "livez", "readyz"):
+            return web.Response(text="ok")
+        if head == "openapi":
+            return self._openapi(request, parts[1:])
+        if head == "api":
+            group, rest = "", parts[1:]
+            if not rest:
+                return self._json(api_versions(self.settings.server_address))
+        elif head == "apis":
+            if len(parts) == 1:
+                return self._json(self._group_list())
+            group, rest = parts[1], parts[2:]
+            if not rest:
+                versions = self.registry.group_versions().get(group)
+                if not versions or not group:
+                    raise ApiStatus.path_not_found()
+                doc = api_group_document(group, versions)
+                return self._json({"kind": "APIGroup", "apiVersion": "v1", **doc})
+        else:
+            raise ApiStatus.path_not_found()
+        version, rest = rest[0], rest[1:]
+        if not rest:
+            types = self.registry.types_in(group, version)
+            if not types:
+                raise ApiStatus.path_not_found()
+            gv = f"{group}/{version}" if group else version
+            return self._json(api_resource_list(gv, types))
+        return await self._resource(request, group, version, rest)
+
+    def _version(self) -> JSON:
+        major, minor = self.settings.kubernetes_version
+        return {
+            "major": str(major), "minor": str(minor),
+            "gitVersion": f"v{major}.{minor}.0+kontinue.{__version__}",
+            "gitCommit": "", "gitTreeState": "clean", "buildDate": "2026-11-22T00:00:00Z",
+            "goVersion": f"python{platform.python_version()}", "compiler": "cpython",
+            "platform": f"{platform.system().lower()}/{platform.machine()}",
+        }
+
+    def _group_list(self) -> JSON:
+        groups = [
+            api_group_document(name, versions)
+            for name, versions in self.registry.group_versions().items()
+            if name
+        ]
+        return api_group_list(groups)
+
+    def _openapi(self, request: web.Request, rest: list[str]) -> web.Response:
+        if rest != ["v2"]:
+            raise ApiStatus.path_not_found()
+        if "protobuf" in request.headers.get("Accept", ""):
+            return web.Response(body=_OPENAPI_V2_PROTOBUF, content_type="application/octet-stream")
+        major, minor = self.settings.kubernetes_version
+        return self._json(
+            {
+                "swagger": "2.0",
+                "info": {"title": "Kubernetes (kontinue dev server)", "version": f"v{major}.{minor}.0"},
+                "paths": {},
+                "definitions": {},
+            }
+        )
+
+    # Resources -----------------------------------------------------------------------------
+
+    async def _resource(
+        self, request: web.Request, group: str, version: str, rest: list[str]
+    ) -> web.StreamResponse:
+        query = request.query
+        watch = _truthy(query.get("watch"))
+        if rest[0] == "watch":
+            watch, rest = True, rest[1:]
+        namespace: str | None = None
+        if rest and rest[0] == "namespaces" and len(rest) >= 3 and rest[2] not in (
+            "status", "finalize",
+        ):
+            namespace, rest = rest[1], rest[2:]
+        if not rest or len(rest) > 3:
+            raise ApiStatus.path_not_found()
+        rt = self.registry.lookup(group, version, rest[0])
+        if rt is None or (namespace is not None and not rt.namespaced):
+            raise ApiStatus.path_not_found()
+        name = rest[1] if len(rest) > 1 else None
+        sub = rest[2] if len(rest) > 2 else ""
+        if sub and sub not in rt.subresources:
+            raise ApiStatus.path_not_found()
+        method = request.method
+        negotiated = _negotiate(request.headers.get("Accept", ""))
+        if name is None:
+            if watch and method == "GET":
+                return await self._watch(request, rt, version, namespace, None, negotiated)
+            if method == "GET":
+                return self._list(request, rt, version, namespace, negotiated)
+            if rt.namespaced and namespace is None:
+                raise ApiStatus.method_not_allowed()
+            if method == "POST":
+                body = await self._body(request)
+                result = self.registry.create(
+                    rt, version, namespace or "", body, self._write_options(request)
+                )
+                return self._written(result, rt, version, negotiated)
+            if method == "DELETE":
+                if "deletecollection" not in rt.verbs:
+                    raise ApiStatus.method_not_allowed()
+                options = await self._delete_options(request)
+                raws = self.registry.delete_collection(
+                    rt, version, namespace,
+                    label_selector=query.get("labelSelector", ""),
+                    field_selector=query.get("fieldSelector", ""),
+                    options=options,
+                )
+                return self._list_response(rt, version, raws, self.registry.store.rv)
+            raise ApiStatus.method_not_allowed()
+        if rt.namespaced and namespace is None:
+            raise ApiStatus.path_not_found()
+        ns = namespace or ""
+        if watch and method == "GET":
+            return await self._watch(request, rt, version, namespace, name, negotiated)
+        if sub == "log":
+            return await self._pod_log(request, rt, ns, name)
+        if method == "GET":
+            raw = self.registry.get(rt, version, ns, name)
+            if negotiated.table:
+                return self._table(rt, version, [orjson.loads(raw)], request, "")
+            return self._raw(raw, negotiated)
+        if sub == "finalize":
+            raise ApiStatus.method_not_allowed()
+        if method == "PUT":
+            body = await self._body(request)
+            result = self.registry.update(
+                rt, version, ns, name, body, subresource=sub, options=self._write_options(request)
+            )
+            return self._written(result, rt, version, negotiated)
+        if method == "PATCH":
+            content_type = request.content_type
+            body = await self._body(request)
+            result = self.registry.patch(
+                rt, version, ns, name, content_type, body, subresource=sub,
+                options=self._write_options(request),
+            )
+            return self._written(result, rt, version, negotiated)
+        if method == "DELETE" and not sub:
+            result = self.registry.delete(rt, version, ns, name, await self._delete_options(request))
+            return self._written(result, rt, version, negotiated)
+        raise ApiStatus.method_not_allowed()
+
+    async def _body(self, request: web.Request) -> Any:
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            raise ApiStatus.too_large(MAX_BODY_BYTES)
+        data = await request.read()
+        if len(data) > MAX_BODY_BYTES:
+            raise ApiStatus.too_large(MAX_BODY_BYTES)
+        content_type = request.content_type
+        try:
+            if content_type in ("application/yaml", APPLY_PATCH) or content_type.endswith("+yaml"):
+                return yaml.safe_load(data)
+            return orjson.loads(data)
+        except (orjson.JSONDecodeError, yaml.YAMLError) as exc:
+            detail = str(exc).splitlines()[0]
+            raise ApiStatus.bad_request(
+                f"the body of the request could not be decoded as "
+                f"{'YAML' if 'yaml' in content_type else 'JSON'}: {detail}"
+            ) from exc
+
+    def _write_options(self, request: web.Request) -> WriteOptions:
+        query = request.query
+        dry_run = query.getall("dryRun", [])
+        for value in dry_run:
+            if value != "All":
+                raise ApiStatus.bad_request(f'dryRun: Unsupported value: "{value}": supported values: "All"')
+        validation = query.get("fieldValidation", "Warn") or "Warn"
+        if validation not in ("Strict", "Warn", "Ignore"):
+            raise ApiStatus.bad_request(
+                f'fieldValidation: Unsupported value: "{validation}": supported values: '
+                '"Ignore", "Strict", "Warn"'
+            )
+        return WriteOptions(
+            dry_run=bool(dry_run),
+            field_manager=query.get("fieldManager", ""),
+            field_validation=validation,
+            force=_truthy(query.get("force")),
+        )
+
+    async def _delete_options(self, request: web.Request) -> DeleteOptions:
+        body: Any = {}
+        if request.can_read_body:
+            data = await request.read()
+            if data.strip():
+                try:
+                    body = orjson.loads(data)
+                except orjson.JSONDecodeError as exc:
+                    raise ApiStatus.bad_request(f"invalid DeleteOptions: {exc}") from exc
+        if not isinstance(body, dict):
+            raise ApiStatus.bad_request("DeleteOptions must be a JSON object")
+        query = request.query
+        policy = body.get("propagationPolicy") or query.get("propagationPolicy")
+        orphan = body.get("orphanDependents")
+        if orphan is None and "orphanDependents" in query:
+            orphan = _truthy(query.get("orphanDependents"))
+        if policy is None and orphan is not None:
+            policy = "Orphan" if orphan else "Background"
+        pre = body.get("preconditions") or {}
+        dry_run = body.get("dryRun") or query.getall("dryRun", [])
+        return DeleteOptions(
+            propagation=policy,
+            precondition_uid=pre.get("uid"),
+            precondition_rv=pre.get("resourceVersion"),
+            dry_run=bool(dry_run),
+        )
+
+    # Answers -------------------------------------------------------------------------------
+
+    def _json(self, doc: Any, status: int = 200) -> web.Response:
+        return web.Response(body=orjson.dumps(doc), status=status, content_type=_JSON_TYPE)
+
+    def _raw(self, raw: bytes, negotiated: Negotiated, status: int = 200) -> web.Response:
+        if negotiated.yaml:
+            text = yaml.safe_dump(orjson.loads(raw), sort_keys=False)
+            return web.Response(text=text, status=status, content_type="application/yaml")
+        if negotiated.metadata_only:
+            obj = orjson.loads(raw)
+            raw = orjson.dumps(
+                {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                 "metadata": obj.get("metadata", {})}
+            )
+        return web.Response(body=raw, status=status, content_type=_JSON_TYPE)
+
+    def _written(
+        self, result: WriteResult, rt: ResourceType, version: str, negotiated: Negotiated
+    ) -> web.Response:
+        raw = result.raw or orjson.dumps(result.obj)
+        response = self._raw(raw, negotiated, result.code)
+        for warning in result.warnings:
+            response.headers.add("Warning", f'299 - "{_escape(warning)}"')
+        return response
+
+    def _columns(self, rt: ResourceType, version: str) -> list[Any]:
+        if rt.is_custom:
+            return printer_columns(rt.printer_columns.get(version))
+        return builtin_columns(rt.group, rt.plural)
+
+    def _table(
+        self, rt: ResourceType, version: str, objects: list[JSON], request: web.Request,
+        resource_version: str, continue_token: str = "",
+    ) -> web.Response:
+        table = render_table(
+            self._columns(rt, version), objects, now=self.registry.clock.now(),
+            include_object=request.query.get("includeObject", "Metadata") or "Metadata",
+            resource_version=resource_version, continue_token=continue_token,
+        )
+        return self._json(table)
+
+    def _list(
+        self, request: web.Request, rt: ResourceType, version: str, namespace: str | None,
+        negotiated: Negotiated,
+    ) -> web.Response:
+        query = request.query
+        try:
+            limit = int(query.get("limit", "0") or 0)
+        except ValueError:
+            raise ApiStatus.bad_request(f'limit: Invalid value: "{query.get("limit")}"') from None
+        result = self.registry.list(
+            rt, version, namespace,
+            label_selector=query.get("labelSelector", ""),
+            field_selector=query.get("fieldSelector", ""),
+            limit=max(limit, 0),
+            continue_token=query.get("continue", ""),
+            resource_version=query.get("resourceVersion", ""),
+            resource_version_match=query.get("resourceVersionMatch", ""),
+        )
+        if negotiated.table:
+            return self._table(
+                rt, version, [orjson.loads(r) for r in result.raws], request,
+                str(result.resource_version), result.continue_token,
+            )
+        return self._list_response(
+            rt, version, result.raws, result.resource_version, result.continue_token,
+            result.remaining, negotiated,
+        )
+
+    def _list_response(
+        self, rt: ResourceType, version: str, raws: list[bytes], rv: int, token: str = "",
+        remaining: int | None = None, negotiated: Negotiated | None = None,
+    ) -> web.Response:
+        meta: JSON = {"resourceVersion": str(rv)}
+        if token:
+            meta["continue"] = token
+            if remaining is not None:
+                meta["remainingItemCount"] = remaining
+        if negotiated is not None and negotiated.metadata_only:
+            items = [
+                {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                 "metadata": orjson.loads(r).get("metadata", {})}
+                for r in raws
+            ]
+            return self._json({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
+                               "metadata": meta, "items": items})
+        head = orjson.dumps(
+            {"kind": rt.list_kind, "apiVersion": rt.api_version(version), "metadata": meta}
+        )
+        body = b"".join((head[:-1], b',"items":[', b",".join(raws), b"]}"))
+        if negotiated is not None and negotiated.yaml:
+            return self._raw(body, negotiated)
+        return web.Response(body=body, content_type=_JSON_TYPE)
+
+    async def _watch(
+        self, request: web.Request, rt: ResourceType, version: str, namespace: str | None,
+        name: str | None, negotiated: Negotiated,
+    ) -> web.StreamResponse:
+        query = request.query
+        field_selector = query.get("fieldSelector", "")
+        if name is not None:
+            by_name = f"metadata.name={name}"
+            field_selector = f"{field_selector},{by_name}" if field_selector else by_name
+        try:
+            timeout = float(query.get("timeoutSeconds", "") or self.settings.max_watch_seconds)
+        except ValueError:
+            raise ApiStatus.bad_request("timeoutSeconds must be a number") from None
+        bookmarks = _truthy(query.get("allowWatchBookmarks"))
+        initial = _truthy(query.get("sendInitialEvents"))
+        now = self.registry.clock.now
+        columns = self._columns(rt, version) if negotiated.table else None
+        include = query.get("includeObject", "Metadata") or "Metadata"
+
+        def encode(kind: str, obj: JSON, raw: bytes) -> bytes:
+            if columns is not None and kind not in ("ERROR", "BOOKMARK"):
+                obj = table_for_watch_event(columns, obj, now(), include)
+                raw = orjson.dumps(obj)
+            elif not raw:
+                raw = orjson.dumps(obj)
+            return b'{"type":"' + kind.encode() + b'","object":' + raw + b"}\n"
+
+        watcher = self.registry.watch(
+            rt, version, namespace,
+            label_selector=query.get("labelSelector", ""),
+            field_selector=field_selector,
+            resource_version=query.get("resourceVersion", ""),
+            encode=encode,
+            send_initial_events=initial,
+        )
+        response = web.StreamResponse(headers={"Content-Type": _JSON_TYPE})
+        response.enable_chunked_encoding()
+        try:
+            await response.prepare(request)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + max(timeout, 0.0)
+            interval = self.settings.bookmark_interval
+            queue = watcher.queue
+            while True:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    line = await asyncio.wait_for(
+                        queue.get(), min(remaining, interval) if bookmarks else remaining
+                    )
+                except TimeoutError:
+                    if bookmarks and deadline - loop.time() > 0:
+                        await response.write(encode("BOOKMARK", self.registry.bookmark(rt, version), b""))
+                    continue
+                if line is None:
+                    break
+                chunk = [line]
+                closed = False
+                while not queue.empty():
+                    more = queue.get_nowait()
+                    if more is None:
+                        closed = True
+                        break
+                    chunk.append(more)
+                await response.write(b"".join(chunk))
+                if closed:
+                    break
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self.registry.unwatch(rt, watcher)
+        try:
+            await response.write_eof()
+        except (ConnectionResetError, RuntimeError):
+            pass
+        return response
+
+    async def _pod_log(
+        self, request: web.Request, rt: ResourceType, namespace: str, name: str
+    ) -> web.StreamResponse:
+        if request.method != "GET":
+            raise ApiStatus.method_not_allowed()
+        pod = orjson.loads(self.registry.get(rt, rt.version, namespace, name))
+        if self.log_source is None:
+            containers = [c.get("name", "") for c in pod.get("spec", {}).get("containers", [])]
+            container = request.query.get("container") or (containers[0] if containers else "")
+            raise ApiStatus.bad_request(
+                f'container "{container}" in pod "{name}" is waiting to start: '
+                "no pod runner is attached to this server"
+            )
+        result = await self.log_source(namespace, name, dict(request.query))
+        if isinstance(result, bytes):
+            return web.Response(body=result, content_type="text/plain")
+        return result
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def build_app(
+    registry: Registry, settings: RouteSettings, log_source: LogSource | None = None
+) -> web.Application:
+    """The aiohttp application serving the Kubernetes API from ``registry``."""
+    api = Api(registry, settings, log_source)
+    app = web.Application(middlewares=[api.middleware], client_max_size=MAX_BODY_BYTES + 1)
+    app.router.add_route("*", "/{tail:.*}", api.dispatch)
+    return app

@@ -1,0 +1,349 @@
+"""The embedded Kubernetes API server as a component: start, stop, kubeconfig.
+
+:class:`DevServer` runs on the caller's event loop (``kontinue dev``); :class:`DevServerThread`
+runs one on a private loop in a background thread, for synchronous programs and tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import fcntl
+import os
+import secrets
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import platformdirs
+import yaml
+from aiohttp import web
+
+from kontinue.clock import Clock, SystemClock
+
+from .certs import ServingCertificates
+from .collecting import Collector
+from .registry import NAMESPACES_KEY, Registry
+from .routes import LogSource, RouteSettings, build_app
+from .storage import Store
+
+__all__ = [
+    "DEFAULT_PORT",
+    "DevServer",
+    "DevServerError",
+    "DevServerSettings",
+    "DevServerThread",
+    "default_data_dir",
+]
+
+DEFAULT_PORT = 16443
+BOOTSTRAP_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+CONTEXT_NAME = "kontinue-dev"
+
+
+class DevServerError(Exception):
+    """The server cannot start; the message says why and what to do."""
+
+
+def default_data_dir() -> Path:
+    """Where ``kontinue dev`` keeps its database, token and kubeconfig by default."""
+    return Path(platformdirs.user_state_dir("kontinue")) / "dev"
+
+
+@dataclass
+class DevServerSettings:
+    """How to run the dev server.
+
+    Attributes:
+        host: Address to bind. Loopback by default: the server is for this machine only.
+        port: TCP port; 0 picks a free one (the kubeconfig then has the real port).
+        data_dir: Directory for the SQLite database, the token and the kubeconfig; ``None``
+            keeps everything in memory (lost on exit).
+        kubeconfig: Where to write the kubeconfig; defaults to ``<data_dir>/kubeconfig``, or a
+            file in a temporary directory for an in-memory server.
+        token: Bearer token clients must present; generated (and kept in the data directory)
+            when not given.
+        event_history: Number of changes kept for watch resumption and paginated lists; older
+            resourceVersions get 410 Expired, as after an etcd compaction.
+        bookmark_interval: Seconds between BOOKMARK events on watches that ask for them.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    data_dir: Path | None = field(default_factory=default_data_dir)
+    kubeconfig: Path | None = None
+    token: str | None = None
+    event_history: int = 100_000
+    bookmark_interval: float = 60.0
+
+    @classmethod
+    def ephemeral(cls, **overrides: Any) -> DevServerSettings:
+        """In memory, on a free port: for tests and throwaway servers."""
+        values: dict[str, Any] = {"port": 0, "data_dir": None}
+        values.update(overrides)
+        return cls(**values)
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
+
+
+def kubeconfig_document(
+    url: str, token: str, ca_data: str, namespace: str = "default"
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {
+                "name": CONTEXT_NAME,
+                "cluster": {"server": url, "certificate-authority-data": ca_data},
+            }
+        ],
+        "users": [{"name": CONTEXT_NAME, "user": {"token": token}}],
+        "contexts": [
+            {
+                "name": CONTEXT_NAME,
+                "context": {"cluster": CONTEXT_NAME, "user": CONTEXT_NAME, "namespace": namespace},
+            }
+        ],
+        "current-context": CONTEXT_NAME,
+        "preferences": {},
+    }
+
+
+class DevServer:
+    """A Kubernetes-compatible API server backed by SQLite, on the current event loop."""
+
+    def __init__(
+        self,
+        settings: DevServerSettings | None = None,
+        *,
+        clock: Clock | None = None,
+        log_source: LogSource | None = None,
+    ) -> None:
+        self.settings = settings or DevServerSettings()
+        self.clock: Clock = clock or SystemClock()
+        self.log_source = log_source
+        self._lock_file: IO[str] | None = None
+        self._runner: web.AppRunner | None = None
+        self._store: Store | None = None
+        self._registry: Registry | None = None
+        self._collector: Collector | None = None
+        self.port = 0
+        self.token = ""
+        self.kubeconfig_path: Path | None = None
+        self._tmp: Any = None
+
+    @property
+    def url(self) -> str:
+        host = self.settings.host
+        return f"https://{f'[{host}]' if ':' in host else host}:{self.port}"
+
+    @property
+    def registry(self) -> Registry:
+        """The server's registry, for in-process controllers (e.g. a pod runner)."""
+        if self._registry is None:
+            raise RuntimeError("the dev server is not running")
+        return self._registry
+
+    @property
+    def collector(self) -> Collector:
+        if self._collector is None:
+            raise RuntimeError("the dev server is not running")
+        return self._collector
+
+    def _prepare_data_dir(self) -> Path | None:
+        data_dir = self.settings.data_dir
+        if data_dir is None:
+            return None
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            probe = data_dir / ".write-test"
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as exc:
+            raise DevServerError(
+                f"the data directory {data_dir} is not writable ({exc.strerror}); "
+                "choose another with --data-dir or use --in-memory"
+            ) from exc
+        lock = open(data_dir / "lock", "a+")  # noqa: SIM115 - held until stop()
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            lock.close()
+            raise DevServerError(
+                f"the data directory {data_dir} is in use by another kontinue dev server; "
+                "stop it or choose another --data-dir"
+            ) from exc
+        self._lock_file = lock
+        return data_dir
+
+    def _token(self, data_dir: Path | None) -> str:
+        if self.settings.token:
+            return self.settings.token
+        if data_dir is None:
+            return secrets.token_urlsafe(32)
+        path = data_dir / "token"
+        if path.exists():
+            token = path.read_text().strip()
+            if token:
+                return token
+        token = secrets.token_urlsafe(32)
+        _write_private(path, token + "\n")
+        return token
+
+    def _scratch_dir(self, data_dir: Path | None) -> Path:
+        if data_dir is not None:
+            return data_dir
+        import tempfile
+
+        self._tmp = tempfile.TemporaryDirectory(prefix="kontinue-dev-")
+        return Path(self._tmp.name)
+
+    async def start(self) -> None:
+        """Open the store, bind the port and write the kubeconfig."""
+        data_dir = self._prepare_data_dir()
+        try:
+            scratch = self._scratch_dir(data_dir)
+            hosts = tuple(dict.fromkeys(("127.0.0.1", "localhost", "::1", self.settings.host)))
+            certs = ServingCertificates.load_or_create(scratch, hosts)
+            self.token = self._token(data_dir)
+            store = Store(
+                data_dir / "state.db" if data_dir is not None else None,
+                history=self.settings.event_history,
+            )
+            self._store = store
+            self._registry = Registry(store, self.clock)
+            self._bootstrap()
+            self._collector = Collector(self._registry)
+            self._collector.start()
+            await self._listen(certs.server_context(scratch))
+            self._write_kubeconfig(scratch, certs)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _listen(self, ssl_context: Any) -> None:
+        host = self.settings.host
+        routes = RouteSettings(
+            token=self.token,
+            server_address=f"{host}:{self.settings.port}",
+            bookmark_interval=self.settings.bookmark_interval,
+        )
+        app = build_app(self.registry, routes, self.log_source)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(
+            self._runner, host, self.settings.port, reuse_address=False, ssl_context=ssl_context
+        )
+        try:
+            await site.start()
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise DevServerError(
+                    f"port {self.settings.port} on {host} is already in use; stop what is "
+                    "listening there or pass --port"
+                ) from exc
+            raise DevServerError(f"cannot listen on {host}:{self.settings.port}: {exc}") from exc
+        server = site._server  # the bound asyncio server, to learn the port chosen for 0
+        assert server is not None
+        sockets = getattr(server, "sockets", None) or []
+        self.port = sockets[0].getsockname()[1] if sockets else self.settings.port
+        routes.server_address = f"{host}:{self.port}"
+
+    def _bootstrap(self) -> None:
+        registry = self.registry
+        rt = registry.type_by_key(NAMESPACES_KEY)
+        assert rt is not None
+        for name in BOOTSTRAP_NAMESPACES:
+            if registry.store.get(NAMESPACES_KEY, "", name) is None:
+                registry.create(
+                    rt, "v1", "",
+                    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
+                )
+
+    def _write_kubeconfig(self, scratch: Path, certs: ServingCertificates) -> None:
+        path = self.settings.kubeconfig or scratch / "kubeconfig"
+        document = kubeconfig_document(self.url, self.token, certs.ca_data)
+        _write_private(path, yaml.safe_dump(document, sort_keys=False))
+        self.kubeconfig_path = path
+
+    async def stop(self) -> None:
+        """Close watches, stop serving and close the database. Safe to call twice."""
+        if self._registry is not None:
+            self._registry.hub.close_all()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._collector is not None:
+            await self._collector.stop()
+            self._collector = None
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        self._registry = None
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    async def settle(self) -> None:
+        """Wait until the built-in controllers have nothing left to do."""
+        await self.collector.idle()
+
+    async def __aenter__(self) -> DevServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+
+class DevServerThread:
+    """A :class:`DevServer` on its own event loop in a daemon thread."""
+
+    def __init__(
+        self, settings: DevServerSettings | None = None, *, clock: Clock | None = None
+    ) -> None:
+        self.server = DevServer(settings or DevServerSettings.ephemeral(), clock=clock)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
+                                        name="kontinue-devserver")
+
+    def start(self) -> DevServerThread:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.server.start(), self._loop).result(timeout=30)
+        return self
+
+    def call(self, coro: Any, timeout: float = 30) -> Any:
+        """Run a coroutine on the server's loop and return its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=timeout)
+
+    def settle(self, timeout: float = 30) -> None:
+        self.call(self.server.settle(), timeout)
+
+    def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
+        with contextlib.suppress(Exception):
+            self.call(self.server.stop())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+    def __enter__(self) -> DevServerThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+

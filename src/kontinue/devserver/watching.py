@@ -1,0 +1,122 @@
+"""Fan-out of committed changes to watch streams.
+
+The store calls :meth:`WatchHub.publish` synchronously after every commit, on the event loop
+thread, so a watcher registered and replayed within one synchronous step can neither miss nor
+see twice any change: that is the whole list-then-watch guarantee.
+
+Selectors are applied the way kube-apiserver's watch cache does: an object that stops matching
+is reported as ``DELETED`` and one that starts matching as ``ADDED``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from kontinue.kube.selectors import FieldSelector, LabelSelector
+
+from .resources import ResourceType
+from .storage import Change
+
+__all__ = ["WatchHub", "Watcher"]
+
+JSON = dict[str, Any]
+Encoder = Callable[[str, JSON, bytes], bytes]
+
+
+class Watcher:
+    """One watch stream: a filter, an encoder and a queue of encoded lines."""
+
+    def __init__(
+        self,
+        rt: ResourceType,
+        *,
+        namespace: str | None,
+        labels: LabelSelector | None,
+        fields: FieldSelector | None,
+        encode: Encoder,
+        queue_limit: int = 10_000,
+    ) -> None:
+        self.rt = rt
+        self.namespace = namespace
+        self.labels = labels if labels is not None and not labels.empty else None
+        self.fields = fields if fields is not None and fields.requirements else None
+        self.encode = encode
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self.queue_limit = queue_limit
+        self.overflowed = False
+
+    def matches(self, obj: JSON | None) -> bool:
+        if obj is None:
+            return False
+        if self.labels is not None and not self.labels.matches(
+            obj.get("metadata", {}).get("labels") or {}
+        ):
+            return False
+        if self.fields is not None:
+            values = {name: self.rt.field_value(obj, name) or "" for name in self.fields.fields()}
+            return self.fields.matches(values)
+        return True
+
+    def send(self, kind: str, obj: JSON, raw: bytes) -> None:
+        """Queue one event; a watcher that falls too far behind is closed (clients re-watch)."""
+        if self.overflowed:
+            return
+        if self.queue.qsize() >= self.queue_limit:
+            self.overflowed = True
+            self.queue.put_nowait(None)
+            return
+        self.queue.put_nowait(self.encode(kind, obj, raw))
+
+    def offer(self, change: Change) -> None:
+        """Filter a committed change into this stream."""
+        if self.namespace is not None and change.namespace != self.namespace:
+            return
+        if self.labels is None and self.fields is None:
+            self.send(change.type, change.obj, change.raw)
+            return
+        now = self.matches(change.obj)
+        if change.type == "DELETED":
+            if now:
+                self.send("DELETED", change.obj, change.raw)
+            return
+        before = self.matches(change.prev)
+        if now:
+            self.send("MODIFIED" if before else "ADDED", change.obj, change.raw)
+        elif before:
+            self.send("DELETED", change.obj, change.raw)
+
+    def close(self) -> None:
+        self.queue.put_nowait(None)
+
+
+class WatchHub:
+    """Registered watchers by storage key."""
+
+    def __init__(self) -> None:
+        self._watchers: dict[str, set[Watcher]] = {}
+
+    def add(self, storage_key: str, watcher: Watcher) -> None:
+        self._watchers.setdefault(storage_key, set()).add(watcher)
+
+    def remove(self, storage_key: str, watcher: Watcher) -> None:
+        watchers = self._watchers.get(storage_key)
+        if watchers is not None:
+            watchers.discard(watcher)
+
+    def publish(self, change: Change) -> None:
+        for watcher in tuple(self._watchers.get(change.resource, ())):
+            watcher.offer(change)
+
+    def close_resource(self, storage_key: str) -> None:
+        """End every stream on a resource (its CRD was deleted)."""
+        for watcher in self._watchers.pop(storage_key, set()):
+            watcher.close()
+
+    def close_all(self) -> None:
+        for key in list(self._watchers):
+            self.close_resource(key)
+
+    def count(self) -> int:
+        return sum(len(w) for w in self._watchers.values())

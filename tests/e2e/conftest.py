@@ -1,0 +1,106 @@
+"""Fixtures for the end-to-end suite: typed API objects and the Widget CRD."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from .crd_fixtures import PLURAL, WIDGET_CRD, GROUP
+
+
+@pytest.fixture(scope="session")
+def core(api_client: client.ApiClient) -> client.CoreV1Api:
+    return client.CoreV1Api(api_client)
+
+
+@pytest.fixture(scope="session")
+def custom(api_client: client.ApiClient) -> client.CustomObjectsApi:
+    return client.CustomObjectsApi(api_client)
+
+
+@pytest.fixture(scope="session")
+def extensions(api_client: client.ApiClient) -> client.ApiextensionsV1Api:
+    return client.ApiextensionsV1Api(api_client)
+
+
+@pytest.fixture(scope="session")
+def widget_crd(extensions: client.ApiextensionsV1Api) -> Iterator[str]:
+    """The Widget CRD, installed once per session."""
+    name = f"{PLURAL}.{GROUP}"
+    try:
+        extensions.create_custom_resource_definition(WIDGET_CRD)
+    except client.ApiException as exc:
+        if exc.status != 409:
+            raise
+    wait_until(lambda: _established(extensions, name))
+    yield name
+
+
+def _established(extensions: client.ApiextensionsV1Api, name: str) -> bool:
+    crd = extensions.read_custom_resource_definition(name)
+    return any(c.type == "Established" and c.status == "True" for c in crd.status.conditions or [])
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
+    """Poll ``check`` until it returns something truthy (raises AssertionError on timeout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s: {check}")
+        time.sleep(interval)
+
+
+class RawHttp:
+    """Plain HTTP against the API server, for status codes and bodies the client hides."""
+
+    def __init__(self, configuration: client.Configuration) -> None:
+        self.configuration = configuration
+        self.pool = client.ApiClient(configuration).rest_client.pool_manager
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | str | dict[str, Any] | list[Any] | None = None,
+        *,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+        auth: bool = True,
+        timeout: float = 10.0,
+    ) -> tuple[int, dict[str, str], bytes]:
+        import json
+
+        all_headers = {"Accept": "application/json"}
+        if body is not None:
+            all_headers["Content-Type"] = content_type
+            if isinstance(body, (dict, list)):
+                body = json.dumps(body)
+        if auth:
+            token = self.configuration.api_key.get("authorization")
+            if token:
+                all_headers["Authorization"] = token
+        all_headers.update(headers or {})
+        response = self.pool.request(
+            method, self.configuration.host + path, body=body, headers=all_headers,
+            timeout=timeout, preload_content=True, retries=False,
+        )
+        return response.status, dict(response.headers), response.data
+
+    def json(self, method: str, path: str, body: Any = None, **kw: Any) -> tuple[int, Any]:
+        import json
+
+        status, _, data = self.request(method, path, body, **kw)
+        return status, json.loads(data) if data else None
+
+
+
+@pytest.fixture(scope="session")
+def raw(api_client: client.ApiClient) -> RawHttp:
+    return RawHttp(api_client.configuration)
