@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from .crd_fixtures import PLURAL, WIDGET_CRD, GROUP
+from .crd_fixtures import GROUP, PLURAL, WIDGET_CRD
 
 
 @pytest.fixture(scope="session")
@@ -83,13 +83,17 @@ class RawHttp:
             if isinstance(body, (dict, list)):
                 body = json.dumps(body)
         if auth:
-            token = self.configuration.api_key.get("authorization")
-            if token:
-                all_headers["Authorization"] = token
+            for setting in self.configuration.auth_settings().values():
+                all_headers[setting["key"].title()] = setting["value"]
         all_headers.update(headers or {})
         response = self.pool.request(
-            method, self.configuration.host + path, body=body, headers=all_headers,
-            timeout=timeout, preload_content=True, retries=False,
+            method,
+            self.configuration.host + path,
+            body=body,
+            headers=all_headers,
+            timeout=timeout,
+            preload_content=True,
+            retries=False,
         )
         return response.status, dict(response.headers), response.data
 
@@ -98,7 +102,6 @@ class RawHttp:
 
         status, _, data = self.request(method, path, body, **kw)
         return status, json.loads(data) if data else None
-
 
 
 @pytest.fixture(scope="session")

@@ -69,10 +69,14 @@ async def _serve(settings: DevServerSettings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     where = "in memory" if settings.data_dir is None else f"data in {settings.data_dir}"
-    typer.echo(f"kontinue dev server ready at {server.url} ({where})", )
+    typer.echo(
+        f"kontinue dev server ready at {server.url} ({where})",
+    )
     typer.echo(f"kubeconfig: {server.kubeconfig_path}")
     typer.echo(f"  export KUBECONFIG={server.kubeconfig_path}")
-    typer.echo("Press Ctrl-C to stop.", )
+    typer.echo(
+        "Press Ctrl-C to stop.",
+    )
     try:
         await stop.wait()
     finally:

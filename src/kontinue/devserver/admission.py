@@ -49,7 +49,8 @@ def _config_keys(data: Any, path: str) -> list[FieldError]:
         return [_invalid(path, data, "must be a map")]
     return [
         _invalid(
-            path, key,
+            path,
+            key,
             "a valid config key must consist of alphanumeric characters, '-', '_' or '.' "
             "(e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is "
             "'[-._a-zA-Z0-9]+')",
@@ -60,7 +61,9 @@ def _config_keys(data: Any, path: str) -> list[FieldError]:
 
 
 def _configmap(obj: JSON, old: JSON | None) -> list[FieldError]:
-    errors = _config_keys(obj.get("data"), "data") + _config_keys(obj.get("binaryData"), "binaryData")
+    errors = _config_keys(obj.get("data"), "data") + _config_keys(
+        obj.get("binaryData"), "binaryData"
+    )
     for key, value in (obj.get("data") or {}).items():
         if not isinstance(value, str):
             errors.append(_invalid(f"data[{key}]", value, "must be a string"))
@@ -156,7 +159,8 @@ def pod_spec_defaults_and_errors(
         if spec["restartPolicy"]:
             errors.append(
                 FieldError(
-                    "FieldValueNotSupported", f"{path}.restartPolicy",
+                    "FieldValueNotSupported",
+                    f"{path}.restartPolicy",
                     "supported values: " + ", ".join(f'"{p}"' for p in allowed),
                     spec["restartPolicy"],
                 )
@@ -183,7 +187,9 @@ def pod_spec_defaults_and_errors(
             if not name:
                 errors.append(_required(f"{cpath}.name"))
             else:
-                errors += [_invalid(f"{cpath}.name", name, p) for p in name_errors(name, DNS1123_LABEL)]
+                errors += [
+                    _invalid(f"{cpath}.name", name, p) for p in name_errors(name, DNS1123_LABEL)
+                ]
                 if name in seen:
                     errors.append(FieldError("FieldValueDuplicate", f"{cpath}.name", "", name))
                 seen.add(name)
@@ -211,7 +217,8 @@ def _pod(obj: JSON, old: JSON | None) -> list[FieldError]:
             if [dict(c, image=None) for c in old_c] != new_c or None in new_images:
                 return [
                     FieldError(
-                        "FieldValueForbidden", "spec",
+                        "FieldValueForbidden",
+                        "spec",
                         "pod updates may not change fields other than `spec.containers[*].image`,"
                         "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"
                         "`spec.tolerations` (only additions to existing tolerations),"
@@ -240,23 +247,33 @@ def _job(obj: JSON, old: JSON | None) -> list[FieldError]:
     if len(name) > 63:
         errors.append(
             _invalid(
-                "metadata.name", name,
-                "must be no more than 63 characters (the name is also the value of the job-name label)",
+                "metadata.name",
+                name,
+                "must be no more than 63 characters (it is also the value of the job-name label)",
             )
         )
     if old is not None:
         if spec.get("template") != old.get("spec", {}).get("template"):
-            errors.append(FieldError("FieldValueInvalid", "spec.template", "field is immutable", "…"))
+            errors.append(
+                FieldError("FieldValueInvalid", "spec.template", "field is immutable", "…")
+            )
         return errors
     spec.setdefault("parallelism", 1)
     spec.setdefault("completions", 1)
     spec.setdefault("backoffLimit", 6)
     spec.setdefault("completionMode", "NonIndexed")
     spec.setdefault("suspend", False)
-    for key in ("parallelism", "completions", "backoffLimit", "activeDeadlineSeconds",
-                "ttlSecondsAfterFinished"):
+    for key in (
+        "parallelism",
+        "completions",
+        "backoffLimit",
+        "activeDeadlineSeconds",
+        "ttlSecondsAfterFinished",
+    ):
         value = spec.get(key)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 0
+        ):
             errors.append(_invalid(f"spec.{key}", value, "must be greater than or equal to 0"))
     uid = meta["uid"]
     selector_labels = {

@@ -66,9 +66,15 @@ class ServingCertificates:
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(
                 x509.KeyUsage(
-                    digital_signature=True, key_cert_sign=True, crl_sign=True,
-                    content_commitment=False, key_encipherment=False, data_encipherment=False,
-                    key_agreement=False, encipher_only=False, decipher_only=False,
+                    digital_signature=True,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    encipher_only=False,
+                    decipher_only=False,
                 ),
                 critical=True,
             )
@@ -107,7 +113,9 @@ class ServingCertificates:
         if all(p.exists() for p in paths):
             known = tuple(paths[3].read_text().split())
             if set(hosts) <= set(known):
-                return cls(paths[0].read_bytes(), paths[1].read_bytes(), paths[2].read_bytes(), known)
+                return cls(
+                    paths[0].read_bytes(), paths[1].read_bytes(), paths[2].read_bytes(), known
+                )
         certs = cls.generate(hosts)
         _write(paths[0], certs.ca_pem, 0o644)
         _write(paths[1], certs.cert_pem, 0o644)

@@ -41,6 +41,8 @@ class Collector:
         self.store = registry.store
         self._pending: dict[Work, None] = {}
         self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._task: asyncio.Task[None] | None = None
         self._unsubscribe = self.store.subscribe(self._note)
 
@@ -48,6 +50,7 @@ class Collector:
 
     def _add(self, what: str, key: str) -> None:
         self._pending[(what, key)] = None
+        self._idle.clear()
         self._wake.set()
 
     def _note(self, change: Change) -> None:
@@ -102,8 +105,7 @@ class Collector:
 
     async def idle(self) -> None:
         """Wait until no work is pending (tests use it to observe the settled state)."""
-        while self._pending or self._wake.is_set():
-            await asyncio.sleep(0.005)
+        await self._idle.wait()
 
     async def _run(self) -> None:
         while True:
@@ -119,6 +121,8 @@ class Collector:
                     await asyncio.sleep(0.5)
                     self._add(*work)
                 await asyncio.sleep(0)  # let requests in between
+            if not self._pending:
+                self._idle.set()
 
     def _handle(self, what: str, key: str) -> None:
         if what == "owner":
@@ -153,14 +157,19 @@ class Collector:
             if owner is not None and terminating and "orphan" in finalizers:
                 self._drop_owner_refs(resource, dependent, owner_uid)
             elif owner is None:
-                alive = [r for r in refs if r.get("uid") != owner_uid and self.store.by_uid(r["uid"])]
+                alive = [
+                    r for r in refs if r.get("uid") != owner_uid and self.store.by_uid(r["uid"])
+                ]
                 if alive:
                     self._drop_owner_refs(resource, dependent, owner_uid)
                 else:
                     self._delete(resource, namespace, name, "Background")
-            elif terminating and "foregroundDeletion" in finalizers:
-                if not dependent["metadata"].get("deletionTimestamp"):
-                    self._delete(resource, namespace, name, "Foreground")
+            elif (
+                terminating
+                and "foregroundDeletion" in finalizers
+                and not dependent["metadata"].get("deletionTimestamp")
+            ):
+                self._delete(resource, namespace, name, "Foreground")
         if owner is None or not terminating or located is None:
             return
         remaining = self.store.dependents(owner_uid)
@@ -170,7 +179,9 @@ class Collector:
             self._remove_finalizer(located[0], owner, "foregroundDeletion")
 
     def _drop_owner_refs(self, resource: str, obj: JSON, owner_uid: str) -> None:
-        refs = [r for r in obj["metadata"].get("ownerReferences") or [] if r.get("uid") != owner_uid]
+        refs = [
+            r for r in obj["metadata"].get("ownerReferences") or [] if r.get("uid") != owner_uid
+        ]
         if refs:
             obj["metadata"]["ownerReferences"] = refs
         else:
@@ -214,7 +225,9 @@ class Collector:
         assert rt is not None
         with contextlib.suppress(ApiStatus):
             self.registry.create(
-                rt, "v1", namespace,
+                rt,
+                "v1",
+                namespace,
                 {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}},
             )
 

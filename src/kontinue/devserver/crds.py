@@ -26,7 +26,7 @@ _VERSION_RE = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")
 
 
 def version_priority(version: str) -> tuple[int, int, int, str]:
-    """Sort key putting versions in Kubernetes order: v2 > v1 > v1beta2 > v1beta1 > v1alpha1 > other."""
+    """Sort key for Kubernetes version order: v2 > v1 > v1beta2 > v1beta1 > v1alpha1 > other."""
     match = _VERSION_RE.match(version)
     if not match:
         return (3, 0, 0, version)
@@ -62,7 +62,9 @@ def admit_crd(obj: JSON, old: JSON | None, now: datetime) -> list[FieldError]:
     if not plural:
         errors.append(_required("spec.names.plural"))
     else:
-        errors += [_invalid("spec.names.plural", plural, p) for p in name_errors(plural, DNS1123_LABEL)]
+        errors += [
+            _invalid("spec.names.plural", plural, p) for p in name_errors(plural, DNS1123_LABEL)
+        ]
     if not kind:
         errors.append(_required("spec.names.kind"))
     names.setdefault("singular", kind.lower())
@@ -74,20 +76,27 @@ def admit_crd(obj: JSON, old: JSON | None, now: datetime) -> list[FieldError]:
     if scope not in ("Namespaced", "Cluster"):
         errors.append(
             FieldError(
-                "FieldValueNotSupported", "spec.scope",
-                'supported values: "Cluster", "Namespaced"', scope,
+                "FieldValueNotSupported",
+                "spec.scope",
+                'supported values: "Cluster", "Namespaced"',
+                scope,
             )
         )
     spec.setdefault("conversion", {"strategy": "None"})
     versions = spec.get("versions")
     if not isinstance(versions, list) or not versions:
-        errors.append(_required("spec.versions", "must have exactly one version marked as storage version"))
+        errors.append(
+            _required("spec.versions", "must have exactly one version marked as storage version")
+        )
         return errors
     storage = [v for v in versions if isinstance(v, dict) and v.get("storage")]
     if len(storage) != 1:
         errors.append(
-            _invalid("spec.versions", [v.get("name") for v in storage] if storage else None,
-                     "must have exactly one version marked as storage version")
+            _invalid(
+                "spec.versions",
+                [v.get("name") for v in storage] if storage else None,
+                "must have exactly one version marked as storage version",
+            )
         )
     seen: set[str] = set()
     for i, version in enumerate(versions):
@@ -139,8 +148,11 @@ def _set_status(obj: JSON, old: JSON | None, now: datetime) -> None:
         before = previous.get(kind)
         since = before["lastTransitionTime"] if before and before.get("status") == "True" else stamp
         return {
-            "type": kind, "status": "True", "lastTransitionTime": since,
-            "reason": reason, "message": message,
+            "type": kind,
+            "status": "True",
+            "lastTransitionTime": since,
+            "reason": reason,
+            "message": message,
         }
 
     stored = list(status.get("storedVersions") or [])
@@ -151,7 +163,9 @@ def _set_status(obj: JSON, old: JSON | None, now: datetime) -> None:
         "acceptedNames": dict(spec["names"]),
         "conditions": [
             condition("NamesAccepted", "NoConflicts", "no conflicts found"),
-            condition("Established", "InitialNamesAccepted", "the initial names have been accepted"),
+            condition(
+                "Established", "InitialNamesAccepted", "the initial names have been accepted"
+            ),
         ],
         "storedVersions": stored,
     }
@@ -190,7 +204,7 @@ def resource_type_from_crd(crd: JSON) -> ResourceType:
 def spec_subresources(versions: list[JSON]) -> tuple[str, ...]:
     found: list[str] = []
     for version in versions:
-        for name in (version.get("subresources") or {}):
+        for name in version.get("subresources") or {}:
             if name in ("status", "scale") and name not in found:
                 found.append(name)
     return tuple(n for n in found if n == "status")

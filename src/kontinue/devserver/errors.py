@@ -55,7 +55,9 @@ class ApiStatus(Exception):
     @classmethod
     def not_found(cls, resource: str, name: str, group: str = "") -> ApiStatus:
         return cls(
-            404, "NotFound", f'{_qualified(resource, group)} "{name}" not found',
+            404,
+            "NotFound",
+            f'{_qualified(resource, group)} "{name}" not found',
             _details(name, group, resource),
         )
 
@@ -66,7 +68,9 @@ class ApiStatus(Exception):
     @classmethod
     def already_exists(cls, resource: str, name: str, group: str = "") -> ApiStatus:
         return cls(
-            409, "AlreadyExists", f'{_qualified(resource, group)} "{name}" already exists',
+            409,
+            "AlreadyExists",
+            f'{_qualified(resource, group)} "{name}" already exists',
             _details(name, group, resource),
         )
 
@@ -75,7 +79,8 @@ class ApiStatus(Exception):
         cls, resource: str, name: str, group: str = "", why: str = _CONFLICT_TAIL
     ) -> ApiStatus:
         return cls(
-            409, "Conflict",
+            409,
+            "Conflict",
             f'Operation cannot be fulfilled on {_qualified(resource, group)} "{name}": {why}',
             _details(name, group, resource),
         )
@@ -90,12 +95,20 @@ class ApiStatus(Exception):
 
     @classmethod
     def invalid_field(
-        cls, kind: str, name: str, group: str, field: str, detail: str, reason: str = "FieldValueInvalid"
+        cls,
+        kind: str,
+        name: str,
+        group: str,
+        field: str,
+        detail: str,
+        reason: str = "FieldValueInvalid",
     ) -> ApiStatus:
         """A single-field 422 with a message like kube-apiserver's field errors."""
         who = f"{kind}.{group}" if group else kind
         return cls.invalid(
-            kind, name, group,
+            kind,
+            name,
+            group,
             [{"reason": reason, "message": detail, "field": field}],
             f'{who} "{name}" is invalid: {field}: {detail}',
         )
@@ -107,13 +120,16 @@ class ApiStatus(Exception):
     @classmethod
     def method_not_allowed(cls) -> ApiStatus:
         return cls(
-            405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
         )
 
     @classmethod
     def unsupported_media_type(cls, content_type: str, accepted: list[str]) -> ApiStatus:
         return cls(
-            415, "UnsupportedMediaType",
+            415,
+            "UnsupportedMediaType",
             f"the body of the request was in an unknown format - accepted media types include: "
             f"{', '.join(accepted)}",
         )
@@ -121,7 +137,8 @@ class ApiStatus(Exception):
     @classmethod
     def not_acceptable(cls, accepted: list[str]) -> ApiStatus:
         return cls(
-            406, "NotAcceptable",
+            406,
+            "NotAcceptable",
             f"only the following media types are accepted: {', '.join(accepted)}",
         )
 

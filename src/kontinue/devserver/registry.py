@@ -214,7 +214,7 @@ class Registry:
                     )
         return labels, fields
 
-    def list(
+    def list_objects(
         self,
         rt: ResourceType,
         version: str,
@@ -262,7 +262,8 @@ class Registry:
                 if labels is not None and fields is None:
                     entry = self.store.get(key, *k)
                     obj_labels = (
-                        entry.labels if entry is not None and entry.raw is raw
+                        entry.labels
+                        if entry is not None and entry.raw is raw
                         else orjson.loads(raw).get("metadata", {}).get("labels") or {}
                     )
                     if not labels.matches(obj_labels):
@@ -344,7 +345,9 @@ class Registry:
             raise ApiStatus.not_found("namespaces", namespace)
         if orjson.loads(entry.raw).get("metadata", {}).get("deletionTimestamp"):
             raise ApiStatus.forbidden(
-                rt.plural, "", rt.group,
+                rt.plural,
+                "",
+                rt.group,
                 f"unable to create new content in namespace {namespace} because it is being "
                 "terminated",
             )
@@ -400,7 +403,10 @@ class Registry:
 
     def _invalid(self, rt: ResourceType, name: str, errors: list[FieldError]) -> ApiStatus:
         return ApiStatus.invalid(
-            rt.kind, name, rt.group, [e.cause() for e in errors],
+            rt.kind,
+            name,
+            rt.group,
+            [e.cause() for e in errors],
             format_invalid_message(f"{rt.kind}.{rt.group}" if rt.group else rt.kind, name, errors),
         )
 
@@ -443,7 +449,8 @@ class Registry:
         raw = orjson.dumps(obj)
         if len(raw) > MAX_OBJECT_BYTES:
             raise ApiStatus(
-                413, "RequestEntityTooLarge",
+                413,
+                "RequestEntityTooLarge",
                 f"etcdserver: request is too large: the object is {len(raw)} bytes, the limit "
                 f"is {MAX_OBJECT_BYTES}",
             )
@@ -465,7 +472,10 @@ class Registry:
             meta["name"] = base + "".join(secrets.choice(_GENERATE_ALPHABET) for _ in range(5))
         self._namespace_ready(rt, namespace)
         for server_field in (
-            "resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink",
+            "resourceVersion",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "selfLink",
         ):
             meta.pop(server_field, None)
         meta["uid"] = str(uuid.uuid4())
@@ -486,9 +496,7 @@ class Registry:
         if options.dry_run:
             return WriteResult(self.present(rt, version, obj), b"", 201, warnings)
         change = self.store.put(key, obj)
-        return WriteResult(
-            change.obj, self.present_raw(rt, version, change.raw), 201, warnings
-        )
+        return WriteResult(change.obj, self.present_raw(rt, version, change.raw), 201, warnings)
 
     def update(
         self,
@@ -508,7 +516,9 @@ class Registry:
         wanted_rv = obj["metadata"].get("resourceVersion")
         if wanted_rv and wanted_rv != str(entry.rv):
             raise ApiStatus.conflict(rt.plural, name, rt.group)
-        return self._replace(rt, version, old, self._to_storage(rt, version, obj), subresource, options)
+        return self._replace(
+            rt, version, old, self._to_storage(rt, version, obj), subresource, options
+        )
 
     def _replace(
         self,
@@ -524,7 +534,9 @@ class Registry:
         name = old_meta["name"]
         if meta.get("uid") and meta["uid"] != old_meta.get("uid"):
             raise ApiStatus.conflict(
-                rt.plural, name, rt.group,
+                rt.plural,
+                name,
+                rt.group,
                 f"Precondition failed: UID in precondition: {meta['uid']}, UID in object meta: "
                 f"{old_meta.get('uid')}",
             )
@@ -541,8 +553,14 @@ class Registry:
                 new["status"] = old["status"]
             else:
                 new.pop("status", None)
-        for kept in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
-                     "namespace", "name"):
+        for kept in (
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "namespace",
+            "name",
+        ):
             if kept in old_meta:
                 meta[kept] = old_meta[kept]
             else:
@@ -552,12 +570,16 @@ class Registry:
             added = set(meta.get("finalizers") or ()) - set(old_meta.get("finalizers") or ())
             if added:
                 raise self._invalid(
-                    rt, name,
-                    [FieldError(
-                        "FieldValueForbidden", "metadata.finalizers",
-                        "no new finalizers can be added if the object is being deleted",
-                        sorted(added),
-                    )],
+                    rt,
+                    name,
+                    [
+                        FieldError(
+                            "FieldValueForbidden",
+                            "metadata.finalizers",
+                            "no new finalizers can be added if the object is being deleted",
+                            sorted(added),
+                        )
+                    ],
                 )
         if rt.has_generation:
             generation = int(old_meta.get("generation") or 1)
@@ -607,8 +629,12 @@ class Registry:
         if content_type == APPLY_PATCH:
             if not options.field_manager:
                 raise ApiStatus.invalid_field(
-                    "PatchOptions", "", "meta.k8s.io", "fieldManager",
-                    "Required value: is required for apply patch", "FieldValueRequired",
+                    "PatchOptions",
+                    "",
+                    "meta.k8s.io",
+                    "fieldManager",
+                    "Required value: is required for apply patch",
+                    "FieldValueRequired",
                 )
             self._check_identity(rt, version, patch, namespace, name)
             if entry is None:
@@ -628,7 +654,8 @@ class Registry:
                 patched = strategic_merge_patch(current, patch)
             elif content_type == APPLY_PATCH:
                 patched = (
-                    merge_patch(current, patch) if rt.is_custom
+                    merge_patch(current, patch)
+                    if rt.is_custom
                     else strategic_merge_patch(current, patch)
                 )
                 _record_manager(patched, options.field_manager, "Apply", rt, version, self.clock)
@@ -663,20 +690,27 @@ class Registry:
         meta = obj["metadata"]
         if options.precondition_uid and options.precondition_uid != meta.get("uid"):
             raise ApiStatus.conflict(
-                rt.plural, name, rt.group,
+                rt.plural,
+                name,
+                rt.group,
                 f"Precondition failed: UID in precondition: {options.precondition_uid}, UID in "
                 f"object meta: {meta.get('uid')}",
             )
         if options.precondition_rv and options.precondition_rv != str(entry.rv):
             raise ApiStatus.conflict(
-                rt.plural, name, rt.group,
+                rt.plural,
+                name,
+                rt.group,
                 f"Precondition failed: ResourceVersion in precondition: "
                 f"{options.precondition_rv}, ResourceVersion in object meta: {entry.rv}",
             )
         policy = options.propagation or rt.default_propagation
         if policy not in ("Background", "Foreground", "Orphan"):
             raise ApiStatus.invalid_field(
-                "DeleteOptions", "", "meta.k8s.io", "propagationPolicy",
+                "DeleteOptions",
+                "",
+                "meta.k8s.io",
+                "propagationPolicy",
                 f'Unsupported value: "{policy}": supported values: "Foreground", "Background", '
                 '"Orphan", "nil"',
                 "FieldValueNotSupported",
@@ -712,9 +746,14 @@ class Registry:
         if rt.returns_deleted_object:
             return WriteResult(change.obj, self.present_raw(rt, version, change.raw), 200)
         status = {
-            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
             "details": {
-                "name": name, **({"group": rt.group} if rt.group else {}), "kind": rt.plural,
+                "name": name,
+                **({"group": rt.group} if rt.group else {}),
+                "kind": rt.plural,
                 "uid": meta.get("uid"),
             },
         }
@@ -730,8 +769,11 @@ class Registry:
         field_selector: str = "",
         options: DeleteOptions | None = None,
     ) -> list[bytes]:
-        listed = self.list(
-            rt, rt.version, namespace, label_selector=label_selector,
+        listed = self.list_objects(
+            rt,
+            rt.version,
+            namespace,
+            label_selector=label_selector,
             field_selector=field_selector,
         )
         out: list[bytes] = []
@@ -748,7 +790,7 @@ class Registry:
         return out
 
     def finalize_namespace(self, name: str) -> None:
-        """Remove a terminating namespace once it is empty (the namespace controller's last step)."""
+        """Remove a terminating namespace once it is empty (the namespace controller's job)."""
         entry = self.store.get(NAMESPACES_KEY, "", name)
         if entry is not None:
             self.store.delete(NAMESPACES_KEY, "", name)
@@ -797,8 +839,12 @@ def _record_manager(
     entries = [m for m in meta.get("managedFields") or [] if m.get("manager") != manager]
     entries.append(
         {
-            "manager": manager, "operation": operation, "apiVersion": rt.api_version(version),
-            "time": format_time(clock.now()), "fieldsType": "FieldsV1", "fieldsV1": fields,
+            "manager": manager,
+            "operation": operation,
+            "apiVersion": rt.api_version(version),
+            "time": format_time(clock.now()),
+            "fieldsType": "FieldsV1",
+            "fieldsV1": fields,
         }
     )
     meta["managedFields"] = entries

@@ -61,7 +61,13 @@ EVENT_FIELDS: dict[str, FieldGetter] = {
     **{
         f"involvedObject.{key}": _path("involvedObject", key)
         for key in (
-            "kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath",
+            "kind",
+            "namespace",
+            "name",
+            "uid",
+            "apiVersion",
+            "resourceVersion",
+            "fieldPath",
         )
     },
     "reason": _path("reason"),
@@ -139,15 +145,26 @@ def _builtin(
     group: str, version: str, plural: str, kind: str, namespaced: bool = True, **kw: Any
 ) -> ResourceType:
     return ResourceType(
-        group=group, version=version, plural=plural, singular=kind.lower(), kind=kind,
-        namespaced=namespaced, **kw,
+        group=group,
+        version=version,
+        plural=plural,
+        singular=kind.lower(),
+        kind=kind,
+        namespaced=namespaced,
+        **kw,
     )
 
 
 BUILTIN_TYPES: tuple[ResourceType, ...] = (
     _builtin(
-        "", "v1", "namespaces", "Namespace", namespaced=False, short_names=("ns",),
-        verbs=NO_COLLECTION_DELETE, subresources=("status", "finalize"),
+        "",
+        "v1",
+        "namespaces",
+        "Namespace",
+        namespaced=False,
+        short_names=("ns",),
+        verbs=NO_COLLECTION_DELETE,
+        subresources=("status", "finalize"),
         field_selectors=NAMESPACE_FIELDS,
     ),
     _builtin("", "v1", "configmaps", "ConfigMap", short_names=("cm",)),
@@ -155,22 +172,46 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
     _builtin("", "v1", "serviceaccounts", "ServiceAccount", short_names=("sa",)),
     _builtin("", "v1", "events", "Event", short_names=("ev",), field_selectors=EVENT_FIELDS),
     _builtin(
-        "", "v1", "pods", "Pod", short_names=("po",), categories=("all",),
-        subresources=("status", "log"), field_selectors=POD_FIELDS, returns_deleted_object=True,
+        "",
+        "v1",
+        "pods",
+        "Pod",
+        short_names=("po",),
+        categories=("all",),
+        subresources=("status", "log"),
+        field_selectors=POD_FIELDS,
+        returns_deleted_object=True,
     ),
     _builtin(
-        "events.k8s.io", "v1", "events", "Event", short_names=("ev",),
+        "events.k8s.io",
+        "v1",
+        "events",
+        "Event",
+        short_names=("ev",),
         field_selectors=EVENT_FIELDS,
     ),
     _builtin("coordination.k8s.io", "v1", "leases", "Lease"),
     _builtin(
-        "batch", "v1", "jobs", "Job", categories=("all",), subresources=("status",),
-        has_generation=True, default_propagation="Orphan", field_selectors=JOB_FIELDS,
+        "batch",
+        "v1",
+        "jobs",
+        "Job",
+        categories=("all",),
+        subresources=("status",),
+        has_generation=True,
+        default_propagation="Orphan",
+        field_selectors=JOB_FIELDS,
     ),
     _builtin(
-        "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
-        namespaced=False, short_names=("crd", "crds"), categories=("api-extensions",),
-        subresources=("status",), has_generation=True,
+        "apiextensions.k8s.io",
+        "v1",
+        "customresourcedefinitions",
+        "CustomResourceDefinition",
+        namespaced=False,
+        short_names=("crd", "crds"),
+        categories=("api-extensions",),
+        subresources=("status",),
+        has_generation=True,
     ),
 )
 
@@ -186,7 +227,9 @@ def api_versions(server_address: str) -> JSON:
     return {
         "kind": "APIVersions",
         "versions": ["v1"],
-        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}],
+        "serverAddressByClientCIDRs": [
+            {"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}
+        ],
     }
 
 
@@ -207,9 +250,13 @@ def api_resource_list(group_version: str, types: Iterable[ResourceType]) -> JSON
             entry["categories"] = list(rt.categories)
         resources.append(entry)
         for sub in rt.subresources:
-            verbs = ["get"] if sub == "log" else ["update"] if sub == "finalize" else [
-                "get", "patch", "update"
-            ]
+            verbs = (
+                ["get"]
+                if sub == "log"
+                else ["update"]
+                if sub == "finalize"
+                else ["get", "patch", "update"]
+            )
             resources.append(
                 {
                     "name": f"{rt.plural}/{sub}",

@@ -69,7 +69,9 @@ class RouteSettings:
 def _error_response(exc: ApiStatus) -> web.Response:
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
     return web.Response(
-        body=orjson.dumps(exc.to_status()), status=exc.code, content_type=_JSON_TYPE,
+        body=orjson.dumps(exc.to_status()),
+        status=exc.code,
+        content_type=_JSON_TYPE,
         headers=headers,
     )
 
@@ -96,7 +98,8 @@ def _negotiate(accept: str) -> Negotiated:
         if media in ("application/json", "*/*", "application/*") and as_ == "Table":
             return Negotiated(table=True)
         if media == "application/json" and as_ in (
-            "PartialObjectMetadata", "PartialObjectMetadataList",
+            "PartialObjectMetadata",
+            "PartialObjectMetadataList",
         ):
             return Negotiated(metadata_only=True)
         if as_:
@@ -186,10 +189,14 @@ class Api:
     def _version(self) -> JSON:
         major, minor = self.settings.kubernetes_version
         return {
-            "major": str(major), "minor": str(minor),
+            "major": str(major),
+            "minor": str(minor),
             "gitVersion": f"v{major}.{minor}.0+kontinue.{__version__}",
-            "gitCommit": "", "gitTreeState": "clean", "buildDate": "2026-11-22T00:00:00Z",
-            "goVersion": f"python{platform.python_version()}", "compiler": "cpython",
+            "gitCommit": "",
+            "gitTreeState": "clean",
+            "buildDate": "2026-11-22T00:00:00Z",
+            "goVersion": f"python{platform.python_version()}",
+            "compiler": "cpython",
             "platform": f"{platform.system().lower()}/{platform.machine()}",
         }
 
@@ -210,7 +217,10 @@ class Api:
         return self._json(
             {
                 "swagger": "2.0",
-                "info": {"title": "Kubernetes (kontinue dev server)", "version": f"v{major}.{minor}.0"},
+                "info": {
+                    "title": "Kubernetes (kontinue dev server)",
+                    "version": f"v{major}.{minor}.0",
+                },
                 "paths": {},
                 "definitions": {},
             }
@@ -226,8 +236,15 @@ class Api:
         if rest[0] == "watch":
             watch, rest = True, rest[1:]
         namespace: str | None = None
-        if rest and rest[0] == "namespaces" and len(rest) >= 3 and rest[2] not in (
-            "status", "finalize",
+        if (
+            rest
+            and rest[0] == "namespaces"
+            and len(rest) >= 3
+            and rest[2]
+            not in (
+                "status",
+                "finalize",
+            )
         ):
             namespace, rest = rest[1], rest[2:]
         if not rest or len(rest) > 3:
@@ -259,7 +276,9 @@ class Api:
                     raise ApiStatus.method_not_allowed()
                 options = await self._delete_options(request)
                 raws = self.registry.delete_collection(
-                    rt, version, namespace,
+                    rt,
+                    version,
+                    namespace,
                     label_selector=query.get("labelSelector", ""),
                     field_selector=query.get("fieldSelector", ""),
                     options=options,
@@ -290,12 +309,20 @@ class Api:
             content_type = request.content_type
             body = await self._body(request)
             result = self.registry.patch(
-                rt, version, ns, name, content_type, body, subresource=sub,
+                rt,
+                version,
+                ns,
+                name,
+                content_type,
+                body,
+                subresource=sub,
                 options=self._write_options(request),
             )
             return self._written(result, rt, version, negotiated)
         if method == "DELETE" and not sub:
-            result = self.registry.delete(rt, version, ns, name, await self._delete_options(request))
+            result = self.registry.delete(
+                rt, version, ns, name, await self._delete_options(request)
+            )
             return self._written(result, rt, version, negotiated)
         raise ApiStatus.method_not_allowed()
 
@@ -322,7 +349,9 @@ class Api:
         dry_run = query.getall("dryRun", [])
         for value in dry_run:
             if value != "All":
-                raise ApiStatus.bad_request(f'dryRun: Unsupported value: "{value}": supported values: "All"')
+                raise ApiStatus.bad_request(
+                    f'dryRun: Unsupported value: "{value}": supported values: "All"'
+                )
         validation = query.get("fieldValidation", "Warn") or "Warn"
         if validation not in ("Strict", "Warn", "Ignore"):
             raise ApiStatus.bad_request(
@@ -375,8 +404,11 @@ class Api:
         if negotiated.metadata_only:
             obj = orjson.loads(raw)
             raw = orjson.dumps(
-                {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                 "metadata": obj.get("metadata", {})}
+                {
+                    "kind": "PartialObjectMetadata",
+                    "apiVersion": "meta.k8s.io/v1",
+                    "metadata": obj.get("metadata", {}),
+                }
             )
         return web.Response(body=raw, status=status, content_type=_JSON_TYPE)
 
@@ -395,18 +427,30 @@ class Api:
         return builtin_columns(rt.group, rt.plural)
 
     def _table(
-        self, rt: ResourceType, version: str, objects: list[JSON], request: web.Request,
-        resource_version: str, continue_token: str = "",
+        self,
+        rt: ResourceType,
+        version: str,
+        objects: list[JSON],
+        request: web.Request,
+        resource_version: str,
+        continue_token: str = "",
     ) -> web.Response:
         table = render_table(
-            self._columns(rt, version), objects, now=self.registry.clock.now(),
-            include_object=request.query.get("includeObject", "Metadata") or "Metadata",
-            resource_version=resource_version, continue_token=continue_token,
+            self._columns(rt, version),
+            objects,
+            now=self.registry.clock.now(),
+            include_object=_include_object(request.query.get("includeObject")),
+            resource_version=resource_version,
+            continue_token=continue_token,
         )
         return self._json(table)
 
     def _list(
-        self, request: web.Request, rt: ResourceType, version: str, namespace: str | None,
+        self,
+        request: web.Request,
+        rt: ResourceType,
+        version: str,
+        namespace: str | None,
         negotiated: Negotiated,
     ) -> web.Response:
         query = request.query
@@ -414,8 +458,10 @@ class Api:
             limit = int(query.get("limit", "0") or 0)
         except ValueError:
             raise ApiStatus.bad_request(f'limit: Invalid value: "{query.get("limit")}"') from None
-        result = self.registry.list(
-            rt, version, namespace,
+        result = self.registry.list_objects(
+            rt,
+            version,
+            namespace,
             label_selector=query.get("labelSelector", ""),
             field_selector=query.get("fieldSelector", ""),
             limit=max(limit, 0),
@@ -425,17 +471,32 @@ class Api:
         )
         if negotiated.table:
             return self._table(
-                rt, version, [orjson.loads(r) for r in result.raws], request,
-                str(result.resource_version), result.continue_token,
+                rt,
+                version,
+                [orjson.loads(r) for r in result.raws],
+                request,
+                str(result.resource_version),
+                result.continue_token,
             )
         return self._list_response(
-            rt, version, result.raws, result.resource_version, result.continue_token,
-            result.remaining, negotiated,
+            rt,
+            version,
+            result.raws,
+            result.resource_version,
+            result.continue_token,
+            result.remaining,
+            negotiated,
         )
 
     def _list_response(
-        self, rt: ResourceType, version: str, raws: list[bytes], rv: int, token: str = "",
-        remaining: int | None = None, negotiated: Negotiated | None = None,
+        self,
+        rt: ResourceType,
+        version: str,
+        raws: list[bytes],
+        rv: int,
+        token: str = "",
+        remaining: int | None = None,
+        negotiated: Negotiated | None = None,
     ) -> web.Response:
         meta: JSON = {"resourceVersion": str(rv)}
         if token:
@@ -444,12 +505,21 @@ class Api:
                 meta["remainingItemCount"] = remaining
         if negotiated is not None and negotiated.metadata_only:
             items = [
-                {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                 "metadata": orjson.loads(r).get("metadata", {})}
+                {
+                    "kind": "PartialObjectMetadata",
+                    "apiVersion": "meta.k8s.io/v1",
+                    "metadata": orjson.loads(r).get("metadata", {}),
+                }
                 for r in raws
             ]
-            return self._json({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
-                               "metadata": meta, "items": items})
+            return self._json(
+                {
+                    "kind": "PartialObjectMetadataList",
+                    "apiVersion": "meta.k8s.io/v1",
+                    "metadata": meta,
+                    "items": items,
+                }
+            )
         head = orjson.dumps(
             {"kind": rt.list_kind, "apiVersion": rt.api_version(version), "metadata": meta}
         )
@@ -459,8 +529,13 @@ class Api:
         return web.Response(body=body, content_type=_JSON_TYPE)
 
     async def _watch(
-        self, request: web.Request, rt: ResourceType, version: str, namespace: str | None,
-        name: str | None, negotiated: Negotiated,
+        self,
+        request: web.Request,
+        rt: ResourceType,
+        version: str,
+        namespace: str | None,
+        name: str | None,
+        negotiated: Negotiated,
     ) -> web.StreamResponse:
         query = request.query
         field_selector = query.get("fieldSelector", "")
@@ -475,18 +550,27 @@ class Api:
         initial = _truthy(query.get("sendInitialEvents"))
         now = self.registry.clock.now
         columns = self._columns(rt, version) if negotiated.table else None
-        include = query.get("includeObject", "Metadata") or "Metadata"
+        include = _include_object(query.get("includeObject"))
+
+        headers_sent = False
 
         def encode(kind: str, obj: JSON, raw: bytes) -> bytes:
+            nonlocal headers_sent
             if columns is not None and kind not in ("ERROR", "BOOKMARK"):
-                obj = table_for_watch_event(columns, obj, now(), include)
+                # Like kube-apiserver: column definitions in the first event only.
+                obj = table_for_watch_event(
+                    columns, obj, now(), include, include_column_definitions=not headers_sent
+                )
+                headers_sent = True
                 raw = orjson.dumps(obj)
             elif not raw:
                 raw = orjson.dumps(obj)
             return b'{"type":"' + kind.encode() + b'","object":' + raw + b"}\n"
 
         watcher = self.registry.watch(
-            rt, version, namespace,
+            rt,
+            version,
+            namespace,
             label_selector=query.get("labelSelector", ""),
             field_selector=field_selector,
             resource_version=query.get("resourceVersion", ""),
@@ -511,7 +595,9 @@ class Api:
                     )
                 except TimeoutError:
                     if bookmarks and deadline - loop.time() > 0:
-                        await response.write(encode("BOOKMARK", self.registry.bookmark(rt, version), b""))
+                        await response.write(
+                            encode("BOOKMARK", self.registry.bookmark(rt, version), b"")
+                        )
                     continue
                 if line is None:
                     break
@@ -553,6 +639,16 @@ class Api:
         if isinstance(result, bytes):
             return web.Response(body=result, content_type="text/plain")
         return result
+
+
+def _include_object(value: str | None) -> str:
+    value = value or "Metadata"
+    if value not in ("None", "Metadata", "Object"):
+        raise ApiStatus.bad_request(
+            f'includeObject: Unsupported value: "{value}": supported values: "None", "Metadata", '
+            '"Object"'
+        )
+    return value
 
 
 def _escape(text: str) -> str:

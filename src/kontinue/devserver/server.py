@@ -265,7 +265,9 @@ class DevServer:
         for name in BOOTSTRAP_NAMESPACES:
             if registry.store.get(NAMESPACES_KEY, "", name) is None:
                 registry.create(
-                    rt, "v1", "",
+                    rt,
+                    "v1",
+                    "",
                     {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
                 )
 
@@ -316,8 +318,9 @@ class DevServerThread:
     ) -> None:
         self.server = DevServer(settings or DevServerSettings.ephemeral(), clock=clock)
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
-                                        name="kontinue-devserver")
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, daemon=True, name="kontinue-devserver"
+        )
 
     def start(self) -> DevServerThread:
         self._thread.start()
@@ -345,5 +348,3 @@ class DevServerThread:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-

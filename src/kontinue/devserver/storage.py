@@ -124,9 +124,7 @@ class Store:
         self.compacted_rv: int = int(meta.get("compacted", 0))
 
     def close(self) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO meta VALUES ('rv', ?)", (self.rv,)
-        )
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('rv', ?)", (self.rv,))
         self._db.close()
 
     # Reads ---------------------------------------------------------------------------------
@@ -198,7 +196,9 @@ class Store:
         if old is not None:
             self._unindex(resource, namespace, name, prev)
         self._index(resource, namespace, name, Entry(rv, raw, _labels(obj), ""), obj)
-        return self._committed(Change(rv, resource, namespace, name, kind, raw, prev_raw, obj, prev))
+        return self._committed(
+            Change(rv, resource, namespace, name, kind, raw, prev_raw, obj, prev)
+        )
 
     def delete(self, resource: str, namespace: str, name: str) -> Change:
         """Remove an object; the DELETED event carries its last state at the new version."""
@@ -291,7 +291,7 @@ class Store:
     def changes_since(
         self, resource: str | None, rv: int, up_to: int | None = None
     ) -> Iterator[Change]:
-        """Committed changes with ``rv < version <= up_to`` for a resource (or all), oldest first."""
+        """Changes with ``rv < version <= up_to`` for a resource (or all), oldest first."""
         self.check_history(rv)
         limit = self.rv if up_to is None else up_to
         if resource is None:
@@ -308,9 +308,15 @@ class Store:
             )
         for version, res, namespace, name, kind, data, prev in rows.fetchall():
             yield Change(
-                version, res, namespace, name, kind, bytes(data),
+                version,
+                res,
+                namespace,
+                name,
+                kind,
+                bytes(data),
                 bytes(prev) if prev is not None else None,
-                orjson.loads(data), orjson.loads(prev) if prev is not None else None,
+                orjson.loads(data),
+                orjson.loads(prev) if prev is not None else None,
             )
 
     def snapshot(

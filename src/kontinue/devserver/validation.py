@@ -114,7 +114,9 @@ def validate_metadata(
             pass  # filled in before validation; kept for completeness
         else:
             errors.append(
-                FieldError("FieldValueRequired", "metadata.name", "name or generateName is required")
+                FieldError(
+                    "FieldValueRequired", "metadata.name", "name or generateName is required"
+                )
             )
     elif not isinstance(name, str):
         errors.append(_invalid("metadata.name", name, "must be a string"))
@@ -127,8 +129,10 @@ def validate_metadata(
     if not namespaced and meta.get("namespace"):
         errors.append(
             FieldError(
-                "FieldValueForbidden", "metadata.namespace",
-                "not allowed on this type", meta.get("namespace"),
+                "FieldValueForbidden",
+                "metadata.namespace",
+                "not allowed on this type",
+                meta.get("namespace"),
             )
         )
     errors += _validate_string_map(meta.get("labels"), "metadata.labels", labels=True)
@@ -161,7 +165,8 @@ def validate_metadata(
             if controllers > 1:
                 errors.append(
                     _invalid(
-                        "metadata.ownerReferences", refs,
+                        "metadata.ownerReferences",
+                        refs,
                         "Only one reference can have Controller set to true",
                     )
                 )
@@ -189,7 +194,8 @@ def _validate_string_map(value: Any, path: str, *, labels: bool) -> list[FieldEr
     if not labels and total > _MAX_ANNOTATIONS:
         errors.append(
             FieldError(
-                "FieldValueTooLong", path,
+                "FieldValueTooLong",
+                path,
                 f"Too long: must have at most {_MAX_ANNOTATIONS} bytes",
             )
         )

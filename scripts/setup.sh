@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Sets up a fresh machine for kontinue development: a virtualenv in .venv with the package and
+# its test tools, and kubectl 1.20 in .tools/bin (for the end-to-end tests and the demo).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+.venv/bin/python -m pip install --quiet -e ".[dev]" 2>&1 | grep -v '^WARNING: Location' || true
+.venv/bin/python -c "import kontinue, kubernetes" >/dev/null
+bash scripts/install-kubectl.sh >/dev/null
+echo "setup done: .venv ready, kubectl at .tools/bin/kubectl"

@@ -1,0 +1,5 @@
+"""``python -m kontinue.cli``."""
+
+from . import main
+
+main()
