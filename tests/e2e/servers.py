@@ -27,7 +27,8 @@ class ServerProcess:
             [
                 sys.executable,
                 "-m",
-                "kontinue.devserver",
+                "kontinue.cli",
+                "dev",
                 "--data-dir",
                 str(self.data_dir),
                 "--port",

@@ -8,13 +8,12 @@ from typing import Any
 import pytest
 
 from kontinue.devserver.patching import (
-    DEFAULT_MERGE_KEYS,
     PatchError,
-    default_merge_keys,
     json_patch,
     merge_patch,
     strategic_merge_patch,
 )
+from kontinue.devserver.strategic import DEFAULT_MERGE_KEYS, default_merge_keys
 
 # -- RFC 7386 JSON merge patch -----------------------------------------------------------------
 

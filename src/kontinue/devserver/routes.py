@@ -38,11 +38,10 @@ from .resources import (
 )
 from .tables import builtin_columns, printer_columns, render_table, table_for_watch_event
 
-__all__ = ["LogSource", "RouteSettings", "build_app"]
+__all__ = ["LogSource", "RouteSettings", "build_server"]
 
 log = logging.getLogger("kontinue.devserver")
 JSON = dict[str, Any]
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 MAX_BODY_BYTES = 3 * 1024 * 1024
 _JSON_TYPE = "application/json"
@@ -126,8 +125,8 @@ class Api:
 
     # Middleware ----------------------------------------------------------------------------
 
-    @web.middleware
-    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        """Authenticate, dispatch, and turn every failure into a ``Status``."""
         header = request.headers.get("Authorization", "")
         scheme, _, presented = header.partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(
@@ -135,13 +134,11 @@ class Api:
         ):
             return _error_response(ApiStatus.unauthorized())
         try:
-            return await handler(request)
+            return await self.dispatch(request)
         except ApiStatus as exc:
             return _error_response(exc)
         except web.HTTPRequestEntityTooLarge:
             return _error_response(ApiStatus.too_large(MAX_BODY_BYTES))
-        except web.HTTPException:
-            raise
         except (ConnectionResetError, asyncio.CancelledError):
             raise
         except Exception as exc:
@@ -150,7 +147,7 @@ class Api:
 
     # Entry ---------------------------------------------------------------------------------
 
-    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+    async def dispatch(self, request: web.BaseRequest) -> web.StreamResponse:
         parts = [p for p in request.path.split("/") if p]
         if not parts:
             return self._json({"paths": ["/api", "/api/v1", "/apis", "/version", "/openapi/v2"]})
@@ -208,7 +205,7 @@ class Api:
         ]
         return api_group_list(groups)
 
-    def _openapi(self, request: web.Request, rest: list[str]) -> web.Response:
+    def _openapi(self, request: web.BaseRequest, rest: list[str]) -> web.Response:
         if rest != ["v2"]:
             raise ApiStatus.path_not_found()
         if "protobuf" in request.headers.get("Accept", ""):
@@ -229,7 +226,7 @@ class Api:
     # Resources -----------------------------------------------------------------------------
 
     async def _resource(
-        self, request: web.Request, group: str, version: str, rest: list[str]
+        self, request: web.BaseRequest, group: str, version: str, rest: list[str]
     ) -> web.StreamResponse:
         query = request.query
         watch = _truthy(query.get("watch"))
@@ -326,7 +323,7 @@ class Api:
             return self._written(result, rt, version, negotiated)
         raise ApiStatus.method_not_allowed()
 
-    async def _body(self, request: web.Request) -> Any:
+    async def _body(self, request: web.BaseRequest) -> Any:
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             raise ApiStatus.too_large(MAX_BODY_BYTES)
         data = await request.read()
@@ -344,7 +341,7 @@ class Api:
                 f"{'YAML' if 'yaml' in content_type else 'JSON'}: {detail}"
             ) from exc
 
-    def _write_options(self, request: web.Request) -> WriteOptions:
+    def _write_options(self, request: web.BaseRequest) -> WriteOptions:
         query = request.query
         dry_run = query.getall("dryRun", [])
         for value in dry_run:
@@ -365,7 +362,7 @@ class Api:
             force=_truthy(query.get("force")),
         )
 
-    async def _delete_options(self, request: web.Request) -> DeleteOptions:
+    async def _delete_options(self, request: web.BaseRequest) -> DeleteOptions:
         body: Any = {}
         if request.can_read_body:
             data = await request.read()
@@ -431,7 +428,7 @@ class Api:
         rt: ResourceType,
         version: str,
         objects: list[JSON],
-        request: web.Request,
+        request: web.BaseRequest,
         resource_version: str,
         continue_token: str = "",
     ) -> web.Response:
@@ -447,7 +444,7 @@ class Api:
 
     def _list(
         self,
-        request: web.Request,
+        request: web.BaseRequest,
         rt: ResourceType,
         version: str,
         namespace: str | None,
@@ -530,7 +527,7 @@ class Api:
 
     async def _watch(
         self,
-        request: web.Request,
+        request: web.BaseRequest,
         rt: ResourceType,
         version: str,
         namespace: str | None,
@@ -623,7 +620,7 @@ class Api:
         return response
 
     async def _pod_log(
-        self, request: web.Request, rt: ResourceType, namespace: str, name: str
+        self, request: web.BaseRequest, rt: ResourceType, namespace: str, name: str
     ) -> web.StreamResponse:
         if request.method != "GET":
             raise ApiStatus.method_not_allowed()
@@ -655,11 +652,27 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def build_app(
+def build_server(
     registry: Registry, settings: RouteSettings, log_source: LogSource | None = None
-) -> web.Application:
-    """The aiohttp application serving the Kubernetes API from ``registry``."""
+) -> web.Server:
+    """The HTTP server for the Kubernetes API of ``registry``.
+
+    aiohttp's low-level server: the API has its own URL grammar, so an application router and
+    middleware chain would only add per-request cost on the hot path.
+    """
     api = Api(registry, settings, log_source)
-    app = web.Application(middlewares=[api.middleware], client_max_size=MAX_BODY_BYTES + 1)
-    app.router.add_route("*", "/{tail:.*}", api.dispatch)
-    return app
+
+    def make_request(
+        message: Any, payload: Any, protocol: Any, writer: Any, task: Any
+    ) -> web.BaseRequest:
+        return web.BaseRequest(
+            message,
+            payload,
+            protocol,
+            writer,
+            task,
+            asyncio.get_running_loop(),
+            client_max_size=MAX_BODY_BYTES + 1,
+        )
+
+    return web.Server(api.handle, request_factory=make_request, access_log=None)

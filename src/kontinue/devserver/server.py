@@ -26,7 +26,7 @@ from kontinue.clock import Clock, SystemClock
 from .certs import ServingCertificates
 from .collecting import Collector
 from .registry import NAMESPACES_KEY, Registry
-from .routes import LogSource, RouteSettings, build_app
+from .routes import LogSource, RouteSettings, build_server
 from .storage import Store
 
 __all__ = [
@@ -132,7 +132,7 @@ class DevServer:
         self.clock: Clock = clock or SystemClock()
         self.log_source = log_source
         self._lock_file: IO[str] | None = None
-        self._runner: web.AppRunner | None = None
+        self._runner: web.ServerRunner | None = None
         self._store: Store | None = None
         self._registry: Registry | None = None
         self._collector: Collector | None = None
@@ -237,8 +237,8 @@ class DevServer:
             server_address=f"{host}:{self.settings.port}",
             bookmark_interval=self.settings.bookmark_interval,
         )
-        app = build_app(self.registry, routes, self.log_source)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        http = build_server(self.registry, routes, self.log_source)
+        self._runner = web.ServerRunner(http, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(
             self._runner, host, self.settings.port, reuse_address=False, ssl_context=ssl_context

@@ -6,8 +6,9 @@ together with the object before it. The event log serves watch replay and consis
 lists (a page at an older resourceVersion is the current state with later changes undone); it is
 compacted from the front, and asking for something older is a 410.
 
-Each write is one SQLite transaction, committed before the caller answers the request, so a
-``kill -9`` loses nothing acknowledged. The current objects are also kept in memory as encoded
+Each write is one SQLite statement (a trigger applies the logged change to ``objects``) and so
+one transaction, committed before the caller answers the request: a ``kill -9`` loses nothing
+acknowledged. The current objects are also kept in memory as encoded
 JSON (not parsed dicts: that keeps 10,000 objects in a few tens of MB) so reads never touch disk.
 All methods run on the server's event loop thread; there is exactly one writer.
 """
@@ -39,6 +40,16 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_by_resource ON events (resource, rv);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+-- Logging a change also applies it, so every write is one statement and one transaction.
+CREATE TRIGGER IF NOT EXISTS apply_put AFTER INSERT ON events WHEN NEW.type != 'DELETED'
+BEGIN
+    INSERT OR REPLACE INTO objects VALUES (NEW.resource, NEW.namespace, NEW.name, NEW.rv, NEW.data);
+END;
+CREATE TRIGGER IF NOT EXISTS apply_delete AFTER INSERT ON events WHEN NEW.type = 'DELETED'
+BEGIN
+    DELETE FROM objects
+    WHERE resource = NEW.resource AND namespace = NEW.namespace AND name = NEW.name;
+END;
 """
 
 
@@ -175,20 +186,12 @@ class Store:
         raw = orjson.dumps(obj)
         kind = "MODIFIED" if old is not None else "ADDED"
         prev_raw = old.raw if old is not None else None
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
         try:
-            db.execute(
+            self._db.execute(
                 "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (rv, resource, namespace, name, kind, raw, prev_raw),
             )
-            db.execute(
-                "INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?)",
-                (resource, namespace, name, rv, raw),
-            )
-            db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
             meta["resourceVersion"] = str(old.rv) if old else ""
             raise
         self.rv = rv
@@ -209,21 +212,10 @@ class Store:
         obj = old.load()
         obj["metadata"]["resourceVersion"] = str(rv)
         raw = orjson.dumps(obj)
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.execute(
-                "INSERT INTO events VALUES (?, ?, ?, ?, 'DELETED', ?, ?)",
-                (rv, resource, namespace, name, raw, old.raw),
-            )
-            db.execute(
-                "DELETE FROM objects WHERE resource = ? AND namespace = ? AND name = ?",
-                (resource, namespace, name),
-            )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+        self._db.execute(
+            "INSERT INTO events VALUES (?, ?, ?, ?, 'DELETED', ?, ?)",
+            (rv, resource, namespace, name, raw, old.raw),
+        )
         self.rv = rv
         prev = old.load()
         self._unindex(resource, namespace, name, prev)

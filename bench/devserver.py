@@ -1,0 +1,213 @@
+"""Benchmark of the embedded API server with the official Kubernetes client.
+
+The server runs as ``kontinue dev`` in its own process with a file-backed store; clients are
+separate processes using the official synchronous client, as a real program would. Prints
+``name: value unit`` lines.
+
+    .venv/bin/python bench/devserver.py [--objects 2000] [--processes 4] [--total 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+GROUP, VERSION, PLURAL, KIND = "bench.kontinue.cloud", "v1", "items", "Item"
+CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": f"{PLURAL}.{GROUP}"},
+    "spec": {
+        "group": GROUP,
+        "scope": "Namespaced",
+        "names": {"plural": PLURAL, "singular": "item", "kind": KIND},
+        "versions": [
+            {
+                "name": VERSION, "served": True, "storage": True,
+                "subresources": {"status": {}},
+                "schema": {"openAPIV3Schema": {
+                    "type": "object",
+                    "properties": {"spec": {"type": "object", "properties": {
+                        "value": {"type": "integer"}, "label": {"type": "string"},
+                    }}},
+                }},
+            }
+        ],
+    },
+}
+
+
+def _api(kubeconfig: str) -> Any:
+    from kubernetes import client, config
+
+    configuration = client.Configuration()
+    config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
+    return client.ApiClient(configuration)
+
+
+def _item(name: str, i: int) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}", "kind": KIND,
+        "metadata": {"name": name, "labels": {"bench": "yes", "shard": str(i % 4)}},
+        "spec": {"value": i, "label": f"item number {i}"},
+    }
+
+
+def creator(kubeconfig: str, prefix: str, count: int, out: Any) -> None:
+    """Create ``count`` objects; report (name, latency, done-at) per create."""
+    from kubernetes import client
+
+    custom = client.CustomObjectsApi(_api(kubeconfig))
+    results = []
+    for i in range(count):
+        name = f"{prefix}-{i}"
+        start = time.perf_counter()
+        custom.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, _item(name, i))
+        done = time.time()
+        results.append((name, time.perf_counter() - start, done))
+    out.put(results)
+
+
+def watcher(kubeconfig: str, resource_version: str, expected: int, ready: Any, out: Any) -> None:
+    """Watch from ``resource_version``; report the arrival time of each ADDED object."""
+    from kubernetes import client, watch
+
+    custom = client.CustomObjectsApi(_api(kubeconfig))
+    arrivals: dict[str, float] = {}
+    stream = watch.Watch()
+    ready.set()
+    for event in stream.stream(
+        custom.list_namespaced_custom_object, GROUP, VERSION, "default", PLURAL,
+        resource_version=resource_version, timeout_seconds=120,
+    ):
+        if event["type"] == "ADDED":
+            arrivals[event["object"]["metadata"]["name"]] = time.time()
+            if len(arrivals) >= expected:
+                stream.stop()
+    out.put(arrivals)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def run_round(
+    kubeconfig: str, label: str, processes: int, per_process: int, server: psutil.Process
+) -> None:
+    from kubernetes import client
+
+    ctx = mp.get_context("spawn")
+    custom = client.CustomObjectsApi(_api(kubeconfig))
+    listed = custom.list_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, limit=1)
+    out_w, ready = ctx.Queue(), ctx.Event()
+    watch_proc = ctx.Process(
+        target=watcher,
+        args=(kubeconfig, listed["metadata"]["resourceVersion"], processes * per_process, ready,
+              out_w),
+    )
+    watch_proc.start()
+    ready.wait(30)
+    time.sleep(1.0)  # let the watch connect
+    out = ctx.Queue()
+    procs = [
+        ctx.Process(target=creator, args=(kubeconfig, f"{label}-p{p}", per_process, out))
+        for p in range(processes)
+    ]
+    cpu_before = sum(server.cpu_times()[:2])
+    start = time.perf_counter()
+    for proc in procs:
+        proc.start()
+    results = [r for _ in procs for r in out.get(timeout=600)]
+    elapsed = time.perf_counter() - start
+    server_cpu = sum(server.cpu_times()[:2]) - cpu_before
+    for proc in procs:
+        proc.join()
+    arrivals = out_w.get(timeout=120)
+    watch_proc.join()
+    latencies = [r[1] * 1000 for r in results]
+    delays = [max(0.0, (arrivals[name] - done) * 1000) for name, _, done in results if name in arrivals]
+    print(f"{label}_creates_per_second: {len(results) / elapsed:.0f} objects/s")
+    print(f"{label}_create_p50: {percentile(latencies, 0.5):.2f} ms")
+    print(f"{label}_create_p99: {percentile(latencies, 0.99):.2f} ms")
+    print(f"{label}_watch_delivery_p50: {percentile(delays, 0.5):.2f} ms")
+    print(f"{label}_watch_delivery_p99: {percentile(delays, 0.99):.2f} ms")
+    print(f"{label}_watch_events_missing: {len(results) - len(delays)} events")
+    print(f"{label}_server_cpu_per_create: {server_cpu / len(results) * 1000:.3f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--objects", type=int, default=2000)
+    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--total", type=int, default=10000, help="objects for the RSS figure")
+    args = parser.parse_args()
+    from kubernetes import client
+
+    with tempfile.TemporaryDirectory(prefix="kontinue-bench-") as tmp:
+        data_dir = Path(tmp)
+        started = time.perf_counter()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "kontinue.cli", "dev", "--data-dir", str(data_dir),
+             "--port", "0"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        assert server.stdout is not None
+        for line in server.stdout:
+            if line.startswith("kubeconfig:"):
+                break
+        print(f"server_startup: {(time.perf_counter() - started) * 1000:.0f} ms")
+        kubeconfig = str(data_dir / "kubeconfig")
+        try:
+            api = _api(kubeconfig)
+            client.ApiextensionsV1Api(api).create_custom_resource_definition(CRD)
+            proc = psutil.Process(server.pid)
+            run_round(kubeconfig, "single", 1, args.objects, proc)
+            custom = client.CustomObjectsApi(api)
+            timings = []
+            for _ in range(10):
+                start = time.perf_counter()
+                listed = custom.list_namespaced_custom_object(GROUP, VERSION, "default", PLURAL)
+                timings.append((time.perf_counter() - start) * 1000)
+            print(f"list_{len(listed['items'])}: {statistics.median(timings):.1f} ms")
+            names = [i["metadata"]["name"] for i in listed["items"]][:500]
+            gets = []
+            for name in names:
+                start = time.perf_counter()
+                custom.get_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, name)
+                gets.append((time.perf_counter() - start) * 1000)
+            print(f"get_p50: {percentile(gets, 0.5):.2f} ms")
+            print(f"rss_{len(listed['items'])}_objects: {proc.memory_info().rss / 2**20:.0f} MB")
+            per = args.objects // args.processes
+            run_round(kubeconfig, f"concurrent{args.processes}", args.processes, per, proc)
+            have = args.objects + per * args.processes
+            if args.total > have:
+                ctx = mp.get_context("spawn")
+                out = ctx.Queue()
+                extra = (args.total - have) // args.processes
+                procs = [ctx.Process(target=creator, args=(kubeconfig, f"fill-p{p}", extra, out))
+                         for p in range(args.processes)]
+                for p in procs:
+                    p.start()
+                for _ in procs:
+                    out.get(timeout=900)
+                for p in procs:
+                    p.join()
+            count = len(custom.list_namespaced_custom_object(GROUP, VERSION, "default", PLURAL)["items"])
+            print(f"rss_{count}_objects: {proc.memory_info().rss / 2**20:.0f} MB")
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
