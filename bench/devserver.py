@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import statistics
 import subprocess
 import sys
@@ -32,14 +33,24 @@ CRD = {
         "names": {"plural": PLURAL, "singular": "item", "kind": KIND},
         "versions": [
             {
-                "name": VERSION, "served": True, "storage": True,
+                "name": VERSION,
+                "served": True,
+                "storage": True,
                 "subresources": {"status": {}},
-                "schema": {"openAPIV3Schema": {
-                    "type": "object",
-                    "properties": {"spec": {"type": "object", "properties": {
-                        "value": {"type": "integer"}, "label": {"type": "string"},
-                    }}},
-                }},
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "properties": {
+                            "spec": {
+                                "type": "object",
+                                "properties": {
+                                    "value": {"type": "integer"},
+                                    "label": {"type": "string"},
+                                },
+                            }
+                        },
+                    }
+                },
             }
         ],
     },
@@ -56,28 +67,36 @@ def _api(kubeconfig: str) -> Any:
 
 def _item(name: str, i: int) -> dict[str, Any]:
     return {
-        "apiVersion": f"{GROUP}/{VERSION}", "kind": KIND,
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": KIND,
         "metadata": {"name": name, "labels": {"bench": "yes", "shard": str(i % 4)}},
         "spec": {"value": i, "label": f"item number {i}"},
     }
 
 
-def creator(kubeconfig: str, prefix: str, count: int, out: Any) -> None:
-    """Create ``count`` objects; report (name, latency, done-at) per create."""
+def creator(kubeconfig: str, namespace: str, count: int, go: Any, out: Any) -> None:
+    """Create ``count`` objects once ``go`` is set; report (name, latency, done-at) per create."""
     from kubernetes import client
 
     custom = client.CustomObjectsApi(_api(kubeconfig))
+    custom.api_client.call_api  # noqa: B018 - imports done, connection pool ready
+    out.put("ready")
+    go.wait()
     results = []
+    cpu = time.process_time()
+    began = time.time()
     for i in range(count):
-        name = f"{prefix}-{i}"
+        name = f"{namespace}-{os.getpid()}-{i}"
         start = time.perf_counter()
-        custom.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, _item(name, i))
+        custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, _item(name, i))
         done = time.time()
         results.append((name, time.perf_counter() - start, done))
-    out.put(results)
+    out.put((results, time.process_time() - cpu, began, time.time()))
 
 
-def watcher(kubeconfig: str, resource_version: str, expected: int, ready: Any, out: Any) -> None:
+def watcher(
+    kubeconfig: str, namespace: str, resource_version: str, expected: int, ready: Any, out: Any
+) -> None:
     """Watch from ``resource_version``; report the arrival time of each ADDED object."""
     from kubernetes import client, watch
 
@@ -86,8 +105,13 @@ def watcher(kubeconfig: str, resource_version: str, expected: int, ready: Any, o
     stream = watch.Watch()
     ready.set()
     for event in stream.stream(
-        custom.list_namespaced_custom_object, GROUP, VERSION, "default", PLURAL,
-        resource_version=resource_version, timeout_seconds=120,
+        custom.list_namespaced_custom_object,
+        GROUP,
+        VERSION,
+        namespace,
+        PLURAL,
+        resource_version=resource_version,
+        timeout_seconds=120,
     ):
         if event["type"] == "ADDED":
             arrivals[event["object"]["metadata"]["name"]] = time.time()
@@ -98,51 +122,81 @@ def watcher(kubeconfig: str, resource_version: str, expected: int, ready: Any, o
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _create_round(
+    kubeconfig: str, namespace: str, processes: int, per_process: int
+) -> tuple[list[tuple[str, float, float]], float, float]:
+    """Create objects in a new namespace from ``processes`` processes.
+
+    Returns the per-create results, the elapsed seconds and the clients' CPU seconds.
+    """
+    from kubernetes import client
+
+    client.CoreV1Api(_api(kubeconfig)).create_namespace({"metadata": {"name": namespace}})
+    ctx = mp.get_context("spawn")
+    out, go = ctx.Queue(), ctx.Event()
+    procs = [
+        ctx.Process(target=creator, args=(kubeconfig, namespace, per_process, go, out))
+        for _ in range(processes)
+    ]
+    for proc in procs:
+        proc.start()
+    for _ in procs:
+        assert out.get(timeout=120) == "ready"  # process start-up is not part of the figure
+    go.set()
+    reports = [out.get(timeout=600) for _ in procs]
+    for proc in procs:
+        proc.join()
+    elapsed = max(rep[3] for rep in reports) - min(rep[2] for rep in reports)
+    return [r for rep in reports for r in rep[0]], elapsed, sum(rep[1] for rep in reports)
 
 
 def run_round(
     kubeconfig: str, label: str, processes: int, per_process: int, server: psutil.Process
 ) -> None:
+    """Throughput with nothing else running, then watch delivery under the same load."""
     from kubernetes import client
+
+    cpu_before = sum(server.cpu_times()[:2])
+    results, elapsed, client_cpu = _create_round(kubeconfig, label, processes, per_process)
+    server_cpu = sum(server.cpu_times()[:2]) - cpu_before
+    latencies = [r[1] * 1000 for r in results]
+    print(f"{label}_creates_per_second: {len(results) / elapsed:.0f} objects/s")
+    print(f"{label}_create_p50: {percentile(latencies, 0.5):.2f} ms")
+    print(f"{label}_create_p99: {percentile(latencies, 0.99):.2f} ms")
+    print(f"{label}_server_cpu_per_create: {server_cpu / len(results) * 1000:.3f} ms")
+    print(f"{label}_client_cpu_per_create: {client_cpu / len(results) * 1000:.3f} ms")
 
     ctx = mp.get_context("spawn")
     custom = client.CustomObjectsApi(_api(kubeconfig))
-    listed = custom.list_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, limit=1)
+    listed = custom.list_cluster_custom_object(GROUP, VERSION, PLURAL, limit=1)
     out_w, ready = ctx.Queue(), ctx.Event()
     watch_proc = ctx.Process(
         target=watcher,
-        args=(kubeconfig, listed["metadata"]["resourceVersion"], processes * per_process, ready,
-              out_w),
+        args=(
+            kubeconfig,
+            f"{label}-watched",
+            listed["metadata"]["resourceVersion"],
+            processes * per_process,
+            ready,
+            out_w,
+        ),
     )
     watch_proc.start()
     ready.wait(30)
     time.sleep(1.0)  # let the watch connect
-    out = ctx.Queue()
-    procs = [
-        ctx.Process(target=creator, args=(kubeconfig, f"{label}-p{p}", per_process, out))
-        for p in range(processes)
-    ]
-    cpu_before = sum(server.cpu_times()[:2])
-    start = time.perf_counter()
-    for proc in procs:
-        proc.start()
-    results = [r for _ in procs for r in out.get(timeout=600)]
-    elapsed = time.perf_counter() - start
-    server_cpu = sum(server.cpu_times()[:2]) - cpu_before
-    for proc in procs:
-        proc.join()
+    results, elapsed, _ = _create_round(kubeconfig, f"{label}-watched", processes, per_process)
     arrivals = out_w.get(timeout=120)
     watch_proc.join()
-    latencies = [r[1] * 1000 for r in results]
-    delays = [max(0.0, (arrivals[name] - done) * 1000) for name, _, done in results if name in arrivals]
-    print(f"{label}_creates_per_second: {len(results) / elapsed:.0f} objects/s")
-    print(f"{label}_create_p50: {percentile(latencies, 0.5):.2f} ms")
-    print(f"{label}_create_p99: {percentile(latencies, 0.99):.2f} ms")
+    delays = [
+        max(0.0, (arrivals[name] - done) * 1000) for name, _, done in results if name in arrivals
+    ]
+    print(f"{label}_watched_creates_per_second: {len(results) / elapsed:.0f} objects/s")
     print(f"{label}_watch_delivery_p50: {percentile(delays, 0.5):.2f} ms")
     print(f"{label}_watch_delivery_p99: {percentile(delays, 0.99):.2f} ms")
     print(f"{label}_watch_events_missing: {len(results) - len(delays)} events")
-    print(f"{label}_server_cpu_per_create: {server_cpu / len(results) * 1000:.3f} ms")
 
 
 def main() -> None:
@@ -157,9 +211,19 @@ def main() -> None:
         data_dir = Path(tmp)
         started = time.perf_counter()
         server = subprocess.Popen(
-            [sys.executable, "-m", "kontinue.cli", "dev", "--data-dir", str(data_dir),
-             "--port", "0"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [
+                sys.executable,
+                "-m",
+                "kontinue.cli",
+                "dev",
+                "--data-dir",
+                str(data_dir),
+                "--port",
+                "0",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         assert server.stdout is not None
         for line in server.stdout:
@@ -176,33 +240,25 @@ def main() -> None:
             timings = []
             for _ in range(10):
                 start = time.perf_counter()
-                listed = custom.list_namespaced_custom_object(GROUP, VERSION, "default", PLURAL)
+                listed = custom.list_namespaced_custom_object(GROUP, VERSION, "single", PLURAL)
                 timings.append((time.perf_counter() - start) * 1000)
             print(f"list_{len(listed['items'])}: {statistics.median(timings):.1f} ms")
             names = [i["metadata"]["name"] for i in listed["items"]][:500]
             gets = []
             for name in names:
                 start = time.perf_counter()
-                custom.get_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, name)
+                custom.get_namespaced_custom_object(GROUP, VERSION, "single", PLURAL, name)
                 gets.append((time.perf_counter() - start) * 1000)
             print(f"get_p50: {percentile(gets, 0.5):.2f} ms")
-            print(f"rss_{len(listed['items'])}_objects: {proc.memory_info().rss / 2**20:.0f} MB")
+            total = len(custom.list_cluster_custom_object(GROUP, VERSION, PLURAL)["items"])
+            print(f"rss_{total}_objects: {proc.memory_info().rss / 2**20:.0f} MB")
             per = args.objects // args.processes
             run_round(kubeconfig, f"concurrent{args.processes}", args.processes, per, proc)
-            have = args.objects + per * args.processes
+            have = 2 * (args.objects + per * args.processes)
             if args.total > have:
-                ctx = mp.get_context("spawn")
-                out = ctx.Queue()
                 extra = (args.total - have) // args.processes
-                procs = [ctx.Process(target=creator, args=(kubeconfig, f"fill-p{p}", extra, out))
-                         for p in range(args.processes)]
-                for p in procs:
-                    p.start()
-                for _ in procs:
-                    out.get(timeout=900)
-                for p in procs:
-                    p.join()
-            count = len(custom.list_namespaced_custom_object(GROUP, VERSION, "default", PLURAL)["items"])
+                _create_round(kubeconfig, "fill", args.processes, extra)
+            count = len(custom.list_cluster_custom_object(GROUP, VERSION, PLURAL)["items"])
             print(f"rss_{count}_objects: {proc.memory_info().rss / 2**20:.0f} MB")
         finally:
             server.terminate()

@@ -34,7 +34,7 @@ from .crds import admit_crd, resource_type_from_crd, version_priority
 from .errors import ApiStatus
 from .patching import PatchError, json_patch, merge_patch, strategic_merge_patch
 from .resources import BUILTIN_TYPES, STORAGE_ALIASES, ResourceType
-from .storage import Change, Entry, Store, StoreCompacted
+from .storage import Change, Entry, ObjectTooLarge, Store, StoreCompacted
 from .validation import DNS1123_LABEL, DNS1123_SUBDOMAIN, validate_metadata
 from .watching import Encoder, Watcher, WatchHub
 
@@ -42,7 +42,6 @@ __all__ = ["DeleteOptions", "ListResult", "Registry", "WriteOptions", "WriteResu
 
 JSON = dict[str, Any]
 
-MAX_OBJECT_BYTES = 1_572_864  # etcd's default request limit (1.5 MiB)
 CRD_KEY = "apiextensions.k8s.io/customresourcedefinitions"
 NAMESPACES_KEY = "/namespaces"
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -108,6 +107,7 @@ class Registry:
         self._types: dict[str, ResourceType] = {}  # key -> type
         self._by_gvr: dict[tuple[str, str, str], ResourceType] = {}
         self.discovery_listeners: list[Callable[[], None]] = []
+        self._stamp_second, self._stamp = -1, ""
         for rt in BUILTIN_TYPES:
             self._register(rt)
         for _, entry in store.items(CRD_KEY):
@@ -445,16 +445,30 @@ class Registry:
             raise self._invalid(rt, name, errors)
         return warnings
 
-    def _finish(self, rt: ResourceType, obj: JSON, dry_run: bool) -> bytes:
-        raw = orjson.dumps(obj)
-        if len(raw) > MAX_OBJECT_BYTES:
+    def _put(self, rt: ResourceType, obj: JSON, dry_run: bool) -> Change | None:
+        """Store ``obj`` (for a dry run, only check that it could be stored)."""
+        try:
+            if dry_run:
+                size = len(orjson.dumps(obj))
+                if size > self.store.max_object_bytes:
+                    raise ObjectTooLarge(size, self.store.max_object_bytes)
+                return None
+            return self.store.put(storage_key(rt), obj)
+        except ObjectTooLarge as exc:
             raise ApiStatus(
                 413,
                 "RequestEntityTooLarge",
-                f"etcdserver: request is too large: the object is {len(raw)} bytes, the limit "
-                f"is {MAX_OBJECT_BYTES}",
-            )
-        return raw
+                f"etcdserver: request is too large: the object is {exc.size} bytes, the limit "
+                f"is {exc.limit}",
+            ) from exc
+
+    def _now(self) -> str:
+        """The current time as metav1.Time, formatted once per second (it is on the hot path)."""
+        now = self.clock.now()
+        second = int(now.timestamp())
+        if second != self._stamp_second:
+            self._stamp_second, self._stamp = second, format_time(now)
+        return self._stamp
 
     def create(
         self,
@@ -479,7 +493,7 @@ class Registry:
         ):
             meta.pop(server_field, None)
         meta["uid"] = str(uuid.uuid4())
-        meta["creationTimestamp"] = format_time(self.clock.now())
+        meta["creationTimestamp"] = self._now()
         if rt.has_generation:
             meta["generation"] = 1
         else:
@@ -488,14 +502,12 @@ class Registry:
             obj.pop("status", None)
         obj = self._to_storage(rt, version, obj)
         warnings = self._admit(rt, version, obj, None, options)
-        key = storage_key(rt)
         name = meta.get("name", "")
-        if self.store.get(key, namespace if rt.namespaced else "", name) is not None:
+        if self.store.get(storage_key(rt), namespace if rt.namespaced else "", name) is not None:
             raise ApiStatus.already_exists(rt.plural, name, rt.group)
-        self._finish(rt, obj, options.dry_run)
-        if options.dry_run:
+        change = self._put(rt, obj, options.dry_run)
+        if change is None:
             return WriteResult(self.present(rt, version, obj), b"", 201, warnings)
-        change = self.store.put(key, obj)
         return WriteResult(change.obj, self.present_raw(rt, version, change.raw), 201, warnings)
 
     def update(
@@ -595,11 +607,10 @@ class Registry:
         meta["resourceVersion"] = old_meta.get("resourceVersion")
         if new == old:
             return WriteResult(old, self.present_raw(rt, version, orjson.dumps(old)), 200, warnings)
-        self._finish(rt, new, options.dry_run)
-        if options.dry_run:
+        change = self._put(rt, new, options.dry_run)
+        if change is None:
             return WriteResult(self.present(rt, version, new), b"", 200, warnings)
         key = storage_key(rt)
-        change = self.store.put(key, new)
         if (
             meta.get("deletionTimestamp")
             and not meta.get("finalizers")
@@ -736,7 +747,7 @@ class Registry:
             if finalizers:
                 meta["finalizers"] = finalizers
             if not meta.get("deletionTimestamp"):
-                meta["deletionTimestamp"] = format_time(self.clock.now())
+                meta["deletionTimestamp"] = self._now()
                 meta["deletionGracePeriodSeconds"] = 0
                 if rt.has_generation:
                     meta["generation"] = int(meta.get("generation") or 1) + 1

@@ -576,42 +576,43 @@ class Api:
         )
         response = web.StreamResponse(headers={"Content-Type": _JSON_TYPE})
         response.enable_chunked_encoding()
+        loop = asyncio.get_running_loop()
+        queue = watcher.queue
+        # Timers put markers in the queue, so the stream waits on one queue and nothing else:
+        # no task or timeout object per event. None ends the stream, b"" asks for a bookmark.
+        timers = [loop.call_later(max(timeout, 0.0), watcher.close)]
+
+        def tick() -> None:
+            queue.put_nowait(b"")
+            timers[-1] = loop.call_later(self.settings.bookmark_interval, tick)
+
+        if bookmarks:
+            timers.append(loop.call_later(self.settings.bookmark_interval, tick))
         try:
             await response.prepare(request)
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + max(timeout, 0.0)
-            interval = self.settings.bookmark_interval
-            queue = watcher.queue
             while True:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    break
-                try:
-                    line = await asyncio.wait_for(
-                        queue.get(), min(remaining, interval) if bookmarks else remaining
-                    )
-                except TimeoutError:
-                    if bookmarks and deadline - loop.time() > 0:
-                        await response.write(
-                            encode("BOOKMARK", self.registry.bookmark(rt, version), b"")
-                        )
-                    continue
-                if line is None:
-                    break
-                chunk = [line]
+                chunk: list[bytes] = []
                 closed = False
-                while not queue.empty():
-                    more = queue.get_nowait()
-                    if more is None:
+                item = await queue.get()
+                while True:
+                    if item is None:
                         closed = True
                         break
-                    chunk.append(more)
-                await response.write(b"".join(chunk))
+                    chunk.append(
+                        item or encode("BOOKMARK", self.registry.bookmark(rt, version), b"")
+                    )
+                    if queue.empty():
+                        break
+                    item = queue.get_nowait()
+                if chunk:
+                    await response.write(b"".join(chunk))
                 if closed:
                     break
-        except (ConnectionResetError, asyncio.CancelledError):
+        except ConnectionResetError:
             pass
         finally:
+            for timer in timers:
+                timer.cancel()
             self.registry.unwatch(rt, watcher)
         try:
             await response.write_eof()

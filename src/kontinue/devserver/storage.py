@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["Change", "Entry", "Store", "StoreCompacted"]
+__all__ = ["Change", "Entry", "ObjectTooLarge", "Store", "StoreCompacted"]
 
 JSON = dict[str, Any]
 ObjectKey = tuple[str, str]  # (namespace, name)
@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS events (
     rv INTEGER PRIMARY KEY, resource TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
     type TEXT NOT NULL, data BLOB NOT NULL, prev BLOB
 );
-CREATE INDEX IF NOT EXISTS events_by_resource ON events (resource, rv);
+DROP INDEX IF EXISTS events_by_resource;  -- replay scans the rv range; no index to maintain
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 -- Logging a change also applies it, so every write is one statement and one transaction.
 CREATE TRIGGER IF NOT EXISTS apply_put AFTER INSERT ON events WHEN NEW.type != 'DELETED'
@@ -51,6 +51,15 @@ BEGIN
     WHERE resource = NEW.resource AND namespace = NEW.namespace AND name = NEW.name;
 END;
 """
+
+
+class ObjectTooLarge(Exception):
+    """An encoded object exceeds the store's size limit (etcd's request limit on a cluster)."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"object is {size} bytes, the limit is {limit}")
+        self.size = size
+        self.limit = limit
 
 
 class StoreCompacted(Exception):
@@ -100,9 +109,12 @@ def _labels(obj: JSON) -> dict[str, str]:
 class Store:
     """Objects and their change log, in SQLite (a file, or memory for throwaway servers)."""
 
-    def __init__(self, path: Path | None, *, history: int = 100_000) -> None:
+    def __init__(
+        self, path: Path | None, *, history: int = 100_000, max_object_bytes: int = 1_572_864
+    ) -> None:
         self.path = path
         self.history = history
+        self.max_object_bytes = max_object_bytes
         target = str(path) if path is not None else ":memory:"
         self._db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
         if path is not None:
@@ -184,6 +196,9 @@ class Store:
         rv = self.rv + 1
         meta["resourceVersion"] = str(rv)
         raw = orjson.dumps(obj)
+        if len(raw) > self.max_object_bytes:
+            meta["resourceVersion"] = str(old.rv) if old else ""
+            raise ObjectTooLarge(len(raw), self.max_object_bytes)
         kind = "MODIFIED" if old is not None else "ADDED"
         prev_raw = old.raw if old is not None else None
         try:

@@ -119,6 +119,8 @@ class _Validator:
         return errors, count
 
     def junctors(self, v: Any, s: JSON, path: str) -> tuple[list[FieldError], int]:
+        if not ("anyOf" in s or "oneOf" in s or "allOf" in s or "not" in s):
+            return [], 0  # the common case: no combinators, nothing to format
         errors: list[FieldError] = []
         count, quoted = 0, _quote(path)
         any_of, one_of, all_of = (_schemas(s.get(key)) for key in ("anyOf", "oneOf", "allOf"))
