@@ -11,8 +11,10 @@ same client code runs here and on a real cluster.
 
 from .errors import ApiStatus
 from .registry import Registry
+from .routes import LogSource
 from .server import (
     DEFAULT_PORT,
+    Controller,
     DevServer,
     DevServerError,
     DevServerSettings,
@@ -23,10 +25,12 @@ from .server import (
 __all__ = [
     "DEFAULT_PORT",
     "ApiStatus",
+    "Controller",
     "DevServer",
     "DevServerError",
     "DevServerSettings",
     "DevServerThread",
+    "LogSource",
     "Registry",
     "default_data_dir",
 ]

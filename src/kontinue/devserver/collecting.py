@@ -21,9 +21,10 @@ from typing import Any
 
 import orjson
 
+from .catalog import CRD_KEY, NAMESPACES_KEY, storage_key
 from .crds import CLEANUP_FINALIZER
 from .errors import ApiStatus
-from .registry import CRD_KEY, NAMESPACES_KEY, DeleteOptions, Registry, storage_key
+from .registry import DeleteOptions, Registry
 from .storage import Change
 
 __all__ = ["Collector"]
@@ -194,7 +195,7 @@ class Collector:
         self._update(resource, obj)
 
     def _update(self, resource: str, obj: JSON) -> None:
-        rt = self.registry.type_by_key(resource)
+        rt = self.registry.catalog.by_key(resource)
         if rt is None:
             return
         meta = obj["metadata"]
@@ -207,7 +208,7 @@ class Collector:
                 raise
 
     def _delete(self, resource: str, namespace: str, name: str, policy: str) -> None:
-        rt = self.registry.type_by_key(resource)
+        rt = self.registry.catalog.by_key(resource)
         if rt is None:
             return
         with contextlib.suppress(ApiStatus):
@@ -221,7 +222,7 @@ class Collector:
             return
         if self.store.get("/serviceaccounts", namespace, "default") is not None:
             return
-        rt = self.registry.type_by_key("/serviceaccounts")
+        rt = self.registry.catalog.by_key("/serviceaccounts")
         assert rt is not None
         with contextlib.suppress(ApiStatus):
             self.registry.create(
@@ -236,7 +237,7 @@ class Collector:
         if ns is None or not ns["metadata"].get("deletionTimestamp"):
             return
         left = 0
-        for rt in self.registry.types():
+        for rt in self.registry.catalog.types():
             if not rt.namespaced or storage_key(rt) != rt.key:
                 continue
             for (_, name), entry in self.store.items(rt.key, namespace):
@@ -263,7 +264,7 @@ class Collector:
             self._remove_finalizer(CRD_KEY, crd, CLEANUP_FINALIZER)
 
     def _recheck_crd_of(self, resource: str) -> None:
-        rt = self.registry.type_by_key(resource)
+        rt = self.registry.catalog.by_key(resource)
         if rt is not None and rt.is_custom and self.store.count(resource) == 0:
             entry = self.store.get(CRD_KEY, "", rt.crd_name)
             if entry is not None and _terminating(entry.raw):

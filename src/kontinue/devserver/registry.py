@@ -13,7 +13,6 @@ import base64
 import copy
 import secrets
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,10 +29,11 @@ from kontinue.kube.schema import (
 from kontinue.kube.selectors import FieldSelector, LabelSelector, SelectorError
 
 from .admission import ADMISSION, convert_event_from_storage, convert_event_to_storage
-from .crds import admit_crd, resource_type_from_crd, version_priority
+from .catalog import CRD_KEY, NAMESPACES_KEY, Catalog, storage_key
+from .crds import admit_crd
 from .errors import ApiStatus
 from .patching import PatchError, json_patch, merge_patch, strategic_merge_patch
-from .resources import BUILTIN_TYPES, STORAGE_ALIASES, ResourceType
+from .resources import STORAGE_ALIASES, ResourceType
 from .storage import Change, Entry, ObjectTooLarge, Store, StoreCompacted
 from .validation import DNS1123_LABEL, DNS1123_SUBDOMAIN, validate_metadata
 from .watching import Encoder, Watcher, WatchHub
@@ -42,8 +42,6 @@ __all__ = ["DeleteOptions", "ListResult", "Registry", "WriteOptions", "WriteResu
 
 JSON = dict[str, Any]
 
-CRD_KEY = "apiextensions.k8s.io/customresourcedefinitions"
-NAMESPACES_KEY = "/namespaces"
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 JSON_PATCH = "application/json-patch+json"
@@ -86,10 +84,6 @@ class ListResult:
     remaining: int | None = None
 
 
-def storage_key(rt: ResourceType) -> str:
-    return STORAGE_ALIASES.get(rt.key, rt.key)
-
-
 def _strip_for_compare(obj: JSON, *, keep_status: bool) -> JSON:
     out = {k: v for k, v in obj.items() if k not in ("metadata", "apiVersion", "kind")}
     if not keep_status:
@@ -104,65 +98,15 @@ class Registry:
         self.store = store
         self.clock = clock
         self.hub = WatchHub()
-        self._types: dict[str, ResourceType] = {}  # key -> type
-        self._by_gvr: dict[tuple[str, str, str], ResourceType] = {}
-        self.discovery_listeners: list[Callable[[], None]] = []
+        self.catalog = Catalog(store)
         self._stamp_second, self._stamp = -1, ""
-        for rt in BUILTIN_TYPES:
-            self._register(rt)
-        for _, entry in store.items(CRD_KEY):
-            self._crd_changed(entry.load())
         store.subscribe(self._on_change)
-
-    # Types and discovery -------------------------------------------------------------------
-
-    def _register(self, rt: ResourceType | None = None) -> None:
-        if rt is not None:
-            self._types[rt.key] = rt
-        self._by_gvr = {
-            (t.group, v, t.plural): t for t in self._types.values() for v in t.served_versions
-        }
 
     def _on_change(self, change: Change) -> None:
         self.hub.publish(change)
-        if change.resource == CRD_KEY:
-            self._crd_changed(change.obj if change.type != "DELETED" else None, change.prev)
-
-    def _crd_changed(self, crd: JSON | None, prev: JSON | None = None) -> None:
-        if crd is None:
-            assert prev is not None
-            spec = prev.get("spec", {})
-            key = f"{spec.get('group')}/{spec.get('names', {}).get('plural')}"
-            self._types.pop(key, None)
-            self._register()
-            self.hub.close_resource(key)
-        else:
-            rt = resource_type_from_crd(crd)
-            self._register(rt)
-        for listener in self.discovery_listeners:
-            listener()
-
-    def lookup(self, group: str, version: str, plural: str) -> ResourceType | None:
-        return self._by_gvr.get((group, version, plural))
-
-    def type_by_key(self, key: str) -> ResourceType | None:
-        return self._types.get(key)
-
-    def types(self) -> list[ResourceType]:
-        return list(self._types.values())
-
-    def group_versions(self) -> dict[str, list[str]]:
-        """Group name -> served versions, preferred first (the core group is "")."""
-        groups: dict[str, set[str]] = {}
-        for rt in self._types.values():
-            groups.setdefault(rt.group, set()).update(rt.served_versions)
-        return {g: sorted(v, key=version_priority) for g, v in sorted(groups.items())}
-
-    def types_in(self, group: str, version: str) -> list[ResourceType]:
-        return sorted(
-            (t for t in self._types.values() if t.group == group and version in t.served_versions),
-            key=lambda t: t.plural,
-        )
+        gone = self.catalog.follow(change)
+        if gone is not None:
+            self.hub.close_resource(gone)
 
     # Representation ------------------------------------------------------------------------
 

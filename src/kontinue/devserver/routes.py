@@ -167,7 +167,7 @@ class Api:
                 return self._json(self._group_list())
             group, rest = parts[1], parts[2:]
             if not rest:
-                versions = self.registry.group_versions().get(group)
+                versions = self.registry.catalog.group_versions().get(group)
                 if not versions or not group:
                     raise ApiStatus.path_not_found()
                 doc = api_group_document(group, versions)
@@ -176,7 +176,7 @@ class Api:
             raise ApiStatus.path_not_found()
         version, rest = rest[0], rest[1:]
         if not rest:
-            types = self.registry.types_in(group, version)
+            types = self.registry.catalog.types_in(group, version)
             if not types:
                 raise ApiStatus.path_not_found()
             gv = f"{group}/{version}" if group else version
@@ -200,7 +200,7 @@ class Api:
     def _group_list(self) -> JSON:
         groups = [
             api_group_document(name, versions)
-            for name, versions in self.registry.group_versions().items()
+            for name, versions in self.registry.catalog.group_versions().items()
             if name
         ]
         return api_group_list(groups)
@@ -246,7 +246,7 @@ class Api:
             namespace, rest = rest[1], rest[2:]
         if not rest or len(rest) > 3:
             raise ApiStatus.path_not_found()
-        rt = self.registry.lookup(group, version, rest[0])
+        rt = self.registry.catalog.lookup(group, version, rest[0])
         if rt is None or (namespace is not None and not rt.namespaced):
             raise ApiStatus.path_not_found()
         name = rest[1] if len(rest) > 1 else None

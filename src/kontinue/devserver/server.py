@@ -13,9 +13,10 @@ import fcntl
 import os
 import secrets
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import platformdirs
 import yaml
@@ -23,14 +24,16 @@ from aiohttp import web
 
 from kontinue.clock import Clock, SystemClock
 
+from .catalog import NAMESPACES_KEY
 from .certs import ServingCertificates
 from .collecting import Collector
-from .registry import NAMESPACES_KEY, Registry
+from .registry import Registry
 from .routes import LogSource, RouteSettings, build_server
 from .storage import Store
 
 __all__ = [
     "DEFAULT_PORT",
+    "Controller",
     "DevServer",
     "DevServerError",
     "DevServerSettings",
@@ -41,6 +44,23 @@ __all__ = [
 DEFAULT_PORT = 16443
 BOOTSTRAP_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 CONTEXT_NAME = "kontinue-dev"
+
+
+class Controller(Protocol):
+    """A component that runs inside the dev server beside the API, like a kubelet would.
+
+    It gets the server's :class:`Registry` and acts through it exactly as a request would
+    (reads, status writes, watches via ``registry.store.subscribe``). The local pod runner
+    plugs in this way, together with a :data:`LogSource` for ``pods/log``.
+    """
+
+    async def start(self, registry: Registry) -> None:
+        """Begin work; called once the API is serving."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop and release everything (processes, tasks); called before the store closes."""
+        ...
 
 
 class DevServerError(Exception):
@@ -127,10 +147,13 @@ class DevServer:
         *,
         clock: Clock | None = None,
         log_source: LogSource | None = None,
+        controllers: Sequence[Controller] = (),
     ) -> None:
         self.settings = settings or DevServerSettings()
         self.clock: Clock = clock or SystemClock()
         self.log_source = log_source
+        self.controllers = list(controllers)
+        self._started: list[Controller] = []
         self._lock_file: IO[str] | None = None
         self._runner: web.ServerRunner | None = None
         self._store: Store | None = None
@@ -226,6 +249,9 @@ class DevServer:
             self._collector.start()
             await self._listen(certs.server_context(scratch))
             self._write_kubeconfig(scratch, certs)
+            for controller in self.controllers:
+                await controller.start(self._registry)
+                self._started.append(controller)
         except BaseException:
             await self.stop()
             raise
@@ -260,7 +286,7 @@ class DevServer:
 
     def _bootstrap(self) -> None:
         registry = self.registry
-        rt = registry.type_by_key(NAMESPACES_KEY)
+        rt = registry.catalog.by_key(NAMESPACES_KEY)
         assert rt is not None
         for name in BOOTSTRAP_NAMESPACES:
             if registry.store.get(NAMESPACES_KEY, "", name) is None:
@@ -279,6 +305,8 @@ class DevServer:
 
     async def stop(self) -> None:
         """Close watches, stop serving and close the database. Safe to call twice."""
+        while self._started:
+            await self._started.pop().stop()
         if self._registry is not None:
             self._registry.hub.close_all()
         if self._runner is not None:
@@ -314,9 +342,19 @@ class DevServerThread:
     """A :class:`DevServer` on its own event loop in a daemon thread."""
 
     def __init__(
-        self, settings: DevServerSettings | None = None, *, clock: Clock | None = None
+        self,
+        settings: DevServerSettings | None = None,
+        *,
+        clock: Clock | None = None,
+        log_source: LogSource | None = None,
+        controllers: Sequence[Controller] = (),
     ) -> None:
-        self.server = DevServer(settings or DevServerSettings.ephemeral(), clock=clock)
+        self.server = DevServer(
+            settings or DevServerSettings.ephemeral(),
+            clock=clock,
+            log_source=log_source,
+            controllers=controllers,
+        )
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, daemon=True, name="kontinue-devserver"

@@ -1,0 +1,54 @@
+"""The public names of each package: changing them is an API change, so it is deliberate."""
+
+from __future__ import annotations
+
+import kontinue.clock
+import kontinue.devserver
+import kontinue.kube.schema
+import kontinue.kube.selectors
+
+
+def test_devserver_exports() -> None:
+    assert sorted(kontinue.devserver.__all__) == [
+        "ApiStatus",
+        "Controller",
+        "DEFAULT_PORT",
+        "DevServer",
+        "DevServerError",
+        "DevServerSettings",
+        "DevServerThread",
+        "LogSource",
+        "Registry",
+        "default_data_dir",
+    ]
+
+
+def test_toolkit_exports() -> None:
+    assert sorted(kontinue.kube.selectors.__all__) == [
+        "FieldSelector",
+        "LabelSelector",
+        "Requirement",
+        "SelectorError",
+    ]
+    assert sorted(kontinue.kube.schema.__all__) == sorted(
+        [
+            "FieldError",
+            "apply_defaults",
+            "check_structural",
+            "format_invalid_message",
+            "prune",
+            "validate",
+        ]
+    )
+    assert sorted(kontinue.clock.__all__) == ["Clock", "ManualClock", "SystemClock", "format_time"]
+
+
+def test_exported_names_exist() -> None:
+    for module in (
+        kontinue.devserver,
+        kontinue.kube.schema,
+        kontinue.kube.selectors,
+        kontinue.clock,
+    ):
+        for name in module.__all__:
+            assert getattr(module, name) is not None, f"{module.__name__}.{name}"
