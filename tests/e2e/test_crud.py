@@ -262,3 +262,60 @@ def test_leases_and_events(api_client: client.ApiClient, namespace: str) -> None
         namespace, field_selector="involvedObject.name=leader,reason=Elected"
     )
     assert len(selected.items) == 1
+
+
+def test_jobs_are_defaulted_like_a_cluster(api_client: client.ApiClient, namespace: str) -> None:
+    batch = client.BatchV1Api(api_client)
+    job = batch.create_namespaced_job(
+        namespace,
+        {
+            "metadata": {"name": "nightly"},
+            "spec": {
+                "template": {
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "containers": [{"name": "main", "image": "busybox:1.36"}],
+                    }
+                }
+            },
+        },
+    )
+    assert (job.spec.backoff_limit, job.spec.completions, job.spec.parallelism) == (6, 1, 1)
+    uid = job.metadata.uid
+    assert job.spec.selector.match_labels == {"batch.kubernetes.io/controller-uid": uid}
+    labels = job.spec.template.metadata.labels
+    assert labels["job-name"] == "nightly" and labels["controller-uid"] == uid
+    assert job.metadata.generation == 1
+    with pytest.raises(client.ApiException) as err:
+        batch.create_namespaced_job(
+            namespace,
+            {
+                "metadata": {"name": "bad-restart"},
+                "spec": {
+                    "template": {
+                        "spec": {
+                            "restartPolicy": "Always",
+                            "containers": [{"name": "main", "image": "busybox"}],
+                        }
+                    }
+                },
+            },
+        )
+    assert err.value.status == 422 and "restartPolicy" in err.value.body
+    # Deleting a Job through the API orphans its pods unless told otherwise, as batch/v1 does.
+    core = client.CoreV1Api(api_client)
+    core.create_namespaced_pod(
+        namespace,
+        {
+            "metadata": {
+                "name": "nightly-abcde",
+                "ownerReferences": [
+                    {"apiVersion": "batch/v1", "kind": "Job", "name": "nightly", "uid": uid}
+                ],
+            },
+            "spec": {"containers": [{"name": "main", "image": "busybox:1.36"}]},
+        },
+    )
+    batch.delete_namespaced_job("nightly", namespace)
+    pod = core.read_namespaced_pod("nightly-abcde", namespace)
+    assert pod.metadata.deletion_timestamp is None
