@@ -1,1 +1,74 @@
-"""Kubernetes toolkit shared by the dev server and the clients: selectors and friends."""
+"""The generic Kubernetes toolkit: clients, watching, status, conditions.
+
+It knows nothing about workflows. ``KubeClient``/``AsyncKubeClient`` wrap one pure core
+(``_core``) over one transport (``_transport``, the only module that imports the Kubernetes
+library); the pure helpers (``selectors``, ``schema``, ``status``) are also used by the
+embedded API server, so importing this package stays light: the clients load on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._core import KubeSettings, WatchEvent
+    from .client import AsyncKubeClient, KubeClient
+    from .errors import (
+        AlreadyExists,
+        ApiError,
+        BadRequest,
+        Conflict,
+        ConnectionFailed,
+        Forbidden,
+        Gone,
+        Invalid,
+        KubeError,
+        MethodNotAllowed,
+        NotFound,
+        ServerError,
+        TooManyRequests,
+        Unauthorized,
+    )
+    from .resources import ResourceInfo
+
+__all__ = [
+    "AlreadyExists",
+    "ApiError",
+    "AsyncKubeClient",
+    "BadRequest",
+    "Conflict",
+    "ConnectionFailed",
+    "Forbidden",
+    "Gone",
+    "Invalid",
+    "KubeClient",
+    "KubeError",
+    "KubeSettings",
+    "MethodNotAllowed",
+    "NotFound",
+    "ResourceInfo",
+    "ServerError",
+    "TooManyRequests",
+    "Unauthorized",
+    "WatchEvent",
+]
+
+_HOMES = {
+    "AsyncKubeClient": "client",
+    "KubeClient": "client",
+    "KubeSettings": "_core",
+    "WatchEvent": "_core",
+    "ResourceInfo": "resources",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load the clients (and with them the Kubernetes library) only when asked for."""
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    module = import_module(f"{__name__}.{_HOMES.get(name, 'errors')}")
+    value = getattr(module, name)
+    globals()[name] = value
+    return value

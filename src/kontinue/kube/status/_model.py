@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 __all__ = [
+    "READY",
     "RECONCILING",
     "STALLED",
     "Condition",
@@ -30,6 +31,9 @@ __all__ = [
     "nested_str",
     "read_conditions",
 ]
+
+READY = "Ready"
+"""The non-standard but widespread condition type that many controllers (and kontinue) set."""
 
 RECONCILING = "Reconciling"
 """kstatus condition type: True while the controller still works towards the desired state."""

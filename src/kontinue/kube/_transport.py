@@ -1,0 +1,301 @@
+"""The one place that talks to the network and reads kubeconfig.
+
+Connection settings (kubeconfig files and contexts, in-cluster service accounts, bearer tokens,
+client certificates, exec credential plugins, TLS) come from the official ``kubernetes``
+package's loaders: that is the library we rely on for configuration and authentication. The
+HTTP itself goes through urllib3 (sync) and aiohttp (async) — the same stacks the official sync
+and asyncio clients use — driven directly, because the generated API layers above them cost
+about 0.5 ms of CPU per request (see ``bench/accumulator.py``), which the engine's hot path
+cannot afford.
+
+Nothing outside this module imports ``kubernetes``, urllib3 or aiohttp's client.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import ssl
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import urllib3
+
+from ._requests import Request, Response, StreamRefused
+from .errors import ConnectionFailed
+
+__all__ = ["AsyncTransport", "Connection", "SyncTransport", "load_connection"]
+
+_SA_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+
+
+@dataclass
+class Connection:
+    """Where the API server is and how to authenticate to it."""
+
+    server: str
+    namespace: str = "default"
+    ssl_context: ssl.SSLContext | None = None
+    token: Callable[[], str | None] = field(default=lambda: None)
+    basic_auth: str | None = None
+    context_name: str = ""
+
+    def headers(self) -> dict[str, str]:
+        """Authentication headers, fetching a fresh token if the provider refreshes it."""
+        token = self.token()
+        if token:
+            return {"Authorization": token if token.startswith("Bearer ") else f"Bearer {token}"}
+        if self.basic_auth:
+            return {"Authorization": f"Basic {self.basic_auth}"}
+        return {}
+
+
+def _ssl_context(configuration: Any) -> ssl.SSLContext | None:
+    if not str(configuration.host).startswith("https"):
+        return None
+    context = ssl.create_default_context(cafile=configuration.ssl_ca_cert or None)
+    if not configuration.verify_ssl:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if configuration.cert_file:
+        context.load_cert_chain(configuration.cert_file, configuration.key_file or None)
+    return context
+
+
+def _in_cluster_available() -> bool:
+    return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and (_SA_DIR / "token").exists()
+
+
+def load_connection(
+    kubeconfig: str | os.PathLike[str] | None = None,
+    context: str | None = None,
+    *,
+    in_cluster: bool | None = None,
+) -> Connection:
+    """Settings from a kubeconfig (``$KUBECONFIG`` or ``~/.kube/config`` by default) or, inside
+    a pod with no kubeconfig given, from the pod's service account."""
+    from kubernetes import client, config
+
+    configuration = client.Configuration()
+    use_cluster = in_cluster
+    if use_cluster is None:
+        use_cluster = (
+            kubeconfig is None
+            and not os.environ.get("KUBECONFIG")
+            and not Path("~/.kube/config").expanduser().exists()
+            and _in_cluster_available()
+        )
+    try:
+        if use_cluster:
+            config.load_incluster_config(client_configuration=configuration)
+            namespace_file = _SA_DIR / "namespace"
+            namespace = namespace_file.read_text().strip() if namespace_file.exists() else "default"
+            name = "in-cluster"
+        else:
+            path = str(kubeconfig) if kubeconfig is not None else None
+            config.load_kube_config(
+                config_file=path,
+                context=context,
+                client_configuration=configuration,
+                persist_config=False,
+            )
+            contexts, active = config.list_kube_config_contexts(config_file=path)
+            chosen = (
+                next((c for c in contexts if c["name"] == context), active) if context else active
+            )
+            namespace = (chosen or {}).get("context", {}).get("namespace") or "default"
+            name = (chosen or {}).get("name", "")
+    except config.ConfigException as exc:
+        raise ConnectionFailed(f"cannot load Kubernetes configuration: {exc}") from exc
+    basic = None
+    if configuration.username and configuration.password:
+        basic = base64.b64encode(
+            f"{configuration.username}:{configuration.password}".encode()
+        ).decode()
+    return Connection(
+        server=str(configuration.host).rstrip("/"),
+        namespace=namespace,
+        ssl_context=_ssl_context(configuration),
+        token=lambda: (
+            configuration.get_api_key_with_prefix("authorization")
+            or configuration.get_api_key_with_prefix("BearerToken")
+        ),
+        basic_auth=basic,
+        context_name=name,
+    )
+
+
+def connection_from_values(
+    server: str, token: str | None = None, ca_pem: bytes | None = None, namespace: str = "default"
+) -> Connection:
+    """A connection from explicit values (tests, and servers we started ourselves)."""
+    context = None
+    if server.startswith("https"):
+        context = ssl.create_default_context(cadata=ca_pem.decode() if ca_pem else None)
+    return Connection(
+        server=server.rstrip("/"), namespace=namespace, ssl_context=context, token=lambda: token
+    )
+
+
+def _chunk_lines(buffer: bytearray, chunk: bytes) -> list[bytes]:
+    buffer.extend(chunk)
+    lines: list[bytes] = []
+    while True:
+        end = buffer.find(b"\n")
+        if end < 0:
+            return lines
+        line = bytes(buffer[:end])
+        del buffer[: end + 1]
+        if line.strip():
+            lines.append(line)
+
+
+class SyncTransport:
+    """Blocking HTTP with a connection pool (safe to share between threads)."""
+
+    def __init__(
+        self, connection: Connection, *, timeout: float = 30.0, pool_size: int = 10
+    ) -> None:
+        self.connection = connection
+        self.timeout = timeout
+        self._pool = urllib3.PoolManager(
+            num_pools=4,
+            maxsize=pool_size,
+            block=False,
+            ssl_context=connection.ssl_context,
+            retries=False,
+        )
+        self._lock = threading.Lock()
+
+    def _headers(self, request: Request) -> dict[str, str]:
+        headers = {"Accept": request.accept, **self.connection.headers(), **request.headers}
+        if request.content_type:
+            headers["Content-Type"] = request.content_type
+        return headers
+
+    def send(self, request: Request) -> Response:
+        try:
+            response = self._pool.request(
+                request.method,
+                self.connection.server + request.url(),
+                body=request.body,
+                headers=self._headers(request),
+                timeout=request.timeout or self.timeout,
+                preload_content=True,
+                redirect=False,
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            raise ConnectionFailed(f"{request.method} {request.path}: {exc}") from exc
+        return Response(response.status, dict(response.headers), response.data)
+
+    def stream(self, request: Request) -> Iterator[bytes]:
+        """Non-empty lines of a streaming answer (watch events, followed logs)."""
+        try:
+            response = self._pool.request(
+                request.method,
+                self.connection.server + request.url(),
+                body=request.body,
+                headers=self._headers(request),
+                preload_content=False,
+                redirect=False,
+                timeout=urllib3.Timeout(connect=self.timeout, read=request.timeout),
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            raise ConnectionFailed(f"{request.method} {request.path}: {exc}") from exc
+        try:
+            if response.status >= 400:
+                yield from ()
+                raise StreamRefused(
+                    Response(response.status, dict(response.headers), response.read())
+                )
+            buffer = bytearray()
+            for chunk in response.stream(65536, decode_content=True):
+                yield from _chunk_lines(buffer, chunk)
+            if buffer.strip():
+                yield bytes(buffer)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise ConnectionFailed(f"stream {request.path} broke: {exc}") from exc
+        finally:
+            response.release_conn()
+
+    def close(self) -> None:
+        self._pool.clear()
+
+
+class AsyncTransport:
+    """Non-blocking HTTP on the running event loop (one session, created lazily)."""
+
+    def __init__(
+        self, connection: Connection, *, timeout: float = 30.0, pool_size: int = 100
+    ) -> None:
+        self.connection = connection
+        self.timeout = timeout
+        self.pool_size = pool_size
+        self._session: aiohttp.ClientSession | None = None
+
+    def _session_for_loop(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(
+                ssl=self.connection.ssl_context if self.connection.ssl_context else False,
+                limit=self.pool_size,
+            )
+            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
+        return self._session
+
+    def _headers(self, request: Request) -> dict[str, str]:
+        headers = {"Accept": request.accept, **self.connection.headers(), **request.headers}
+        if request.content_type:
+            headers["Content-Type"] = request.content_type
+        return headers
+
+    async def send(self, request: Request) -> Response:
+        session = self._session_for_loop()
+        try:
+            async with session.request(
+                request.method,
+                self.connection.server + request.url(),
+                data=request.body,
+                headers=self._headers(request),
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=request.timeout or self.timeout),
+            ) as response:
+                body = await response.read()
+                return Response(response.status, dict(response.headers), body)
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise ConnectionFailed(f"{request.method} {request.path}: {exc!r}") from exc
+
+    async def stream(self, request: Request) -> AsyncIterator[bytes]:
+        """Non-empty lines of a streaming answer (watch events, followed logs)."""
+        session = self._session_for_loop()
+        try:
+            async with session.request(
+                request.method,
+                self.connection.server + request.url(),
+                data=request.body,
+                headers=self._headers(request),
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=self.timeout, sock_read=request.timeout
+                ),
+            ) as response:
+                if response.status >= 400:
+                    raise StreamRefused(
+                        Response(response.status, dict(response.headers), await response.read())
+                    )
+                buffer = bytearray()
+                async for chunk in response.content.iter_any():
+                    for line in _chunk_lines(buffer, chunk):
+                        yield line
+                if buffer.strip():
+                    yield bytes(buffer)
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise ConnectionFailed(f"stream {request.path} broke: {exc!r}") from exc
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

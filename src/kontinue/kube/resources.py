@@ -1,0 +1,157 @@
+"""Where each kind lives in the REST API: group, version, plural, scope.
+
+A :class:`ResourceMap` starts with the common built-in kinds (so everyday calls need no
+discovery round trip) and learns the rest from discovery documents, which the clients fetch on
+demand. Pure data, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["BUILTIN_RESOURCES", "ResourceInfo", "ResourceMap", "split_api_version"]
+
+
+def split_api_version(api_version: str) -> tuple[str, str]:
+    """``"apps/v1"`` -> ``("apps", "v1")``; ``"v1"`` -> ``("", "v1")``."""
+    group, _, version = api_version.rpartition("/")
+    return group, version
+
+
+@dataclass(frozen=True)
+class ResourceInfo:
+    """One REST resource at one version."""
+
+    group: str
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool
+    singular: str = ""
+    short_names: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    def path(self, namespace: str | None = None, name: str | None = None, sub: str = "") -> str:
+        """URL path of the collection, or of one object (and a subresource)."""
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        if self.namespaced and namespace:
+            base += f"/namespaces/{namespace}"
+        base += f"/{self.plural}"
+        if name is not None:
+            base += f"/{name}"
+            if sub:
+                base += f"/{sub}"
+        return base
+
+
+def _r(
+    api_version: str, kind: str, plural: str, namespaced: bool = True, *short: str
+) -> ResourceInfo:
+    group, version = split_api_version(api_version)
+    return ResourceInfo(group, version, kind, plural, namespaced, kind.lower(), tuple(short))
+
+
+BUILTIN_RESOURCES: tuple[ResourceInfo, ...] = (
+    _r("v1", "Namespace", "namespaces", False, "ns"),
+    _r("v1", "Pod", "pods", True, "po"),
+    _r("v1", "ConfigMap", "configmaps", True, "cm"),
+    _r("v1", "Secret", "secrets"),
+    _r("v1", "Service", "services", True, "svc"),
+    _r("v1", "ServiceAccount", "serviceaccounts", True, "sa"),
+    _r("v1", "Event", "events", True, "ev"),
+    _r("v1", "PersistentVolumeClaim", "persistentvolumeclaims", True, "pvc"),
+    _r("v1", "Node", "nodes", False, "no"),
+    _r("apps/v1", "Deployment", "deployments", True, "deploy"),
+    _r("apps/v1", "StatefulSet", "statefulsets", True, "sts"),
+    _r("apps/v1", "DaemonSet", "daemonsets", True, "ds"),
+    _r("apps/v1", "ReplicaSet", "replicasets", True, "rs"),
+    _r("batch/v1", "Job", "jobs"),
+    _r("batch/v1", "CronJob", "cronjobs", True, "cj"),
+    _r("coordination.k8s.io/v1", "Lease", "leases"),
+    _r("events.k8s.io/v1", "Event", "events", True, "ev"),
+    _r("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", True, "pdb"),
+    _r("rbac.authorization.k8s.io/v1", "Role", "roles"),
+    _r("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings"),
+    _r("rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", False),
+    _r("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings", False),
+    _r(
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        False,
+        "crd",
+        "crds",
+    ),
+)
+
+
+class ResourceMap:
+    """Kinds and names to resources; built-ins known up front, the rest learned."""
+
+    def __init__(self, known: Iterable[ResourceInfo] = BUILTIN_RESOURCES) -> None:
+        self._by_kind: dict[tuple[str, str], ResourceInfo] = {}
+        self._learned: set[str] = set()
+        for info in known:
+            self.add(info)
+
+    def add(self, info: ResourceInfo) -> None:
+        self._by_kind[(info.api_version, info.kind)] = info
+
+    def learn(self, group_version: str, document: dict[str, Any]) -> None:
+        """Record an ``APIResourceList`` (``GET /api/v1`` or ``/apis/{group}/{version}``)."""
+        group, version = split_api_version(group_version)
+        for entry in document.get("resources") or []:
+            name = str(entry.get("name", ""))
+            if not name or "/" in name:
+                continue  # subresources
+            self.add(
+                ResourceInfo(
+                    group,
+                    version,
+                    str(entry["kind"]),
+                    name,
+                    bool(entry.get("namespaced")),
+                    str(entry.get("singularName") or ""),
+                    tuple(entry.get("shortNames") or ()),
+                    tuple(entry.get("verbs") or ()),
+                )
+            )
+        self._learned.add(group_version)
+
+    def forget(self, group_version: str) -> None:
+        """Drop what discovery said about a group version (its CRD may have changed)."""
+        self._learned.discard(group_version)
+        builtin = {(i.api_version, i.kind) for i in BUILTIN_RESOURCES}
+        for key in [k for k in self._by_kind if k[0] == group_version and k not in builtin]:
+            del self._by_kind[key]
+
+    def knows(self, group_version: str) -> bool:
+        return group_version in self._learned
+
+    def by_kind(self, api_version: str, kind: str) -> ResourceInfo | None:
+        return self._by_kind.get((api_version, kind))
+
+    def by_name(self, name: str) -> ResourceInfo | None:
+        """Resolve what kubectl accepts: ``pods``, ``pod``, ``Pod``, ``po``, ``deploy.apps``."""
+        base, _, group = name.partition(".")
+        lowered = base.lower()
+        matches = [
+            info
+            for info in self._by_kind.values()
+            if (not group or info.group == group or info.group.startswith(group + "."))
+            and lowered in (info.plural, info.singular, info.kind.lower(), *info.short_names)
+        ]
+        if not matches:
+            return None
+        # Prefer the core and well-known groups (events: core v1 over events.k8s.io).
+        matches.sort(key=lambda i: (i.group != "", i.group))
+        return matches[0]
+
+    def all(self) -> list[ResourceInfo]:
+        return list(self._by_kind.values())
