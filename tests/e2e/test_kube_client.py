@@ -175,3 +175,27 @@ def test_async_client(kubeconfig: str, namespace: str, widget_crd: str) -> None:
             assert other.namespace == "default"
 
     asyncio.run(scenario())
+
+
+def test_writes_are_observed(kube: KubeClient) -> None:
+    seen: list[tuple[str, str, bool]] = []
+    stop = kube.observe_writes(
+        lambda info, ns, name, obj: seen.append((info.kind, name, obj is None))
+    )
+    kube.create(_cm("o"))
+    kube.patch("cm", {"data": {"a": "1"}}, name="o")
+    kube.create(_cm("dry"), dry_run=True)
+    held = _cm("held")
+    held["metadata"]["finalizers"] = ["example.com/x"]
+    kube.create(held)
+    kube.delete("cm", "held")  # still there, waiting on its finalizer
+    kube.with_namespace(kube.namespace).delete("cm", "o")
+    stop()
+    kube.patch("cm", {"metadata": {"finalizers": None}}, name="held")
+    assert seen == [
+        ("ConfigMap", "o", False),
+        ("ConfigMap", "o", False),
+        ("ConfigMap", "held", False),
+        ("ConfigMap", "held", False),
+        ("ConfigMap", "o", True),
+    ]

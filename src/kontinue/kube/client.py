@@ -39,6 +39,7 @@ __all__ = ["AsyncKubeClient", "KubeClient", "Ref"]
 
 T = TypeVar("T")
 Ref = str | JSON | Any  # a kind name ("pods", "widgets.example.com") or an object
+WriteObserver = Callable[[ResourceInfo, str, str, JSON | None], None]
 _UPSERT_ATTEMPTS = 5
 
 
@@ -74,6 +75,28 @@ class _Base:
         )
         self._limiter = RateLimiter(settings.qps, settings.burst)
         self._limiter_lock = threading.Lock()
+        self._observers: builtins.list[WriteObserver] = []
+
+    def observe_writes(self, observer: WriteObserver) -> Callable[[], None]:
+        """Call ``observer(info, namespace, name, obj)`` after each successful write made
+        through this client (and its ``with_namespace`` clones); ``obj`` is None once the object
+        is gone. Accumulators use it for read/write coherence. Returns an unsubscribe function.
+        """
+        self._observers.append(observer)
+        return lambda: self._observers.remove(observer)
+
+    def _wrote(self, info: ResourceInfo, answer: JSON, *, deleting: bool = False) -> JSON:
+        """Tell the observers about a successful write; returns ``answer`` unchanged."""
+        if self._observers:
+            meta = answer.get("metadata") or {}
+            held = bool(meta.get("deletionTimestamp") and meta.get("finalizers"))
+            gone = deleting and (answer.get("kind") == "Status" or not held)
+            details = answer.get("details") or {}
+            namespace = str(meta.get("namespace") or "")
+            name = str(meta.get("name") or details.get("name") or "")
+            for observer in builtins.list(self._observers):
+                observer(info, namespace, name, None if gone else answer)
+        return answer
 
     @property
     def namespace(self) -> str:
@@ -144,7 +167,7 @@ class AsyncKubeClient(_Base):
             _resources=self._core.resources,
             _transport=self._transport,
         )
-        clone._limiter = self._limiter
+        clone._limiter, clone._observers = self._limiter, self._observers
         return clone
 
     def with_settings(self, **changes: Any) -> AsyncKubeClient:
@@ -244,7 +267,8 @@ class AsyncKubeClient(_Base):
         info = await self._resolve(api_version, kind)
         ns = self._core.namespace_of(info, namespace, body)
         request = self._core.create(info, ns, body, dry_run=dry_run, field_manager=field_manager)
-        return from_dict(await self._send(request), like)
+        answer = await self._send(request)
+        return from_dict(answer if dry_run else self._wrote(info, answer), like)
 
     async def get(
         self,
@@ -282,7 +306,8 @@ class AsyncKubeClient(_Base):
         request = self._core.update(
             info, ns, name, body, status=status, dry_run=dry_run, field_manager=field_manager
         )
-        return from_dict(await self._send(request), like)
+        answer = await self._send(request)
+        return from_dict(answer if dry_run else self._wrote(info, answer), like)
 
     async def patch(
         self,
@@ -314,7 +339,8 @@ class AsyncKubeClient(_Base):
             force=force,
         )
         like = as_type or (type_of(ref) if body is not None else None)
-        return from_dict(await self._send(request), like)
+        answer = await self._send(request)
+        return from_dict(answer if dry_run else self._wrote(info, answer), like)
 
     async def apply(
         self,
@@ -351,7 +377,7 @@ class AsyncKubeClient(_Base):
         api_version, kind, obj_name, body = self._ref(ref, name)
         info = await self._resolve(api_version, kind)
         ns = self._core.namespace_of(info, namespace, body)
-        return await self._send(
+        answer = await self._send(
             self._core.delete(
                 info,
                 ns,
@@ -363,6 +389,7 @@ class AsyncKubeClient(_Base):
                 dry_run=dry_run,
             )
         )
+        return answer if dry_run else self._wrote(info, _named(answer, ns, obj_name), deleting=True)
 
     async def upsert(
         self,
@@ -544,6 +571,13 @@ class AsyncKubeClient(_Base):
         return result
 
 
+def _named(answer: JSON, namespace: str, name: str) -> JSON:
+    """A delete answer that names its object (a Status may carry only the name)."""
+    if answer.get("kind") == "Status":
+        return {**answer, "metadata": {"namespace": namespace, "name": name}}
+    return answer
+
+
 def type_of(ref: Any) -> type[Any] | None:
     return None if isinstance(ref, dict) else type(ref)
 
@@ -602,6 +636,7 @@ class KubeClient(_Base):
             _transport=self._transport,
         )
         clone._limiter, clone._limiter_lock = self._limiter, self._limiter_lock
+        clone._observers = self._observers
         return clone
 
     def with_settings(self, **changes: Any) -> KubeClient:
@@ -697,7 +732,8 @@ class KubeClient(_Base):
         info = self._resolve(api_version, kind)
         ns = self._core.namespace_of(info, namespace, body)
         request = self._core.create(info, ns, body, dry_run=dry_run, field_manager=field_manager)
-        return from_dict(self._send(request), like)
+        answer = self._send(request)
+        return from_dict(answer if dry_run else self._wrote(info, answer), like)
 
     def get(
         self,
@@ -733,7 +769,8 @@ class KubeClient(_Base):
         request = self._core.update(
             info, ns, name, body, status=status, dry_run=dry_run, field_manager=field_manager
         )
-        return from_dict(self._send(request), like)
+        answer = self._send(request)
+        return from_dict(answer if dry_run else self._wrote(info, answer), like)
 
     def patch(
         self,
@@ -765,7 +802,8 @@ class KubeClient(_Base):
             force=force,
         )
         like = as_type or (type_of(ref) if body is not None else None)
-        return from_dict(self._send(request), like)
+        answer = self._send(request)
+        return from_dict(answer if dry_run else self._wrote(info, answer), like)
 
     def apply(
         self,
@@ -798,7 +836,7 @@ class KubeClient(_Base):
         api_version, kind, obj_name, body = self._ref(ref, name)
         info = self._resolve(api_version, kind)
         ns = self._core.namespace_of(info, namespace, body)
-        return self._send(
+        answer = self._send(
             self._core.delete(
                 info,
                 ns,
@@ -810,6 +848,7 @@ class KubeClient(_Base):
                 dry_run=dry_run,
             )
         )
+        return answer if dry_run else self._wrote(info, _named(answer, ns, obj_name), deleting=True)
 
     def upsert(
         self,
