@@ -319,3 +319,18 @@ def test_jobs_are_defaulted_like_a_cluster(api_client: client.ApiClient, namespa
     batch.delete_namespaced_job("nightly", namespace)
     pod = core.read_namespaced_pod("nightly-abcde", namespace)
     assert pod.metadata.deletion_timestamp is None
+
+
+def test_pod_spec_is_immutable_but_images(core: client.CoreV1Api, namespace: str) -> None:
+    core.create_namespaced_pod(
+        namespace,
+        {"metadata": {"name": "fixed"}, "spec": {"containers": [{"name": "c", "image": "a:1"}]}},
+    )
+    core.patch_namespaced_pod(
+        "fixed", namespace, {"spec": {"containers": [{"name": "c", "image": "a:2"}]}}
+    )
+    with pytest.raises(client.ApiException) as err:
+        core.patch_namespaced_pod("fixed", namespace, {"spec": {"restartPolicy": "Never"}})
+    assert err.value.status == 422 and "pod updates may not change fields" in err.value.body
+    labeled = core.patch_namespaced_pod("fixed", namespace, {"metadata": {"labels": {"x": "y"}}})
+    assert labeled.metadata.labels == {"x": "y"} and labeled.spec.containers[0].image == "a:2"

@@ -207,25 +207,37 @@ def pod_spec_defaults_and_errors(
     return errors
 
 
+_POD_MUTABLE = ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds")
+_POD_IMMUTABLE_MESSAGE = (
+    "pod updates may not change fields other than `spec.containers[*].image`,"
+    "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only "
+    "additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set "
+    "to 1 if it was previously negative)"
+)
+
+
+def _immutable_pod_spec(spec: Any) -> Any:
+    """The part of a pod spec an update may not change (images and a few fields may)."""
+    if not isinstance(spec, dict):
+        return spec
+    kept = {k: v for k, v in spec.items() if k not in _POD_MUTABLE}
+    for group in ("containers", "initContainers"):
+        if isinstance(kept.get(group), list):
+            kept[group] = [
+                {k: v for k, v in c.items() if k != "image"} if isinstance(c, dict) else c
+                for c in kept[group]
+            ]
+    return kept
+
+
 def _pod(obj: JSON, old: JSON | None) -> list[FieldError]:
     if old is not None:
-        # A pod's spec is immutable apart from a few fields; keep what clients rely on.
-        if obj.get("spec", {}).get("containers") != old.get("spec", {}).get("containers"):
-            new_images = [c.get("image") for c in obj.get("spec", {}).get("containers") or []]
-            old_c = old.get("spec", {}).get("containers") or []
-            new_c = [dict(c, image=None) for c in obj.get("spec", {}).get("containers") or []]
-            if [dict(c, image=None) for c in old_c] != new_c or None in new_images:
-                return [
-                    FieldError(
-                        "FieldValueForbidden",
-                        "spec",
-                        "pod updates may not change fields other than `spec.containers[*].image`,"
-                        "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"
-                        "`spec.tolerations` (only additions to existing tolerations),"
-                        "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was "
-                        "previously negative)",
-                    )
-                ]
+        spec = obj.get("spec")
+        images_missing = isinstance(spec, dict) and any(
+            isinstance(c, dict) and not c.get("image") for c in spec.get("containers") or []
+        )
+        if images_missing or _immutable_pod_spec(spec) != _immutable_pod_spec(old.get("spec")):
+            return [FieldError("FieldValueForbidden", "spec", _POD_IMMUTABLE_MESSAGE)]
         return []
     errors = pod_spec_defaults_and_errors(obj.get("spec"), "spec")
     spec = obj.get("spec")
