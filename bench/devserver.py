@@ -13,14 +13,11 @@ import argparse
 import multiprocessing as mp
 import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import psutil
+from _server import dev_server
 
 GROUP, VERSION, PLURAL, KIND = "bench.kontinue.cloud", "v1", "items", "Item"
 CRD = {
@@ -207,62 +204,37 @@ def main() -> None:
     args = parser.parse_args()
     from kubernetes import client
 
-    with tempfile.TemporaryDirectory(prefix="kontinue-bench-") as tmp:
-        data_dir = Path(tmp)
-        started = time.perf_counter()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "kontinue.cli",
-                "dev",
-                "--data-dir",
-                str(data_dir),
-                "--port",
-                "0",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert server.stdout is not None
-        for line in server.stdout:
-            if line.startswith("kubeconfig:"):
-                break
-        print(f"server_startup: {(time.perf_counter() - started) * 1000:.0f} ms")
-        kubeconfig = str(data_dir / "kubeconfig")
-        try:
-            api = _api(kubeconfig)
-            client.ApiextensionsV1Api(api).create_custom_resource_definition(CRD)
-            proc = psutil.Process(server.pid)
-            run_round(kubeconfig, "single", 1, args.objects, proc)
-            custom = client.CustomObjectsApi(api)
-            timings = []
-            for _ in range(10):
-                start = time.perf_counter()
-                listed = custom.list_namespaced_custom_object(GROUP, VERSION, "single", PLURAL)
-                timings.append((time.perf_counter() - start) * 1000)
-            print(f"list_{len(listed['items'])}: {statistics.median(timings):.1f} ms")
-            names = [i["metadata"]["name"] for i in listed["items"]][:500]
-            gets = []
-            for name in names:
-                start = time.perf_counter()
-                custom.get_namespaced_custom_object(GROUP, VERSION, "single", PLURAL, name)
-                gets.append((time.perf_counter() - start) * 1000)
-            print(f"get_p50: {percentile(gets, 0.5):.2f} ms")
-            total = len(custom.list_cluster_custom_object(GROUP, VERSION, PLURAL)["items"])
-            print(f"rss_{total}_objects: {proc.memory_info().rss / 2**20:.0f} MB")
-            per = args.objects // args.processes
-            run_round(kubeconfig, f"concurrent{args.processes}", args.processes, per, proc)
-            have = 2 * (args.objects + per * args.processes)
-            if args.total > have:
-                extra = (args.total - have) // args.processes
-                _create_round(kubeconfig, "fill", args.processes, extra)
-            count = len(custom.list_cluster_custom_object(GROUP, VERSION, PLURAL)["items"])
-            print(f"rss_{count}_objects: {proc.memory_info().rss / 2**20:.0f} MB")
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with dev_server() as server:
+        print(f"server_startup: {server.startup_ms:.0f} ms")
+        kubeconfig = server.kubeconfig
+        api = _api(kubeconfig)
+        client.ApiextensionsV1Api(api).create_custom_resource_definition(CRD)
+        proc = psutil.Process(server.process.pid)
+        run_round(kubeconfig, "single", 1, args.objects, proc)
+        custom = client.CustomObjectsApi(api)
+        timings = []
+        for _ in range(10):
+            start = time.perf_counter()
+            listed = custom.list_namespaced_custom_object(GROUP, VERSION, "single", PLURAL)
+            timings.append((time.perf_counter() - start) * 1000)
+        print(f"list_{len(listed['items'])}: {statistics.median(timings):.1f} ms")
+        names = [i["metadata"]["name"] for i in listed["items"]][:500]
+        gets = []
+        for name in names:
+            start = time.perf_counter()
+            custom.get_namespaced_custom_object(GROUP, VERSION, "single", PLURAL, name)
+            gets.append((time.perf_counter() - start) * 1000)
+        print(f"get_p50: {percentile(gets, 0.5):.2f} ms")
+        total = len(custom.list_cluster_custom_object(GROUP, VERSION, PLURAL)["items"])
+        print(f"rss_{total}_objects: {proc.memory_info().rss / 2**20:.0f} MB")
+        per = args.objects // args.processes
+        run_round(kubeconfig, f"concurrent{args.processes}", args.processes, per, proc)
+        have = 2 * (args.objects + per * args.processes)
+        if args.total > have:
+            extra = (args.total - have) // args.processes
+            _create_round(kubeconfig, "fill", args.processes, extra)
+        count = len(custom.list_cluster_custom_object(GROUP, VERSION, PLURAL)["items"])
+        print(f"rss_{count}_objects: {proc.memory_info().rss / 2**20:.0f} MB")
 
 
 if __name__ == "__main__":
