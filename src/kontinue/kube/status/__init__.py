@@ -7,17 +7,33 @@ any object (built-in kinds by their own fields, custom resources by ``observedGe
 :func:`aggregate_status` folds the statuses of several objects into one, and
 :func:`augment_conditions` writes the computed kstatus conditions into a copy of an object.
 
-Everything here is pure: no I/O, objects are plain JSON-like mappings.  The resolver that watches
-live objects until they reach a status will join this package.
+The rules are pure: no I/O, objects are plain JSON-like mappings.  :class:`Resolver` puts them to
+work on live objects through an :class:`~kontinue.kube.AsyncKubeClient`: it reads their status once
+(``fetch_and_resolve``) or watches them until they all reach a status (``wait_for_status``, which
+yields :class:`WaitEvent` values).  Importing this package does not load the client.
 """
 
 from ._model import Condition, Status, StatusResult
+from ._resolver import (
+    EventResource,
+    EventType,
+    Resolver,
+    ResourceIdentifier,
+    ResourceResult,
+    WaitEvent,
+)
 from ._rules import aggregate_status, augment_conditions, compute_status
 
 __all__ = [
     "Condition",
+    "EventResource",
+    "EventType",
+    "Resolver",
+    "ResourceIdentifier",
+    "ResourceResult",
     "Status",
     "StatusResult",
+    "WaitEvent",
     "aggregate_status",
     "augment_conditions",
     "compute_status",

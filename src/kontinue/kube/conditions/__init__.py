@@ -1,0 +1,20 @@
+"""Status conditions that follow a task, and the Events that explain failures.
+
+Long-running work on behalf of an object (a build, a workflow step) should be visible where
+Kubernetes users look: in the object's ``status.conditions`` (``kubectl get``/``wait``/
+``describe``, kstatus) and in its Events.  :func:`monitor_condition` wraps a task and keeps one
+condition in step with it, :class:`EventRecorder` writes core/v1 Events, and the pure helpers
+:func:`set_condition`/:func:`find_condition` edit and read conditions without I/O.
+"""
+
+from ._monitoring import ConditionUpdateFailed, monitor_condition
+from ._recording import EventRecorder
+from ._setting import find_condition, set_condition
+
+__all__ = [
+    "ConditionUpdateFailed",
+    "EventRecorder",
+    "find_condition",
+    "monitor_condition",
+    "set_condition",
+]
