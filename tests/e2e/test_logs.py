@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from kontinue.devserver import ApiStatus, DevServerSettings, DevServerThread
 from kontinue.kube import AsyncKubeClient, KubeClient, KubeSettings
@@ -40,25 +39,16 @@ def stamp(i: int) -> str:
     return f"2030-01-01T00:00:{i:02d}.123456789Z"
 
 
-class _Streamed(web.StreamResponse):
-    """A followed log: the body is written over time once the server prepares the response
-    (a log source gets no request, so it streams from ``prepare``)."""
-
-    def __init__(self, lines: list[str], endless: bool, gap: float) -> None:
-        super().__init__(headers={"Content-Type": "text/plain"})
-        self.lines, self.endless, self.gap = lines, endless, gap
-
-    async def prepare(self, request: web.BaseRequest) -> Any:
-        writer = await super().prepare(request)
-        for line in self.lines:
-            await self.write(line.encode())
-            await asyncio.sleep(self.gap)
-        i = 0
-        while self.endless:
-            await self.write(f"{stamp(i % 60)} beat {i}\n".encode())
-            i += 1
-            await asyncio.sleep(self.gap)
-        return writer
+async def _streamed(lines: list[str], endless: bool, gap: float) -> AsyncIterator[bytes]:
+    """A followed log: lines written over time (forever for the ``endless`` pods)."""
+    for line in lines:
+        yield line.encode()
+        await asyncio.sleep(gap)
+    i = 0
+    while endless:
+        yield f"{stamp(i % 60)} beat {i}\n".encode()
+        i += 1
+        await asyncio.sleep(gap)
 
 
 @dataclass
@@ -88,7 +78,7 @@ class FakeLogs:
         if "tailLines" in query:
             lines = lines[-int(query["tailLines"]) :]
         if query.get("follow") == "true":
-            return _Streamed(lines, endless=name.startswith("endless"), gap=0.02)
+            return _streamed(lines, endless=name.startswith("endless"), gap=0.02)
         return "".join(lines).encode()
 
 

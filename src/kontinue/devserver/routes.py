@@ -11,7 +11,7 @@ import asyncio
 import hmac
 import logging
 import platform
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,8 +50,11 @@ _JSON_TYPE = "application/json"
 _OPENAPI_V2_PROTOBUF = b"\x0a\x032.0"
 _PROTOBUF_OPENAPI = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
 
-# kubectl reads "pods/log" through this seam; the local pod runner plugs in here.
-LogSource = Callable[[str, str, dict[str, str]], Awaitable[web.StreamResponse | bytes]]
+# ``pods/log`` is served through this seam; the local pod runner plugs in here. It is called
+# with (namespace, pod name, query parameters) and answers the whole log as bytes, or an async
+# iterator of chunks for ``follow`` (streamed until it ends or the client goes away); it raises
+# ApiStatus for errors such as an unknown container.
+LogSource = Callable[[str, str, dict[str, str]], Awaitable[bytes | AsyncIterator[bytes]]]
 
 
 @dataclass
@@ -636,7 +639,16 @@ class Api:
         result = await self.log_source(namespace, name, dict(request.query))
         if isinstance(result, bytes):
             return web.Response(body=result, content_type="text/plain")
-        return result
+        response = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        try:
+            async for chunk in result:
+                await response.write(chunk)
+        except ConnectionResetError:
+            return response
+        await response.write_eof()
+        return response
 
 
 def _include_object(value: str | None) -> str:
