@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
-from typing import Any, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 from ._core import (
     JSON,
@@ -34,6 +34,9 @@ from ._requests import Request, Response, StreamRefused
 from ._transport import AsyncTransport, Connection, SyncTransport, load_connection
 from .errors import AlreadyExists, ApiError, Conflict, ConnectionFailed, error_from_response
 from .resources import ResourceInfo, ResourceMap
+
+if TYPE_CHECKING:
+    from .accumulating import Accumulator, ErrorHandler, Query, SyncAccumulator
 
 __all__ = ["AsyncKubeClient", "KubeClient", "Ref"]
 
@@ -513,6 +516,15 @@ class AsyncKubeClient(_Base):
         except StreamRefused as refused:
             self._core.decode(refused.response)
 
+    def watch(self, *queries: Query, on_error: ErrorHandler | None = None) -> Accumulator:
+        """Keep ``queries`` in one coherent, coalesced snapshot until it is closed (see
+        :mod:`kontinue.kube.accumulating`); must be called on a running event loop."""
+        from .accumulating import Accumulator
+
+        accumulator = Accumulator(self, queries, on_error=on_error)
+        accumulator.start()
+        return accumulator
+
     async def stream_lines(
         self, path: str, query: dict[str, str] | None = None, read_timeout: float | None = None
     ) -> AsyncIterator[bytes]:
@@ -964,6 +976,13 @@ class KubeClient(_Base):
                 yield event
         except StreamRefused as refused:
             self._core.decode(refused.response)
+
+    def watch(self, *queries: Query, on_error: ErrorHandler | None = None) -> SyncAccumulator:
+        """Like :meth:`AsyncKubeClient.watch`, run on a private thread; writes through this
+        client stay coherent with it."""
+        from .accumulating import SyncAccumulator
+
+        return SyncAccumulator(self, queries, on_error=on_error)
 
     def stream_lines(
         self, path: str, query: dict[str, str] | None = None, read_timeout: float | None = None
