@@ -6,8 +6,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash scripts/setup.sh
 export PATH="$root/.tools/bin:$PATH"
-echo "== ruff"; .venv/bin/ruff check src tests bench examples
-.venv/bin/ruff format --check src tests bench examples
+echo "== ruff"; .venv/bin/ruff check src tests bench examples scripts
+.venv/bin/ruff format --check src tests bench examples scripts
 echo "== mypy"; .venv/bin/mypy
 echo "== import-linter"; .venv/bin/lint-imports
+echo "== generated code"; .venv/bin/python scripts/generate_sync.py --check
 echo "== pytest"; .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -398,7 +398,7 @@ class FakeClient:
         self.observers.append(observer)
         return lambda: self.observers.remove(observer)
 
-    async def _resolve(self, api_version: str | None, kind: str) -> ResourceInfo:
+    async def resource_info(self, kind: str, api_version: str | None = None) -> ResourceInfo:
         return ResourceInfo("", "v1", "ConfigMap", "configmaps", True)
 
     async def list_with_version(self, kind: str, **scope: Any) -> tuple[list[Any], str]:
@@ -494,3 +494,11 @@ async def test_writes_through_the_client_are_seen_at_once() -> None:
         assert [o["data"] for o in snapshot.cms] == [{"rv": "1"}, {"rv": "4"}]
         await asyncio.wait_for(accumulator.changed(), 1)
     assert client.observers == []
+
+
+def test_backoff_never_overflows_after_many_failures() -> None:
+    from kontinue.kube.accumulating import _Backoff
+
+    backoff = _Backoff(0.2, 5.0)
+    delays = [backoff.next() for _ in range(2000)]  # a server down for a long time
+    assert max(delays) <= 5.0 and delays[-1] >= 2.5

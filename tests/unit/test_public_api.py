@@ -43,6 +43,55 @@ def test_toolkit_exports() -> None:
     assert sorted(kontinue.clock.__all__) == ["Clock", "ManualClock", "SystemClock", "format_time"]
 
 
+def test_kube_exports() -> None:
+    import kontinue.kube
+
+    assert sorted(kontinue.kube.__all__) == sorted(
+        [
+            "ALL_NAMESPACES",
+            "Accumulator",
+            "AccumulatorClosed",
+            "AlreadyExists",
+            "ApiError",
+            "AsyncKubeClient",
+            "BadRequest",
+            "Conflict",
+            "ConnectionFailed",
+            "Delta",
+            "DeltaType",
+            "Forbidden",
+            "Gone",
+            "Invalid",
+            "KubeClient",
+            "KubeError",
+            "KubeSettings",
+            "MethodNotAllowed",
+            "NotFound",
+            "Query",
+            "ResourceInfo",
+            "ServerError",
+            "SyncAccumulator",
+            "TooManyRequests",
+            "Unauthorized",
+            "WatchEvent",
+        ]
+    )
+    for name in kontinue.kube.__all__:
+        assert getattr(kontinue.kube, name) is not None, name
+
+
+def test_importing_the_toolkit_does_not_load_the_kubernetes_library() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, kontinue.kube, kontinue.kube.selectors, kontinue.kube.schema, "
+        "kontinue.devserver; print('kubernetes' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
+
+
 def test_exported_names_exist() -> None:
     for module in (
         kontinue.devserver,

@@ -62,7 +62,8 @@ class FakeClient:
         self.watched: list[tuple[str, str | None, str, str]] = []
         self.open_streams = 0
 
-    async def _resolve(self, api_version: str, kind: str) -> ResourceInfo:
+    async def resource_info(self, kind: str, api_version: str | None = None) -> ResourceInfo:
+        assert api_version is not None
         if kind == "Missing":
             raise not_found()
         group, _, version = api_version.rpartition("/")

@@ -12,6 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._core import KubeSettings, WatchEvent
+    from .accumulating import (
+        ALL_NAMESPACES,
+        Accumulator,
+        AccumulatorClosed,
+        Delta,
+        DeltaType,
+        Query,
+        SyncAccumulator,
+    )
     from .client import AsyncKubeClient, KubeClient
     from .errors import (
         AlreadyExists,
@@ -32,12 +41,17 @@ if TYPE_CHECKING:
     from .resources import ResourceInfo
 
 __all__ = [
+    "ALL_NAMESPACES",
+    "Accumulator",
+    "AccumulatorClosed",
     "AlreadyExists",
     "ApiError",
     "AsyncKubeClient",
     "BadRequest",
     "Conflict",
     "ConnectionFailed",
+    "Delta",
+    "DeltaType",
     "Forbidden",
     "Gone",
     "Invalid",
@@ -46,14 +60,28 @@ __all__ = [
     "KubeSettings",
     "MethodNotAllowed",
     "NotFound",
+    "Query",
     "ResourceInfo",
     "ServerError",
+    "SyncAccumulator",
     "TooManyRequests",
     "Unauthorized",
     "WatchEvent",
 ]
 
 _HOMES = {
+    **dict.fromkeys(
+        (
+            "ALL_NAMESPACES",
+            "Accumulator",
+            "AccumulatorClosed",
+            "Delta",
+            "DeltaType",
+            "Query",
+            "SyncAccumulator",
+        ),
+        "accumulating",
+    ),
     "AsyncKubeClient": "client",
     "KubeClient": "client",
     "KubeSettings": "_core",

@@ -82,7 +82,7 @@ class _Backoff:
 
     def next(self) -> float:
         delay = min(self.most, self.first * 2.0**self.attempt)
-        self.attempt += 1
+        self.attempt = min(self.attempt + 1, 32)  # the delay is capped long before; no overflow
         return delay * (0.5 + random.random() / 2)
 
     def reset(self) -> None:
@@ -288,7 +288,7 @@ class Accumulator:
                 await asyncio.sleep(backoff.next())
 
     async def _relist(self, query: Query) -> str:
-        info = await self._client._resolve(None, query.kind)
+        info = await self._client.resource_info(query.kind)
         namespace = None
         if info.namespaced and query.namespace != ALL_NAMESPACES:
             namespace = query.namespace or self._client.namespace

@@ -219,7 +219,7 @@ class Resolver:
         Raises :class:`~kontinue.kube.errors.NotFound` when the server does not serve the kind.
         """
         # The client keeps discovery private; this package is its own toolkit, so it may ask.
-        info = await self._client._resolve(ident.api_version, ident.kind)
+        info = await self._client.resource_info(ident.kind, ident.api_version)
         return info.namespaced
 
     async def same_resource(self, a: ResourceIdentifier, b: ResourceIdentifier) -> bool:
