@@ -1210,3 +1210,11 @@ def test_augment_of_a_current_object_adds_nothing() -> None:
 def test_augment_rejects_malformed_objects(obj: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         augment_conditions(obj, now=NOW)
+
+
+def test_typed_objects_are_accepted() -> None:
+    """A pydantic model (the official client's typed kinds) is read like its dict (was Unknown)."""
+    from kubernetes.client import V1ConfigMap, V1ObjectMeta
+
+    typed = V1ConfigMap(api_version="v1", kind="ConfigMap", metadata=V1ObjectMeta(name="c"))
+    assert compute_status(typed).status == Status.CURRENT

@@ -17,6 +17,7 @@ import base64
 import os
 import ssl
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ from .errors import ConnectionFailed
 __all__ = ["AsyncTransport", "Connection", "SyncTransport", "load_connection"]
 
 _SA_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+_TOKEN_REUSE_SECONDS = 5.0
 
 
 @dataclass
@@ -120,13 +122,33 @@ def load_connection(
         server=str(configuration.host).rstrip("/"),
         namespace=namespace,
         ssl_context=_ssl_context(configuration),
-        token=lambda: (
-            configuration.get_api_key_with_prefix("authorization")
-            or configuration.get_api_key_with_prefix("BearerToken")
-        ),
+        token=_token_provider(configuration),
         basic_auth=basic,
         context_name=name,
     )
+
+
+def _token_provider(configuration: Any) -> Callable[[], str | None]:
+    """The bearer token, re-read from the configuration at most every few seconds.
+
+    The loaders install a refresh hook (exec plugins, OIDC, rotating service-account tokens)
+    that renews an expiring token when it is read; reading through the official Configuration
+    costs about 0.3 ms, because each access looks up the proxy environment, so the value is
+    reused briefly instead of being read on every request.
+    """
+    cached: list[Any] = [None, float("-inf")]
+
+    def current() -> str | None:
+        now = time.monotonic()
+        if now - cached[1] > _TOKEN_REUSE_SECONDS:
+            value = configuration.get_api_key_with_prefix("authorization")
+            if not value:
+                value = configuration.get_api_key_with_prefix("BearerToken")
+            cached[0], cached[1] = (str(value) if value else None), now
+        token: str | None = cached[0]
+        return token
+
+    return current
 
 
 def connection_from_values(

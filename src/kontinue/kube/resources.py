@@ -97,11 +97,13 @@ class ResourceMap:
     def __init__(self, known: Iterable[ResourceInfo] = BUILTIN_RESOURCES) -> None:
         self._by_kind: dict[tuple[str, str], ResourceInfo] = {}
         self._learned: set[str] = set()
+        self._names: dict[str, ResourceInfo | None] = {}  # by_name answers, until the map changes
         for info in known:
             self.add(info)
 
     def add(self, info: ResourceInfo) -> None:
         self._by_kind[(info.api_version, info.kind)] = info
+        self._names.clear()
 
     def learn(self, group_version: str, document: dict[str, Any]) -> None:
         """Record an ``APIResourceList`` (``GET /api/v1`` or ``/apis/{group}/{version}``)."""
@@ -130,6 +132,7 @@ class ResourceMap:
         builtin = {(i.api_version, i.kind) for i in BUILTIN_RESOURCES}
         for key in [k for k in self._by_kind if k[0] == group_version and k not in builtin]:
             del self._by_kind[key]
+        self._names.clear()
 
     def knows(self, group_version: str) -> bool:
         return group_version in self._learned
@@ -139,6 +142,13 @@ class ResourceMap:
 
     def by_name(self, name: str) -> ResourceInfo | None:
         """Resolve what kubectl accepts: ``pods``, ``pod``, ``Pod``, ``po``, ``deploy.apps``."""
+        if name in self._names:
+            return self._names[name]
+        found = self._find(name)
+        self._names[name] = found
+        return found
+
+    def _find(self, name: str) -> ResourceInfo | None:
         base, _, group = name.partition(".")
         lowered = base.lower()
         matches = [

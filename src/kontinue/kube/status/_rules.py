@@ -18,6 +18,7 @@ from typing import Any
 
 from kontinue.clock import format_time
 
+from .._core import to_dict
 from ._kinds import rule_for
 from ._model import (
     READY,
@@ -38,10 +39,13 @@ from ._model import (
 __all__ = ["aggregate_status", "augment_conditions", "compute_status"]
 
 
-def compute_status(obj: Mapping[str, Any] | None, *, now: datetime | None = None) -> StatusResult:
+def compute_status(
+    obj: Mapping[str, Any] | Any | None, *, now: datetime | None = None
+) -> StatusResult:
     """The kstatus status of ``obj`` as it stands, so callers can wait for "Current".
 
-    ``obj`` is the whole object, status included, as read from the API (nothing is fetched);
+    ``obj`` is the whole object, status included, as read from the API (nothing is fetched), as
+    a dict or a pydantic model (e.g. the official client's ``V1Deployment``);
     ``None`` means it does not exist and gives ``NotFound``.  A malformed object (e.g.
     ``status.conditions`` that is not a list) gives ``Unknown`` with the reason as message, which
     is what cli-utils' status readers make of ``Compute`` errors.  ``now`` (default: the wall
@@ -49,6 +53,8 @@ def compute_status(obj: Mapping[str, Any] | None, *, now: datetime | None = None
     """
     if obj is None:
         return StatusResult(Status.NOT_FOUND, "Resource not found")
+    if not isinstance(obj, Mapping):
+        obj = to_dict(obj)
     try:
         return _compute(obj, _utc(now))
     except MalformedObjectError as exc:
