@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -199,3 +200,33 @@ def test_writes_are_observed(kube: KubeClient) -> None:
         ("ConfigMap", "held", False),
         ("ConfigMap", "o", True),
     ]
+
+
+def test_exec_credential_plugins_authenticate(kubeconfig: str, tmp_path: Any) -> None:
+    """A kubeconfig user with an ``exec`` plugin (as cloud providers ship) is honoured."""
+    import sys
+
+    import yaml
+
+    document = yaml.safe_load(Path(kubeconfig).read_text())
+    token = document["users"][0]["user"].get("token")
+    if not token:
+        pytest.skip("the target cluster does not use a static token")
+    plugin = tmp_path / "plugin.py"
+    plugin.write_text(
+        "import json\n"
+        "print(json.dumps({'apiVersion': 'client.authentication.k8s.io/v1beta1',"
+        f" 'kind': 'ExecCredential', 'status': {{'token': {token!r}}}}}))\n"
+    )
+    document["users"][0]["user"] = {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": sys.executable,
+            "args": [str(plugin)],
+            "interactiveMode": "Never",
+        }
+    }
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(document))
+    with KubeClient.from_kubeconfig(path, settings=FAST) as client:
+        assert "default" in [n["metadata"]["name"] for n in client.list("namespaces")]
