@@ -11,4 +11,5 @@ echo "== ruff"; .venv/bin/ruff check src tests bench examples scripts
 echo "== mypy"; .venv/bin/mypy
 echo "== import-linter"; .venv/bin/lint-imports
 echo "== generated code"; .venv/bin/python scripts/generate_sync.py --check
+.venv/bin/python -m kontinue.api.generate_crds --check
 echo "== pytest"; .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

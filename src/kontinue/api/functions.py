@@ -1,0 +1,96 @@
+"""Function: what a worker publishes for each function it can run.
+
+Clients read Functions to list what can be started, to validate and complete arguments before
+creating an Execution (the argument schema carries descriptions, defaults and enums, which is what
+the UI builds its form from), and to find the defaults for retries, timeouts and TTL.  A worker
+group publishes each of its functions once; the status lists the workers currently serving it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
+
+from ._meta import Condition, KontinueModel, Resource, ResourceNames
+from .executions import ExecutionRetry, ExecutionTimeout, ExecutionTTL
+
+__all__ = [
+    "Function",
+    "FunctionConcurrency",
+    "FunctionDefaults",
+    "FunctionSpec",
+    "FunctionStatus",
+]
+
+
+class FunctionDefaults(KontinueModel):
+    """Options applied to an execution of the function that does not set them itself."""
+
+    retry: ExecutionRetry | None = None
+    """Default retries of failed attempts."""
+    timeout: ExecutionTimeout | None = None
+    """Default attempt and overall time limits."""
+    ttl: ExecutionTTL | None = None
+    """Default archiving and deletion of finished root executions."""
+
+
+class FunctionConcurrency(KontinueModel):
+    """Limits on simultaneous executions of the function."""
+
+    limit: int | None = Field(default=None, ge=1)
+    """Most executions running at once across all workers of the group; others wait in
+    Pending with a message saying why.  Absent: no limit."""
+
+
+class FunctionSpec(KontinueModel):
+    """How to call the function and what it returns."""
+
+    name: str = Field(min_length=1)
+    """The registered name executions refer to in ``spec.function``; it may differ from the
+    object's name, which must be a valid Kubernetes name."""
+    worker_group: str = Field(default="default", min_length=1)
+    """The worker group that runs the function (also the ``kontinue.cloud/worker-group``
+    label)."""
+    display_name: str | None = None
+    """Human-friendly name for the CLI and UI."""
+    description: str | None = None
+    """What the function does, for the CLI and UI."""
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    """JSON Schema of the arguments, with descriptions, defaults and enums."""
+    result: dict[str, Any] | None = None
+    """JSON Schema of the result, when the function declares one."""
+    defaults: FunctionDefaults | None = None
+    """Retry, timeout and TTL options of executions that do not set their own."""
+    concurrency: FunctionConcurrency | None = None
+    """Limits on simultaneous executions."""
+
+
+class FunctionStatus(KontinueModel):
+    """Who serves the function, written by the workers of its group."""
+
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )
+    """Standard conditions, e.g. whether any worker serves the function."""
+    observed_generation: int | None = None
+    """The ``metadata.generation`` this status reflects."""
+    workers: list[str] = Field(default_factory=list)
+    """Identities of the workers currently able to run the function."""
+
+
+class Function(Resource):
+    """A function registered by a worker group: its argument schema, defaults and limits.
+
+    The annotation ``kontinue.cloud/hidden: "true"`` hides it from listings.
+    """
+
+    names: ClassVar[ResourceNames] = ResourceNames("Function", "functions", "function", ("fn",))
+
+    kind: Literal["Function"] = "Function"
+    """The kind of this object."""
+    spec: FunctionSpec
+    """How to call the function and what it returns."""
+    status: FunctionStatus = Field(default_factory=FunctionStatus)
+    """Who serves the function."""
