@@ -17,6 +17,8 @@ from typing import Any
 __all__ = [
     "Cell",
     "age",
+    "as_int",
+    "as_text",
     "created_at",
     "entry_count",
     "event_count",
@@ -25,6 +27,7 @@ __all__ = [
     "event_last_seen",
     "event_object",
     "event_source",
+    "field_at",
     "human_duration",
     "job_completions",
     "job_duration",
@@ -112,17 +115,20 @@ def since(value: Any, now: datetime) -> str:
 # --- reading fields ------------------------------------------------------------------------
 
 
-def _get(obj: Any, *keys: str) -> Any:
+def field_at(obj: Any, *keys: str) -> Any:
+    """``obj[k1][k2]...``, or None where the path is missing (lenient reads of decoded JSON)."""
     for key in keys:
         obj = obj.get(key) if isinstance(obj, dict) else None
     return obj
 
 
-def _str(value: Any) -> str:
+def as_text(value: Any) -> str:
+    """``value`` if it is a string, else ``""``."""
     return value if isinstance(value, str) else ""
 
 
-def _int(value: Any) -> int:
+def as_int(value: Any) -> int:
+    """``value`` as an int if it is a number (not a bool), else 0."""
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
 
@@ -132,7 +138,7 @@ def _items(value: Any) -> list[Any]:
 
 def text_at(*keys: str, default: str = "") -> Cell:
     """A cell showing the string at ``keys`` (or ``default`` when it is missing or empty)."""
-    return lambda obj, now: _str(_get(obj, *keys)) or default
+    return lambda obj, now: as_text(field_at(obj, *keys)) or default
 
 
 def entry_count(*fields: str) -> Cell:
@@ -142,13 +148,13 @@ def entry_count(*fields: str) -> Cell:
 
 def created_at(obj: _Obj, now: datetime) -> str:
     """The creation time as an RFC 3339 date, for the CRDs' ``CREATED AT`` column."""
-    t = _time_or_zero(_get(obj, "metadata", "creationTimestamp")).astimezone(UTC)
+    t = _time_or_zero(field_at(obj, "metadata", "creationTimestamp")).astimezone(UTC)
     return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}Z"
 
 
 def age(obj: _Obj, now: datetime) -> str:
     """AGE: the time since creation, e.g. ``5m``."""
-    return since(_get(obj, "metadata", "creationTimestamp"), now)
+    return since(field_at(obj, "metadata", "creationTimestamp"), now)
 
 
 # --- pods ----------------------------------------------------------------------------------
@@ -156,52 +162,55 @@ def age(obj: _Obj, now: datetime) -> str:
 
 def _first_true(conditions: Any, kind: Any) -> bool:
     for cond in _items(conditions):
-        if _get(cond, "type") == kind:
-            return bool(_get(cond, "status") == "True")
+        if field_at(cond, "type") == kind:
+            return bool(field_at(cond, "status") == "True")
     return False
 
 
 def _exit_reason(term: Any, prefix: str = "") -> str:
-    if _str(_get(term, "reason")):
-        return prefix + _str(_get(term, "reason"))
-    if _int(_get(term, "signal")):
-        return f"{prefix}Signal:{_int(_get(term, 'signal'))}"
-    return f"{prefix}ExitCode:{_int(_get(term, 'exitCode'))}"
+    if as_text(field_at(term, "reason")):
+        return prefix + as_text(field_at(term, "reason"))
+    if as_int(field_at(term, "signal")):
+        return f"{prefix}Signal:{as_int(field_at(term, 'signal'))}"
+    return f"{prefix}ExitCode:{as_int(field_at(term, 'exitCode'))}"
 
 
 def _pod_summary(pod: _Obj, now: datetime) -> tuple[str, str, str]:
     """READY, STATUS and RESTARTS, following kube's ``printPod`` (sidecar containers too)."""
-    status, conditions = _get(pod, "status"), _get(pod, "status", "conditions")
-    inits = _items(_get(pod, "spec", "initContainers"))
-    sidecars = {_get(c, "name") for c in inits if _get(c, "restartPolicy") == "Always"}
-    total = len(_items(_get(pod, "spec", "containers"))) + len(sidecars)
-    phase = _str(_get(status, "phase"))
-    reason = _str(_get(status, "reason")) or phase
+    status, conditions = field_at(pod, "status"), field_at(pod, "status", "conditions")
+    inits = _items(field_at(pod, "spec", "initContainers"))
+    sidecars = {field_at(c, "name") for c in inits if field_at(c, "restartPolicy") == "Always"}
+    total = len(_items(field_at(pod, "spec", "containers"))) + len(sidecars)
+    phase = as_text(field_at(status, "phase"))
+    reason = as_text(field_at(status, "reason")) or phase
     for cond in _items(conditions):
-        if _get(cond, "type") == "PodScheduled" and _get(cond, "reason") == "SchedulingGated":
+        if (
+            field_at(cond, "type") == "PodScheduled"
+            and field_at(cond, "reason") == "SchedulingGated"
+        ):
             reason = "SchedulingGated"
 
     ready = restarts = sidecar_restarts = 0
     last_restart = last_sidecar_restart = _ZERO_TIME
     initializing = False
-    for i, cs in enumerate(_items(_get(status, "initContainerStatuses"))):
-        count = _int(_get(cs, "restartCount"))
-        finished = _time_or_zero(_get(cs, "lastState", "terminated", "finishedAt"))
+    for i, cs in enumerate(_items(field_at(status, "initContainerStatuses"))):
+        count = as_int(field_at(cs, "restartCount"))
+        finished = _time_or_zero(field_at(cs, "lastState", "terminated", "finishedAt"))
         restarts, last_restart = restarts + count, max(last_restart, finished)
-        is_sidecar = _get(cs, "name") in sidecars
+        is_sidecar = field_at(cs, "name") in sidecars
         if is_sidecar:
             sidecar_restarts += count
             last_sidecar_restart = max(last_sidecar_restart, finished)
-        term, waiting = _get(cs, "state", "terminated"), _get(cs, "state", "waiting")
-        if isinstance(term, dict) and _int(term.get("exitCode")) == 0:
+        term, waiting = field_at(cs, "state", "terminated"), field_at(cs, "state", "waiting")
+        if isinstance(term, dict) and as_int(term.get("exitCode")) == 0:
             continue
-        if is_sidecar and _get(cs, "started") is True:
-            ready += _get(cs, "ready") is True
+        if is_sidecar and field_at(cs, "started") is True:
+            ready += field_at(cs, "ready") is True
             continue
         if isinstance(term, dict):
             reason = _exit_reason(term, "Init:")
-        elif _str(_get(waiting, "reason")) not in ("", "PodInitializing"):
-            reason = "Init:" + _str(_get(waiting, "reason"))
+        elif as_text(field_at(waiting, "reason")) not in ("", "PodInitializing"):
+            reason = "Init:" + as_text(field_at(waiting, "reason"))
         else:
             reason = f"Init:{i}/{len(inits)}"
         initializing = True
@@ -210,17 +219,19 @@ def _pod_summary(pod: _Obj, now: datetime) -> tuple[str, str, str]:
     if not initializing or _first_true(conditions, "Initialized"):
         restarts, last_restart = sidecar_restarts, last_sidecar_restart
         has_running, error_reason = False, ""
-        for cs in reversed(_items(_get(status, "containerStatuses"))):
-            restarts += _int(_get(cs, "restartCount"))
-            finished = _time_or_zero(_get(cs, "lastState", "terminated", "finishedAt"))
+        for cs in reversed(_items(field_at(status, "containerStatuses"))):
+            restarts += as_int(field_at(cs, "restartCount"))
+            finished = _time_or_zero(field_at(cs, "lastState", "terminated", "finishedAt"))
             last_restart = max(last_restart, finished)
-            term, waiting = _get(cs, "state", "terminated"), _get(cs, "state", "waiting")
-            if _str(_get(waiting, "reason")):
-                reason = _str(_get(waiting, "reason"))
+            term, waiting = field_at(cs, "state", "terminated"), field_at(cs, "state", "waiting")
+            if as_text(field_at(waiting, "reason")):
+                reason = as_text(field_at(waiting, "reason"))
             elif isinstance(term, dict):
                 reason = _exit_reason(term)
-                error_reason = reason if _int(term.get("exitCode")) else error_reason
-            elif _get(cs, "ready") is True and isinstance(_get(cs, "state", "running"), dict):
+                error_reason = reason if as_int(term.get("exitCode")) else error_reason
+            elif field_at(cs, "ready") is True and isinstance(
+                field_at(cs, "state", "running"), dict
+            ):
                 has_running, ready = True, ready + 1
         if reason == "Completed":  # one container finished, but others may still be running
             if has_running and _first_true(conditions, "Ready"):
@@ -228,8 +239,8 @@ def _pod_summary(pod: _Obj, now: datetime) -> tuple[str, str, str]:
             elif error_reason or has_running:
                 reason = error_reason or "NotReady"
 
-    if _get(pod, "metadata", "deletionTimestamp") is not None:
-        if _get(status, "reason") == "NodeLost":
+    if field_at(pod, "metadata", "deletionTimestamp") is not None:
+        if field_at(status, "reason") == "NodeLost":
             reason = "Unknown"
         elif phase not in ("Succeeded", "Failed"):
             reason = "Terminating"
@@ -256,17 +267,17 @@ def pod_restarts(pod: _Obj, now: datetime) -> str:
 
 def pod_ip(pod: _Obj, now: datetime) -> str:
     """IP: the first pod IP, or ``<none>``."""
-    ips = _items(_get(pod, "status", "podIPs"))
-    return _str(_get(ips[0], "ip") if ips else _get(pod, "status", "podIP")) or "<none>"
+    ips = _items(field_at(pod, "status", "podIPs"))
+    return as_text(field_at(ips[0], "ip") if ips else field_at(pod, "status", "podIP")) or "<none>"
 
 
 def readiness_gates(pod: _Obj, now: datetime) -> str:
     """READINESS GATES: gates whose condition is true out of all, or ``<none>``."""
     gates, conditions = (
-        _items(_get(pod, "spec", "readinessGates")),
-        _get(pod, "status", "conditions"),
+        _items(field_at(pod, "spec", "readinessGates")),
+        field_at(pod, "status", "conditions"),
     )
-    ok = sum(_first_true(conditions, _get(gate, "conditionType")) for gate in gates)
+    ok = sum(_first_true(conditions, field_at(gate, "conditionType")) for gate in gates)
     return f"{ok}/{len(gates)}" if gates else "<none>"
 
 
@@ -284,7 +295,7 @@ def row_conditions(obj: _Obj) -> list[dict[str, str]]:
     """The row ``conditions`` of kube's ``printPod``: ``Completed`` once a v1 Pod has finished."""
     if obj.get("kind") != "Pod" or obj.get("apiVersion") != "v1":
         return []
-    conditions = _POD_ROW_CONDITIONS.get(_str(_get(obj, "status", "phase")))
+    conditions = _POD_ROW_CONDITIONS.get(as_text(field_at(obj, "status", "phase")))
     return [dict(c) for c in conditions] if conditions else []
 
 
@@ -294,19 +305,19 @@ def row_conditions(obj: _Obj) -> list[dict[str, str]]:
 def job_completions(job: _Obj, now: datetime) -> str:
     """COMPLETIONS: succeeded pods out of the wanted completions, e.g. ``1/3`` or ``0/1 of 2``."""
     succeeded, completions = (
-        _int(_get(job, "status", "succeeded")),
-        _get(job, "spec", "completions"),
+        as_int(field_at(job, "status", "succeeded")),
+        field_at(job, "spec", "completions"),
     )
     if isinstance(completions, int) and not isinstance(completions, bool):
         return f"{succeeded}/{completions}"
-    parallelism = _int(_get(job, "spec", "parallelism"))
+    parallelism = as_int(field_at(job, "spec", "parallelism"))
     return f"{succeeded}/1 of {parallelism}" if parallelism > 1 else f"{succeeded}/1"
 
 
 def job_duration(job: _Obj, now: datetime) -> str:
     """DURATION: from start to completion (or to ``now`` while running); empty before start."""
-    start = _time_or_zero(_get(job, "status", "startTime"))
-    end = _time_or_zero(_get(job, "status", "completionTime"))
+    start = _time_or_zero(field_at(job, "status", "startTime"))
+    end = _time_or_zero(field_at(job, "status", "completionTime"))
     if start == _ZERO_TIME:
         return ""
     return human_duration((now if end == _ZERO_TIME else end) - start)
@@ -315,23 +326,28 @@ def job_duration(job: _Obj, now: datetime) -> str:
 def template_containers(key: str) -> Cell:
     """A cell joining ``key`` (``name`` or ``image``) of the pod template's containers."""
     containers = ("spec", "template", "spec", "containers")
-    return lambda job, now: ",".join(_str(_get(c, key)) for c in _items(_get(job, *containers)))
+    return lambda job, now: ",".join(
+        as_text(field_at(c, key)) for c in _items(field_at(job, *containers))
+    )
 
 
 def label_selector(job: _Obj, now: datetime) -> str:
     """``metav1.FormatLabelSelector`` of the job's selector: ``a=b,c in (d,e),!f`` or ``<none>``."""
-    selector = _get(job, "spec", "selector")
-    reqs = [(str(k), f"{k}={v}") for k, v in (_get(selector, "matchLabels") or {}).items()]
-    for expr in _items(_get(selector, "matchExpressions")):
-        key, values = _str(_get(expr, "key")), sorted(map(str, _items(_get(expr, "values"))))
+    selector = field_at(job, "spec", "selector")
+    reqs = [(str(k), f"{k}={v}") for k, v in (field_at(selector, "matchLabels") or {}).items()]
+    for expr in _items(field_at(selector, "matchExpressions")):
+        key, values = (
+            as_text(field_at(expr, "key")),
+            sorted(map(str, _items(field_at(expr, "values")))),
+        )
         formats = {"Exists": key, "DoesNotExist": f"!{key}"}
         formats |= {
             "In": f"{key} in ({','.join(values)})",
             "NotIn": f"{key} notin ({','.join(values)})",
         }
-        if _get(expr, "operator") not in formats:
+        if field_at(expr, "operator") not in formats:
             return "<error>"
-        reqs.append((key, formats[_get(expr, "operator")]))
+        reqs.append((key, formats[field_at(expr, "operator")]))
     return ",".join(text for _, text in sorted(reqs, key=lambda r: r[0])) or "<none>"
 
 
@@ -350,7 +366,7 @@ _EVENTS_V1_TO_CORE = {
 
 
 def _core_event(ev: _Obj) -> _Obj:
-    if not _str(ev.get("apiVersion")).startswith("events.k8s.io/") and "regarding" not in ev:
+    if not as_text(ev.get("apiVersion")).startswith("events.k8s.io/") and "regarding" not in ev:
         return ev
     return {_EVENTS_V1_TO_CORE.get(k, k): v for k, v in ev.items()}
 
@@ -364,18 +380,20 @@ def _event_summary(obj: _Obj, now: datetime) -> tuple[str, str, int, str, str]:
     last = since(ev.get("lastTimestamp"), now)
     if _time_or_zero(ev.get("lastTimestamp")) == _ZERO_TIME:
         last = first
-    count = _int(ev.get("count")) or 1  # singleton events have no count in the new API
+    count = as_int(ev.get("count")) or 1  # singleton events have no count in the new API
     if isinstance(ev.get("series"), dict):
-        last = since(_get(ev, "series", "lastObservedTime"), now)
-        count = _int(_get(ev, "series", "count"))
+        last = since(field_at(ev, "series", "lastObservedTime"), now)
+        count = as_int(field_at(ev, "series", "count"))
     kind, name = (
-        _str(_get(ev, "involvedObject", "kind")).lower(),
-        _get(ev, "involvedObject", "name"),
+        as_text(field_at(ev, "involvedObject", "kind")).lower(),
+        field_at(ev, "involvedObject", "name"),
     )
-    component = _str(_get(ev, "source", "component")) or _str(ev.get("reportingComponent"))
-    instance = _str(_get(ev, "source", "host")) or _str(ev.get("reportingInstance"))
+    component = as_text(field_at(ev, "source", "component")) or as_text(
+        ev.get("reportingComponent")
+    )
+    instance = as_text(field_at(ev, "source", "host")) or as_text(ev.get("reportingInstance"))
     source = f"{component}, {instance}" if instance else component
-    return last, first, count, f"{kind}/{name}" if _str(name) else kind, source
+    return last, first, count, f"{kind}/{name}" if as_text(name) else kind, source
 
 
 def _event(index: int) -> Cell:
@@ -384,7 +402,7 @@ def _event(index: int) -> Cell:
 
 def event_field(*keys: str) -> Cell:
     """A cell showing the string at ``keys`` of an event, read with core/v1 field names."""
-    return lambda obj, now: _str(_get(_core_event(obj), *keys)).strip()
+    return lambda obj, now: as_text(field_at(_core_event(obj), *keys)).strip()
 
 
 event_last_seen: Cell = _event(0)

@@ -38,6 +38,8 @@ from jsonpath_ng.jsonpath import JSONPath
 from .printers import (
     Cell,
     age,
+    as_int,
+    as_text,
     created_at,
     entry_count,
     event_count,
@@ -46,6 +48,7 @@ from .printers import (
     event_last_seen,
     event_object,
     event_source,
+    field_at,
     human_duration,
     job_completions,
     job_duration,
@@ -240,23 +243,6 @@ _DESCRIPTIONS = {  # kubectl does not show descriptions; kube takes them from th
 }
 
 
-# Lenient reads of decoded JSON; :mod:`.printers` has the same three, too small to share.
-
-
-def _get(obj: Any, *keys: str) -> Any:
-    for key in keys:
-        obj = obj.get(key) if isinstance(obj, dict) else None
-    return obj
-
-
-def _str(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _int(value: Any) -> int:
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
-
-
 def _columns(*specs: Column | tuple[str, Cell, int]) -> tuple[Column, ...]:
     """Columns from ``(name, cell, priority)`` specs (string cells, descriptions by name)."""
     return tuple(
@@ -283,16 +269,16 @@ def printer_columns(additional_printer_columns: list[dict[str, Any]] | None) -> 
     """
     columns = [_NAME]
     for spec in additional_printer_columns or ():
-        path = _str(spec.get("jsonPath"))
+        path = as_text(spec.get("jsonPath"))
         try:
             _compile_jsonpath(path)
         except ValueError:
             break
-        desc = _str(spec.get("description")) or (
+        desc = as_text(spec.get("description")) or (
             f"Custom resource definition column (in JSONPath format): {path}"
         )
-        name, kind, fmt = (_str(spec.get(k)) for k in ("name", "type", "format"))
-        columns.append(Column(name, kind, path, fmt, desc, _int(spec.get("priority"))))
+        name, kind, fmt = (as_text(spec.get(k)) for k in ("name", "type", "format"))
+        columns.append(Column(name, kind, path, fmt, desc, as_int(spec.get("priority"))))
     return columns if additional_printer_columns else [_NAME, _CRD_AGE]
 
 
@@ -377,7 +363,7 @@ def _row(columns: Iterable[Column], obj: _Obj, now: datetime, include: str) -> d
     elif include == "None":
         row["object"] = None
     else:
-        metadata = dict(_get(obj, "metadata") or {})
+        metadata = dict(field_at(obj, "metadata") or {})
         row["object"] = {
             "kind": "PartialObjectMetadata",
             "apiVersion": "meta.k8s.io/v1",
@@ -448,6 +434,6 @@ def table_for_watch_event(
     reuses the last headers it saw). Pass ``include_column_definitions=False`` for every event
     after the first. ``metadata.resourceVersion`` is the object's own.
     """
-    rv = _str(_get(obj, "metadata", "resourceVersion"))
+    rv = as_text(field_at(obj, "metadata", "resourceVersion"))
     list_meta = {"resourceVersion": rv} if rv else {}
     return _table(columns, [obj], now, include_object, list_meta, include_column_definitions)
