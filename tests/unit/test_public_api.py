@@ -92,6 +92,24 @@ def test_importing_the_toolkit_does_not_load_the_kubernetes_library() -> None:
     assert result.stdout.strip() == "False", result.stderr
 
 
+def test_sdk_exports() -> None:
+    import kontinue.sdk
+
+    assert sorted(kontinue.sdk.__all__) == [
+        "ChildCanceled",
+        "ChildFailed",
+        "ExecutionTimedOut",
+        "InfrastructureError",
+        "InternalError",
+        "NonDeterminismError",
+        "NonRetryableError",
+        "RetryableError",
+        "ValidationFailed",
+        "WorkflowError",
+        "error_record",
+    ]
+
+
 def test_exported_names_exist() -> None:
     for module in (
         kontinue.devserver,
