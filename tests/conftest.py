@@ -33,7 +33,11 @@ def devserver(request: pytest.FixtureRequest) -> Iterator[object | None]:
         return
     from kontinue.devserver import DevServerSettings, DevServerThread
 
-    with DevServerThread(DevServerSettings.ephemeral(bookmark_interval=0.2)) as thread:
+    # No Job controller and no pod runner: tests of status handling write Job and Pod status by
+    # hand (their pods have no command); the controllers have their own servers in
+    # tests/e2e/test_job_controller.py and tests/e2e/test_pod_runner.py.
+    settings = DevServerSettings.ephemeral(bookmark_interval=0.2, run_jobs=False, run_pods=False)
+    with DevServerThread(settings) as thread:
         yield thread
 
 

@@ -65,7 +65,10 @@ def embedded() -> Iterator[tuple[DevServerThread, ManualClock, FakeKubelet]]:
     clock = ManualClock(START)
     kubelet = FakeKubelet()
     thread = DevServerThread(
-        DevServerSettings.ephemeral(), clock=clock, log_source=fake_logs, controllers=[kubelet]
+        DevServerSettings.ephemeral(run_pods=False),
+        clock=clock,
+        log_source=fake_logs,
+        controllers=[kubelet],
     )
     with thread:
         yield thread, clock, kubelet

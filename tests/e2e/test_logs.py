@@ -90,7 +90,8 @@ def fake_logs() -> FakeLogs:
 @pytest.fixture(scope="module")
 def log_server(fake_logs: FakeLogs) -> Iterator[str]:
     """A private dev server whose pods/log answers come from :class:`FakeLogs`."""
-    with DevServerThread(DevServerSettings.ephemeral(), log_source=fake_logs) as thread:
+    settings = DevServerSettings.ephemeral(run_pods=False)  # the canned pods have no command
+    with DevServerThread(settings, log_source=fake_logs) as thread:
         yield str(thread.server.kubeconfig_path)
 
 

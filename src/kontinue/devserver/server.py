@@ -27,6 +27,8 @@ from kontinue.clock import Clock, SystemClock
 from .catalog import NAMESPACES_KEY
 from .certs import ServingCertificates
 from .collecting import Collector
+from .jobs import JobController
+from .pods import PodRunner
 from .registry import Registry
 from .routes import LogSource, RouteSettings, build_server
 from .storage import Store
@@ -88,6 +90,14 @@ class DevServerSettings:
         event_history: Number of changes kept for watch resumption and paginated lists; older
             resourceVersions get 410 Expired, as after an etcd compaction.
         bookmark_interval: Seconds between BOOKMARK events on watches that ask for them.
+        run_jobs: Run the built-in Job controller (pods for Jobs, their status, deadlines and
+            TTLs), as kube-controller-manager does; on by default so ``kubectl create job``
+            works. Turn it off when something else (a test, another controller) owns Jobs.
+        run_pods: Run pods as host processes with the built-in :class:`~.pods.PodRunner` (the
+            dev server's kubelet; images are ignored) and serve their logs, unless a
+            ``log_source`` is given. On by default so Jobs and workflows that start pods work
+            without a cluster; turn it off when pods are only data (tests of the API itself) or
+            another controller plays the kubelet.
     """
 
     host: str = "127.0.0.1"
@@ -97,6 +107,8 @@ class DevServerSettings:
     token: str | None = None
     event_history: int = 100_000
     bookmark_interval: float = 60.0
+    run_jobs: bool = True
+    run_pods: bool = True
 
     @classmethod
     def ephemeral(cls, **overrides: Any) -> DevServerSettings:
@@ -247,23 +259,31 @@ class DevServer:
             self._bootstrap()
             self._collector = Collector(self._registry)
             self._collector.start()
-            await self._listen(certs.server_context(scratch))
+            builtin: list[Controller] = []
+            log_source = self.log_source
+            if self.settings.run_pods:
+                runner = PodRunner(scratch, clock=self.clock)
+                builtin.append(runner)
+                log_source = log_source or runner.logs
+            await self._listen(certs.server_context(scratch), log_source)
             self._write_kubeconfig(scratch, certs)
-            for controller in self.controllers:
+            if self.settings.run_jobs:
+                builtin.append(JobController())
+            for controller in [*builtin, *self.controllers]:
                 await controller.start(self._registry)
                 self._started.append(controller)
         except BaseException:
             await self.stop()
             raise
 
-    async def _listen(self, ssl_context: Any) -> None:
+    async def _listen(self, ssl_context: Any, log_source: LogSource | None) -> None:
         host = self.settings.host
         routes = RouteSettings(
             token=self.token,
             server_address=f"{host}:{self.settings.port}",
             bookmark_interval=self.settings.bookmark_interval,
         )
-        http = build_server(self.registry, routes, self.log_source)
+        http = build_server(self.registry, routes, log_source)
         self._runner = web.ServerRunner(http, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(
