@@ -36,6 +36,11 @@ spec: {size: 99, color: purple}
 YAML
 step delete widget large
 step get widgets -o wide
+printf '\n# Pods run as host processes on this machine (the image is not pulled):\n'
+step create job hello --image=busybox -- /bin/sh -c 'echo "hello from a Job"; date'
+step wait --for=condition=complete job/hello --timeout=30s
+step get jobs,pods
+step logs job/hello
 if [ -n "${DEMO_NONINTERACTIVE:-}" ] || [ ! -t 0 ]; then
   echo; echo "demo finished"
   exit 0
