@@ -161,6 +161,12 @@ def identity(obj: JSON) -> tuple[str, str, str, str]:
     )
 
 
+def _not_found(message: str) -> ApiError:
+    """The NotFound a server would answer for a resource type it does not serve."""
+    status = {"kind": "Status", "status": "Failure", "reason": "NotFound", "code": 404}
+    return error_from_response(404, orjson.dumps({**status, "message": message}))
+
+
 def _json(body: Any) -> bytes:
     return orjson.dumps(body)
 
@@ -179,18 +185,7 @@ class KubeCore:
         info = self.resources.by_kind(api_version, kind)
         if info is None:
             if self.resources.knows(api_version):
-                raise error_from_response(
-                    404,
-                    orjson.dumps(
-                        {
-                            "kind": "Status",
-                            "status": "Failure",
-                            "reason": "NotFound",
-                            "code": 404,
-                            "message": f'the server has no kind "{kind}" in "{api_version}"',
-                        }
-                    ),
-                )
+                raise _not_found(f'the server has no kind "{kind}" in "{api_version}"')
             raise NeedDiscovery(api_version)
         return info
 
@@ -205,18 +200,7 @@ class KubeCore:
         if info is None:
             if not discovered:
                 raise NeedDiscovery(None)
-            raise error_from_response(
-                404,
-                orjson.dumps(
-                    {
-                        "kind": "Status",
-                        "status": "Failure",
-                        "reason": "NotFound",
-                        "code": 404,
-                        "message": f'the server doesn\'t have a resource type "{name}"',
-                    }
-                ),
-            )
+            raise _not_found(f'the server doesn\'t have a resource type "{name}"')
         return info
 
     def namespace_of(self, info: ResourceInfo, given: str | None, obj: JSON | None = None) -> str:
