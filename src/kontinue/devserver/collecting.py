@@ -14,13 +14,13 @@ controllers act like clients that react to watch events, never inside another re
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from typing import Any
 
 import orjson
 
+from ._work import WorkQueue
 from .catalog import CRD_KEY, NAMESPACES_KEY, storage_key
 from .crds import CLEANUP_FINALIZER
 from .errors import ApiStatus
@@ -40,19 +40,15 @@ class Collector:
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
         self.store = registry.store
-        self._pending: dict[Work, None] = {}
-        self._wake = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._task: asyncio.Task[None] | None = None
+        self._queue: WorkQueue[Work, None] = WorkQueue(
+            "devserver-collector", lambda work, _: self._handle(*work)
+        )
         self._unsubscribe = self.store.subscribe(self._note)
 
     # Noting work ---------------------------------------------------------------------------
 
     def _add(self, what: str, key: str) -> None:
-        self._pending[(what, key)] = None
-        self._idle.clear()
-        self._wake.set()
+        self._queue.add((what, key), None)
 
     def _note(self, change: Change) -> None:
         meta = change.obj.get("metadata", {})
@@ -95,35 +91,15 @@ class Collector:
 
     def start(self) -> None:
         self.resync()
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="devserver-collector")
+        self._queue.start()
 
     async def stop(self) -> None:
         self._unsubscribe()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._queue.stop()
 
     async def idle(self) -> None:
         """Wait until no work is pending (tests use it to observe the settled state)."""
-        await self._idle.wait()
-
-    async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._pending:
-                work = next(iter(self._pending))
-                del self._pending[work]
-                try:
-                    self._handle(*work)
-                except Exception:
-                    log.exception("cleanup of %s %s failed; will retry", *work)
-                    await asyncio.sleep(0.5)
-                    self._add(*work)
-                await asyncio.sleep(0)  # let requests in between
-            if not self._pending:
-                self._idle.set()
+        await self._queue.idle()
 
     def _handle(self, what: str, key: str) -> None:
         if what == "owner":

@@ -24,8 +24,6 @@ second.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import copy
 import logging
 from dataclasses import dataclass, field
@@ -34,6 +32,7 @@ from typing import Any
 
 from kontinue.clock import format_time
 
+from ._work import WorkQueue
 from .errors import ApiStatus
 from .registry import MERGE_PATCH, DeleteOptions, Registry
 from .resources import ResourceType
@@ -282,10 +281,13 @@ class JobController:
 
     def __init__(self, tick: float = TICK_SECONDS) -> None:
         self._tick = tick
-        self._pending: dict[JobKey, None] = {}
         self._timers: dict[JobKey, datetime] = {}
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._queue: WorkQueue[JobKey, None] = WorkQueue(
+            "devserver-jobs",
+            lambda key, _: self._reconcile(*key),
+            tick=self._tick,
+            before_drain=self._promote_due_timers,
+        )
         self._unsubscribe: Any = None
         self._registry: Registry | None = None
 
@@ -301,21 +303,16 @@ class JobController:
         self._unsubscribe = registry.store.subscribe(self._note)
         for (namespace, name), _ in registry.store.items(JOBS):
             self._add((namespace, name))
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="devserver-jobs")
+        self._queue.start()
 
     async def stop(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._queue.stop()
 
     def _add(self, key: JobKey) -> None:
-        self._pending[key] = None
-        self._wake.set()
+        self._queue.add(key, None)
 
     def _note(self, change: Change) -> None:
         if change.resource == JOBS:
@@ -325,27 +322,14 @@ class JobController:
             if job is not None:
                 self._add((change.namespace, job))
 
-    async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._tick)
-            self._wake.clear()
-            if self._timers:
-                now = self.registry.clock.now()
-                for key, when in list(self._timers.items()):
-                    if when <= now:
-                        del self._timers[key]
-                        self._pending[key] = None
-            while self._pending:
-                key = next(iter(self._pending))
-                del self._pending[key]
-                try:
-                    self._reconcile(*key)
-                except Exception:
-                    log.exception("reconciling job %s/%s failed; will retry", *key)
-                    await asyncio.sleep(0.5)
+    def _promote_due_timers(self) -> None:
+        """Queue the Jobs whose deadline or TTL has come (on the registry's clock)."""
+        if self._timers:
+            now = self.registry.clock.now()
+            for key, when in list(self._timers.items()):
+                if when <= now:
+                    del self._timers[key]
                     self._add(key)
-                await asyncio.sleep(0)  # let requests in between
 
     def _type(self, key: str) -> ResourceType:
         rt = self.registry.catalog.by_key(key)

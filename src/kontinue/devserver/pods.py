@@ -35,7 +35,6 @@ pod is in :mod:`._pod_runs`, processes and environments in :mod:`._processes`, l
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import shutil
 import signal
@@ -55,6 +54,7 @@ from ._pod_logs import (
 )
 from ._pod_runs import FINISHED, PodRun
 from ._processes import LostProcess, kill_lost
+from ._work import WorkQueue
 from .errors import ApiStatus
 from .registry import MERGE_PATCH, Registry
 from .storage import Change
@@ -90,9 +90,13 @@ class PodRunner:
         self.clock: Clock = clock or SystemClock()
         self._registry: Registry | None = None
         self._runs: dict[str, PodRun] = {}
-        self._pending: dict[tuple[str, str, str], bool] = {}  # (ns, name, uid) -> deleted
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        # (namespace, name, uid) -> deleted; a deletion noted once stays noted
+        self._queue: WorkQueue[tuple[str, str, str], bool] = WorkQueue(
+            "devserver-pod-runner",
+            lambda key, deleted: self._handle(*key, deleted=deleted),
+            merge=lambda old, new: old or new,
+            retry_after=None,
+        )
         self._unsubscribe: Any = None
 
     @property
@@ -105,22 +109,15 @@ class PodRunner:
 
     async def start(self, registry: Registry) -> None:
         self._registry = registry
-        self._wake = asyncio.Event()
         self._unsubscribe = registry.store.subscribe(self._note)
         self._recover()
-        self._task = asyncio.get_running_loop().create_task(
-            self._loop(), name="devserver-pod-runner"
-        )
+        self._queue.start()
 
     async def stop(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._queue.stop()
         runs, self._runs = list(self._runs.values()), {}
         for run in runs:
             run.gone = True  # the store is about to close: no more status writes
@@ -135,12 +132,9 @@ class PodRunner:
         meta = change.obj.get("metadata", {})
         uid = str(meta.get("uid", ""))
         if change.type == "DELETED" or meta.get("deletionTimestamp"):
-            self._pending[(change.namespace, change.name, uid)] = True
+            self._queue.add((change.namespace, change.name, uid), True)
         elif uid not in self._runs and change.obj.get("status", {}).get("phase") not in FINISHED:
-            self._pending.setdefault((change.namespace, change.name, uid), False)
-        else:
-            return
-        self._wake.set()
+            self._queue.add((change.namespace, change.name, uid), False)
 
     def _recover(self) -> None:
         """Fail the pods an earlier server started and queue the others (after a restart)."""
@@ -156,13 +150,12 @@ class PodRunner:
             if status.get("startTime"):
                 self._mark_lost(namespace, name, uid, pod)
             else:
-                self._pending[(namespace, name, uid)] = False
+                self._queue.add((namespace, name, uid), False)
         root = self.work_dir / "pods"
         if root.is_dir():
             for leftover in root.iterdir():
                 if leftover not in existing:
                     shutil.rmtree(leftover, ignore_errors=True)
-        self._wake.set()
 
     def _mark_lost(self, namespace: str, name: str, uid: str, pod: JSON) -> None:
         directory = pod_directory(self.work_dir, namespace, name, uid)
@@ -219,18 +212,6 @@ class PodRunner:
             log.debug("pod %s/%s vanished before it could be marked lost", namespace, name)
 
     # Running ------------------------------------------------------------------------------
-
-    async def _loop(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._pending:
-                key = next(iter(self._pending))
-                deleted = self._pending.pop(key)
-                try:
-                    self._handle(*key, deleted=deleted)
-                except Exception:
-                    log.exception("pod %s/%s could not be handled", key[0], key[1])
 
     def _handle(self, namespace: str, name: str, uid: str, *, deleted: bool) -> None:
         run = self._runs.get(uid)
