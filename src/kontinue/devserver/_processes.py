@@ -247,29 +247,26 @@ class LostProcess:
     start_ticks: int
 
 
-def process_start(pid: int) -> int | None:
-    """The start time of ``pid`` in clock ticks since boot (Linux ``/proc``), or None."""
+def _stat_field(pid: int, index: int) -> int | None:
+    """Field ``index`` (counted after the command name) of ``/proc/<pid>/stat``, or None."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     fields = stat.rsplit(")", 1)[-1].split()
     try:
-        return int(fields[19])
+        return int(fields[index])
     except (IndexError, ValueError):
         return None
+
+
+def process_start(pid: int) -> int | None:
+    """The start time of ``pid`` in clock ticks since boot (Linux ``/proc``), or None."""
+    return _stat_field(pid, 19)
 
 
 def _session_of(pid: int) -> int | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[-1].split()
-    try:
-        return int(fields[3])
-    except (IndexError, ValueError):
-        return None
+    return _stat_field(pid, 3)
 
 
 def kill_lost(lost: LostProcess) -> int:

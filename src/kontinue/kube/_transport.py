@@ -46,6 +46,13 @@ class Connection:
     basic_auth: str | None = None
     context_name: str = ""
 
+    def request_headers(self, request: Request) -> dict[str, str]:
+        """Every header of ``request`` as sent: content negotiation, auth, the request's own."""
+        headers = {"Accept": request.accept, **self.headers(), **request.headers}
+        if request.content_type:
+            headers["Content-Type"] = request.content_type
+        return headers
+
     def headers(self) -> dict[str, str]:
         """Authentication headers, fetching a fresh token if the provider refreshes it."""
         token = self.token()
@@ -193,19 +200,13 @@ class SyncTransport:
         )
         self._lock = threading.Lock()
 
-    def _headers(self, request: Request) -> dict[str, str]:
-        headers = {"Accept": request.accept, **self.connection.headers(), **request.headers}
-        if request.content_type:
-            headers["Content-Type"] = request.content_type
-        return headers
-
     def send(self, request: Request) -> Response:
         try:
             response = self._pool.request(
                 request.method,
                 self.connection.server + request.url(),
                 body=request.body,
-                headers=self._headers(request),
+                headers=self.connection.request_headers(request),
                 timeout=request.timeout or self.timeout,
                 preload_content=True,
                 redirect=False,
@@ -221,7 +222,7 @@ class SyncTransport:
                 request.method,
                 self.connection.server + request.url(),
                 body=request.body,
-                headers=self._headers(request),
+                headers=self.connection.request_headers(request),
                 preload_content=False,
                 redirect=False,
                 timeout=urllib3.Timeout(connect=self.timeout, read=request.timeout),
@@ -268,12 +269,6 @@ class AsyncTransport:
             self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
         return self._session
 
-    def _headers(self, request: Request) -> dict[str, str]:
-        headers = {"Accept": request.accept, **self.connection.headers(), **request.headers}
-        if request.content_type:
-            headers["Content-Type"] = request.content_type
-        return headers
-
     async def send(self, request: Request) -> Response:
         session = self._session_for_loop()
         try:
@@ -281,7 +276,7 @@ class AsyncTransport:
                 request.method,
                 self.connection.server + request.url(),
                 data=request.body,
-                headers=self._headers(request),
+                headers=self.connection.request_headers(request),
                 allow_redirects=False,
                 timeout=aiohttp.ClientTimeout(total=request.timeout or self.timeout),
             ) as response:
@@ -298,7 +293,7 @@ class AsyncTransport:
                 request.method,
                 self.connection.server + request.url(),
                 data=request.body,
-                headers=self._headers(request),
+                headers=self.connection.request_headers(request),
                 allow_redirects=False,
                 timeout=aiohttp.ClientTimeout(
                     total=None, sock_connect=self.timeout, sock_read=request.timeout

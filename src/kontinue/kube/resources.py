@@ -126,14 +126,6 @@ class ResourceMap:
             )
         self._learned.add(group_version)
 
-    def forget(self, group_version: str) -> None:
-        """Drop what discovery said about a group version (its CRD may have changed)."""
-        self._learned.discard(group_version)
-        builtin = {(i.api_version, i.kind) for i in BUILTIN_RESOURCES}
-        for key in [k for k in self._by_kind if k[0] == group_version and k not in builtin]:
-            del self._by_kind[key]
-        self._names.clear()
-
     def knows(self, group_version: str) -> bool:
         return group_version in self._learned
 
