@@ -73,9 +73,8 @@ EXECUTION: JSON = {
         "finishedAt": T1,
         "nextAttemptAt": T1,
         "reruns": 1,
-        "steps": [
-            {
-                "id": "1",
+        "steps": {
+            "1": {
                 "kind": "execute",
                 "name": "build",
                 "child": "deploy-1-1",
@@ -83,9 +82,10 @@ EXECUTION: JSON = {
                 "value": "image:1.2",
                 "attempt": 1,
             },
-            {"id": "nap", "kind": "sleep", "state": "Pending", "resumeAt": T1, "attempt": 2},
-            {"id": "3", "kind": "store", "state": "Failed", "error": _ERROR, "attempt": 2},
-        ],
+            "nap": {"kind": "sleep", "state": "Pending", "resumeAt": T1, "attempt": 2},
+            "3": {"kind": "store", "state": "Failed", "error": _ERROR, "attempt": 2},
+        },
+        "attemptStartedAt": T1,
         "conditions": [_CONDITION],
         "observedGeneration": 2,
     },

@@ -187,7 +187,7 @@ def test_execution_defaults_and_wire_form() -> None:
         "status": {"phase": "Pending", "attempt": 0, "resumptions": 0, "reruns": 0},
     }
     assert execution.status.phase is ExecutionPhase.PENDING
-    assert execution.spec.arguments == {} and execution.status.steps == []
+    assert execution.spec.arguments == {} and execution.status.steps == {}
     assert execution.metadata.labels == {} and execution.metadata.owner_references == []
 
 
@@ -205,7 +205,7 @@ def test_option_defaults() -> None:
 
 
 def test_empty_collections_are_omitted_but_empty_json_values_kept() -> None:
-    status = ExecutionStatus(result={}, steps=[])
+    status = ExecutionStatus(result={}, steps={})
     assert wire(status) == {
         "phase": "Pending",
         "result": {},
@@ -297,7 +297,7 @@ def test_typed_access_to_a_sample() -> None:
     assert execution.spec.retry is not None
     assert execution.spec.retry.backoff == timedelta(seconds=90)
     assert execution.spec.ttl is not None and execution.spec.ttl.archive_after == timedelta(days=1)
-    assert execution.status.steps[1].resume_at == datetime(2024, 5, 6, 7, 9, 10, tzinfo=UTC)
+    assert execution.status.steps["nap"].resume_at == datetime(2024, 5, 6, 7, 9, 10, tzinfo=UTC)
     assert execution.status.result == [1, "two", {"three": 3}]
     archive = ArchivedExecution.model_validate(sample(ArchivedExecution))
     assert archive.status.phase is ExecutionPhase.COMPLETED

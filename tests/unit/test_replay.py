@@ -18,8 +18,8 @@ from kontinue.sdk.errors import NonDeterminismError
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
-def _step(step_id: str, kind: StepKind, name: str | None = None) -> ExecutionStep:
-    return ExecutionStep(id=step_id, kind=kind, name=name, state=StepState.DONE, value=step_id)
+def _step(step_id: str, kind: StepKind, name: str | None = None) -> dict[str, ExecutionStep]:
+    return {step_id: ExecutionStep(kind=kind, name=name, state=StepState.DONE, value=step_id)}
 
 
 def test_steps_are_numbered_in_call_order_and_named_steps_keep_their_name() -> None:
@@ -33,23 +33,23 @@ def test_steps_are_numbered_in_call_order_and_named_steps_keep_their_name() -> N
 
 
 def test_replay_returns_the_recorded_step() -> None:
-    recorded = [_step("0", StepKind.EXECUTE, "prepare"), _step("token", StepKind.STORE)]
+    recorded = _step("0", StepKind.EXECUTE, "prepare") | _step("token", StepKind.STORE)
     ledger = StepLedger(recorded)
     claim = ledger.claim(StepKind.EXECUTE, "prepare")
     assert claim.replayed and claim.recorded is not None and claim.recorded.value == "0"
-    assert [s.id for s in ledger.unclaimed()] == ["token"]
+    assert list(ledger.unclaimed()) == ["token"]
     assert ledger.claim(StepKind.STORE, name="token").replayed
     assert ledger.claim(StepKind.SLEEP).recorded is None  # new step "1"
 
 
 def test_a_different_call_at_a_recorded_step_is_non_determinism() -> None:
-    ledger = StepLedger([_step("0", StepKind.EXECUTE, "prepare")])
+    ledger = StepLedger(_step("0", StepKind.EXECUTE, "prepare"))
     with pytest.raises(NonDeterminismError) as err:
         ledger.claim(StepKind.SLEEP)
     assert "step 0 was recorded as execute(prepare)" in str(err.value)
     assert err.value.to_record().kind == ErrorKind.INTERNAL
     assert err.value.retryable is False
-    ledger = StepLedger([_step("0", StepKind.EXECUTE, "prepare")])
+    ledger = StepLedger(_step("0", StepKind.EXECUTE, "prepare"))
     with pytest.raises(NonDeterminismError, match="now calls execute\\(deploy\\)"):
         ledger.claim(StepKind.EXECUTE, "deploy")
 

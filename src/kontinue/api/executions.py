@@ -265,10 +265,12 @@ class ExecutionAttempt(KontinueModel):
 
 
 class ExecutionStep(KontinueModel):
-    """The recorded outcome of one durable call; replay returns it instead of calling again."""
+    """The recorded outcome of one durable call; replay returns it instead of calling again.
 
-    id: str = Field(min_length=1)
-    """Identity of the step: assigned in program order, or the explicit step name."""
+    Steps are kept in ``status.steps`` under their id (assigned in program order, or the explicit
+    step name), so recording one more step is a small merge patch.
+    """
+
     kind: StepKind
     """The durable call: execute, sleep, suspend, store, poll, job, pod or script."""
     name: str | None = None
@@ -283,7 +285,9 @@ class ExecutionStep(KontinueModel):
     error: ExecutionError | None = None
     """For a Failed step: the error replay raises again."""
     resume_at: Time | None = None
-    """For a sleep: when it ends."""
+    """For a sleep: when it ends; for a poll: when the condition is checked next."""
+    started_at: Time | None = None
+    """When the step was first called (a poll's timeout counts from here)."""
     attempt: int | None = Field(default=None, ge=1)
     """The attempt of the execution that recorded the step (for child policies on retry)."""
 
@@ -306,15 +310,18 @@ class ExecutionStatus(KontinueModel):
     resumptions: int = Field(default=0, ge=0)
     """How many times the function was replayed (after a wait or a worker change)."""
     started_at: Time | None = None
-    """When the first attempt started."""
+    """When the first attempt started (the overall timeout counts from here)."""
+    attempt_started_at: Time | None = None
+    """When the current attempt started (the attempt timeout counts from here)."""
     finished_at: Time | None = None
     """When the execution reached a terminal phase."""
     next_attempt_at: Time | None = None
     """In Backoff: when the next attempt starts."""
     reruns: int = Field(default=0, ge=0)
     """Number of rerun requests handled (compared with ``spec.rerun.count``)."""
-    steps: list[ExecutionStep] = Field(default_factory=list)
-    """The durable steps recorded so far, in program order."""
+    steps: dict[str, ExecutionStep] = Field(default_factory=dict)
+    """The durable steps recorded so far by the current attempt, keyed by step id, in program
+    order."""
     conditions: list[Condition] = Field(
         default_factory=list,
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},

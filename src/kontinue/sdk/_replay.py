@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kontinue.api import ExecutionStep, StepKind
@@ -83,8 +83,8 @@ class StepClaim:
 class StepLedger:
     """Hands out step identities in program order and matches them to recorded steps."""
 
-    def __init__(self, recorded: Iterable[ExecutionStep] = ()) -> None:
-        self._recorded = {step.id: step for step in recorded}
+    def __init__(self, recorded: Mapping[str, ExecutionStep] | None = None) -> None:
+        self._recorded = dict(recorded or {})
         self._counter = 0
         self._claimed: set[str] = set()
 
@@ -129,6 +129,6 @@ class StepLedger:
         """The steps claimed so far in this run."""
         return frozenset(self._claimed)
 
-    def unclaimed(self) -> list[ExecutionStep]:
-        """Recorded steps this run has not reached (yet)."""
-        return [step for step_id, step in self._recorded.items() if step_id not in self._claimed]
+    def unclaimed(self) -> dict[str, ExecutionStep]:
+        """Recorded steps this run has not reached (yet), by id."""
+        return {i: step for i, step in self._recorded.items() if i not in self._claimed}
