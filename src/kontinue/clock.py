@@ -7,6 +7,7 @@ a :class:`Clock`, so tests can move time forward instead of sleeping.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -34,6 +35,26 @@ class ManualClock:
     def __init__(self, start: datetime | None = None) -> None:
         self._now = start or datetime(2030, 1, 1, tzinfo=UTC)
         self._lock = threading.Lock()
+        self._listeners: list[Callable[[], None]] = []
+
+    def subscribe(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` (on the moving thread) whenever time moves; returns an
+        unsubscribe function. Timers use it to wake up instead of polling the clock."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def _moved(self) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener()
 
     def now(self) -> datetime:
         with self._lock:
@@ -46,7 +67,9 @@ class ManualClock:
             raise ValueError("a clock cannot go backwards")
         with self._lock:
             self._now += step
-            return self._now
+            now = self._now
+        self._moved()
+        return now
 
     def set(self, when: datetime) -> None:
         """Jump to ``when``, which must not be earlier than now."""
@@ -56,6 +79,7 @@ class ManualClock:
             if when < self._now:
                 raise ValueError("a clock cannot go backwards")
             self._now = when
+        self._moved()
 
 
 def format_time(when: datetime) -> str:

@@ -1,10 +1,13 @@
-"""What workflow authors import: the durable primitives and the errors workflows raise and see.
+"""What workflow authors import: the execution context, its durable primitives, and errors.
 
-The engine replays a workflow function from the top whenever it resumes; every durable call
-returns its recorded outcome instead of running again (see ``_replay``). This package holds the
-pieces that are independent of where the workflow runs.
+The engine replays a workflow function from the top whenever it resumes; every durable call on
+the :class:`ExecutionContext` returns its recorded outcome instead of running again (see
+``_replay``). This package is independent of where the workflow runs: the worker implements the
+:class:`~kontinue.sdk._context.Engine` protocol the context calls.
 """
 
+from ._context import ExecutionContext, OutsideWorkflow, SyncExecutionContext, current_context
+from ._functions import RESULT_LIMIT, FunctionDef
 from .errors import (
     ChildCanceled,
     ChildFailed,
@@ -20,15 +23,21 @@ from .errors import (
 )
 
 __all__ = [
+    "RESULT_LIMIT",
     "ChildCanceled",
     "ChildFailed",
+    "ExecutionContext",
     "ExecutionTimedOut",
+    "FunctionDef",
     "InfrastructureError",
     "InternalError",
     "NonDeterminismError",
     "NonRetryableError",
+    "OutsideWorkflow",
     "RetryableError",
+    "SyncExecutionContext",
     "ValidationFailed",
     "WorkflowError",
+    "current_context",
     "error_record",
 ]

@@ -1,0 +1,427 @@
+"""ExecutionContext: the durable primitives a workflow calls, found through a context variable.
+
+Every method claims its step when it is *called* (see ``_replay``), then hands the work to the
+engine that runs the workflow (the worker's run, behind the :class:`Engine` protocol): the engine
+creates children and Suspensions, records outcomes in the Execution's status, and waits without
+holding a thread. The context's own job is the typed surface: names or function objects in,
+typed results out, step options, and clear errors for misuse.
+
+Plain ``def`` workflows receive a :class:`SyncExecutionContext` with the same methods, blocking.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol, TypeVar, overload
+
+from kontinue.api import (
+    Execution,
+    ExecutionMutex,
+    ExecutionRetry,
+    ExecutionTimeout,
+    StepKind,
+    parse_duration,
+)
+
+from ._functions import FunctionDef, function_def, parse_as
+from ._replay import StepClaim, StepLedger
+from .errors import WorkflowError
+
+__all__ = [
+    "ChildRequest",
+    "Engine",
+    "ExecutionContext",
+    "OutsideWorkflow",
+    "SuspendRequest",
+    "SyncExecutionContext",
+    "current_context",
+]
+
+T = TypeVar("T")
+DurationLike = timedelta | float | int | str
+
+_CURRENT: ContextVar[ExecutionContext | None] = ContextVar("kontinue_context", default=None)
+
+
+class OutsideWorkflow(WorkflowError):
+    """A durable primitive was used outside a running workflow (or after its run ended)."""
+
+    default_retryable = False
+
+
+def current_context() -> ExecutionContext:
+    """The context of the workflow running in this task (also inside tasks it spawned)."""
+    ktx = _CURRENT.get()
+    if ktx is None:
+        raise OutsideWorkflow(
+            "no workflow is running here: durable calls work only inside a function run by a "
+            "kontinue worker (use the ktx argument it receives)"
+        )
+    return ktx
+
+
+def to_timedelta(value: DurationLike, *, field: str) -> timedelta:
+    """A duration given as a timedelta, seconds, or a string such as ``30s`` or ``2h``."""
+    if isinstance(value, timedelta):
+        result = value
+    elif isinstance(value, str):
+        result = parse_duration(value)
+    elif isinstance(value, int | float):
+        result = timedelta(seconds=value)
+    else:
+        raise TypeError(f"{field} must be a timedelta, seconds or a string like '5m'")
+    if result < timedelta(0):
+        raise ValueError(f"{field} must not be negative, got {value!r}")
+    return result
+
+
+@dataclass(frozen=True)
+class ChildRequest:
+    """A child execution to start (or find, on replay)."""
+
+    function: str
+    arguments: dict[str, Any]
+    display_name: str | None = None
+    description: str | None = None
+    retry: ExecutionRetry | None = None
+    timeout: ExecutionTimeout | None = None
+    mutex: ExecutionMutex | None = None
+
+
+@dataclass(frozen=True)
+class SuspendRequest:
+    """A Suspension to create: a sleep until ``resume_at`` or a manual wait."""
+
+    resume_at: datetime | None = None
+    message: str | None = None
+    schema: dict[str, Any] | None = None
+
+
+class Engine(Protocol):
+    """What runs a workflow: implemented by the worker's run of one execution attempt.
+
+    Each coroutine returns the step's JSON value once the step is done (recorded or finished
+    now) and raises the step's error as a :class:`WorkflowError`.
+    """
+
+    @property
+    def execution(self) -> Execution: ...
+    @property
+    def ledger(self) -> StepLedger: ...
+    @property
+    def logger(self) -> logging.LoggerAdapter[logging.Logger]: ...
+    def now(self) -> datetime: ...
+    def function(self, name: str) -> FunctionDef | None: ...
+    async def child(self, claim: StepClaim, request: ChildRequest) -> Any: ...
+    async def suspend(self, claim: StepClaim, request: SuspendRequest) -> Any: ...
+    async def store(self, claim: StepClaim, compute: Callable[[], Any]) -> Any: ...
+    async def poll(
+        self,
+        claim: StepClaim,
+        check: Callable[[], Any],
+        interval: timedelta,
+        limit: timedelta | None,
+    ) -> Any: ...
+
+
+class ExecutionContext:
+    """The first argument of every async workflow: durable calls and facts about the run."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    # Facts -------------------------------------------------------------------------------
+
+    @property
+    def execution(self) -> Execution:
+        """The Execution resource as of the start of this run."""
+        return self._engine.execution
+
+    @property
+    def name(self) -> str:
+        """The Execution's name."""
+        return self._engine.execution.metadata.name or ""
+
+    @property
+    def namespace(self) -> str:
+        """The Execution's namespace (children and Suspensions are created there)."""
+        return self._engine.execution.metadata.namespace or ""
+
+    @property
+    def attempts(self) -> int:
+        """The current attempt, 1-based (retries and reruns add attempts)."""
+        return max(1, self._engine.execution.status.attempt)
+
+    @property
+    def resumptions(self) -> int:
+        """How many times this execution was replayed before this run."""
+        return self._engine.execution.status.resumptions
+
+    @property
+    def logger(self) -> logging.LoggerAdapter[logging.Logger]:
+        """A logger whose records carry the execution's namespace, name and attempt."""
+        return self._engine.logger
+
+    def now(self) -> datetime:
+        """The engine's clock (the test clock in tests); not replayed: store it if it matters."""
+        return self._engine.now()
+
+    # Durable calls -----------------------------------------------------------------------
+
+    @overload
+    def execute(
+        self,
+        function: Callable[..., Coroutine[Any, Any, T]],
+        args: Any = ...,
+        *,
+        step: str | None = ...,
+        display_name: str | None = ...,
+        description: str | None = ...,
+        retry: ExecutionRetry | None = ...,
+        timeout: ExecutionTimeout | None = ...,
+        mutex: str | None = ...,
+        result_type: None = ...,
+    ) -> Coroutine[Any, Any, T]: ...
+    @overload
+    def execute(
+        self,
+        function: str | Callable[..., Any],
+        args: Any = ...,
+        *,
+        step: str | None = ...,
+        display_name: str | None = ...,
+        description: str | None = ...,
+        retry: ExecutionRetry | None = ...,
+        timeout: ExecutionTimeout | None = ...,
+        mutex: str | None = ...,
+        result_type: type[T],
+    ) -> Coroutine[Any, Any, T]: ...
+    @overload
+    def execute(
+        self,
+        function: str | Callable[..., Any],
+        args: Any = ...,
+        *,
+        step: str | None = ...,
+        display_name: str | None = ...,
+        description: str | None = ...,
+        retry: ExecutionRetry | None = ...,
+        timeout: ExecutionTimeout | None = ...,
+        mutex: str | None = ...,
+        result_type: None = ...,
+    ) -> Coroutine[Any, Any, Any]: ...
+
+    def execute(
+        self,
+        function: str | Callable[..., Any],
+        args: Any = None,
+        *,
+        step: str | None = None,
+        display_name: str | None = None,
+        description: str | None = None,
+        retry: ExecutionRetry | None = None,
+        timeout: ExecutionTimeout | None = None,
+        mutex: str | None = None,
+        result_type: Any = None,
+    ) -> Coroutine[Any, Any, Any]:
+        """Run a child execution and return its result.
+
+        ``function`` is a registered function object (its result type comes from its return
+        annotation) or a function name (any worker group; give ``result_type`` for a typed
+        result). A child's failure is raised here as :class:`~kontinue.sdk.ChildFailed`.
+        """
+        definition = function_def(function) if not isinstance(function, str) else None
+        if not isinstance(function, str) and definition is None:
+            raise TypeError(
+                f"{getattr(function, '__qualname__', function)!r} is not a registered workflow: "
+                "register it with @worker.function(...) or pass the function's name"
+            )
+        target = function if isinstance(function, str) else definition.name  # type: ignore[union-attr]
+        claim = self._engine.ledger.claim(StepKind.EXECUTE, target, name=step)
+        known = definition or self._engine.function(target)
+        arguments = known.dump_arguments(args) if known else _plain_arguments(args)
+        request = ChildRequest(
+            function=target,
+            arguments=arguments,
+            display_name=display_name,
+            description=description,
+            retry=retry,
+            timeout=timeout,
+            mutex=ExecutionMutex(name=mutex) if mutex else None,
+        )
+        wanted = result_type if result_type is not None else (known.result_type if known else Any)
+        return self._typed(self._engine.child(claim, request), wanted, f"the result of {target}")
+
+    def sleep(
+        self, duration: DurationLike, *, step: str | None = None
+    ) -> Coroutine[Any, Any, None]:
+        """Wait durably: a worker restart neither restarts nor skips the sleep."""
+        length = to_timedelta(duration, field="duration")
+        claim = self._engine.ledger.claim(StepKind.SLEEP, name=step)
+        request = SuspendRequest(resume_at=self._engine.now() + length)
+        return self._discard(self._engine.suspend(claim, request))
+
+    def sleep_until(self, when: datetime, *, step: str | None = None) -> Coroutine[Any, Any, None]:
+        """Wait durably until ``when`` (timezone-aware)."""
+        if when.tzinfo is None:
+            raise ValueError("sleep_until needs a timezone-aware datetime")
+        claim = self._engine.ledger.claim(StepKind.SLEEP, name=step)
+        return self._discard(self._engine.suspend(claim, SuspendRequest(resume_at=when)))
+
+    @overload
+    def suspend(
+        self, message: str | None = ..., *, data: type[T], step: str | None = ...
+    ) -> Coroutine[Any, Any, T]: ...
+    @overload
+    def suspend(
+        self, message: str | None = ..., *, data: None = ..., step: str | None = ...
+    ) -> Coroutine[Any, Any, Any]: ...
+
+    def suspend(
+        self, message: str | None = None, *, data: Any = None, step: str | None = None
+    ) -> Coroutine[Any, Any, Any]:
+        """Wait until someone resumes the execution (an approval); returns the resume data.
+
+        With ``data=SomeModel`` the Suspension publishes the model's JSON Schema, resume data
+        is checked against it, and the validated model is returned.
+        """
+        claim = self._engine.ledger.claim(StepKind.SUSPEND, name=step)
+        schema = None
+        if data is not None:
+            from pydantic import TypeAdapter
+
+            schema = TypeAdapter(data).json_schema()
+        request = SuspendRequest(message=message, schema=schema)
+        return self._typed(self._engine.suspend(claim, request), data, "the resume data")
+
+    def store(
+        self,
+        compute: Callable[[], T | Awaitable[T]],
+        *,
+        step: str | None = None,
+        type: Any = None,
+    ) -> Coroutine[Any, Any, T]:
+        """Run ``compute`` once per attempt and checkpoint its value; replays return it.
+
+        Use it for anything not repeatable: random tokens, timestamps, calls with effects.
+        The value must be JSON-compatible (or of ``type``).
+        """
+        claim = self._engine.ledger.claim(StepKind.STORE, name=step)
+        return self._typed(self._engine.store(claim, compute), type, "the stored value")
+
+    def poll(
+        self,
+        check: Callable[[], T | Awaitable[T | None] | None],
+        *,
+        interval: DurationLike = timedelta(seconds=10),
+        timeout: DurationLike | None = None,
+        step: str | None = None,
+        type: Any = None,
+    ) -> Coroutine[Any, Any, T]:
+        """Call ``check`` every ``interval`` until it returns something other than None, and
+        checkpoint that value; a :class:`~kontinue.sdk.ExecutionTimedOut` after ``timeout``."""
+        every = to_timedelta(interval, field="interval")
+        if every <= timedelta(0):
+            raise ValueError("poll interval must be positive")
+        limit = to_timedelta(timeout, field="timeout") if timeout is not None else None
+        claim = self._engine.ledger.claim(StepKind.POLL, name=step)
+        return self._typed(self._engine.poll(claim, check, every, limit), type, "the polled value")
+
+    # Helpers -----------------------------------------------------------------------------
+
+    @staticmethod
+    async def _typed(outcome: Awaitable[Any], type_: Any, what: str) -> Any:
+        value = await outcome
+        return parse_as(type_, value, what=what) if type_ is not None else value
+
+    @staticmethod
+    async def _discard(outcome: Awaitable[Any]) -> None:
+        await outcome
+
+
+def _plain_arguments(args: Any) -> dict[str, Any]:
+    if args is None:
+        return {}
+    from pydantic import BaseModel, TypeAdapter
+
+    if isinstance(args, BaseModel):
+        dumped = args.model_dump(mode="json", by_alias=True)
+    else:
+        dumped = TypeAdapter(type(args)).dump_python(args, mode="json")
+    if not isinstance(dumped, dict):
+        raise TypeError(f"child arguments must be an object, got {type(args).__name__}")
+    return dumped
+
+
+class SyncExecutionContext:
+    """The context of a plain ``def`` workflow: the same calls, blocking its thread."""
+
+    def __init__(self, context: ExecutionContext, loop: asyncio.AbstractEventLoop) -> None:
+        self._context = context
+        self._loop = loop
+
+    def _wait(self, call: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(call, self._loop).result()
+
+    @property
+    def execution(self) -> Execution:
+        return self._context.execution
+
+    @property
+    def name(self) -> str:
+        return self._context.name
+
+    @property
+    def namespace(self) -> str:
+        return self._context.namespace
+
+    @property
+    def attempts(self) -> int:
+        return self._context.attempts
+
+    @property
+    def resumptions(self) -> int:
+        return self._context.resumptions
+
+    @property
+    def logger(self) -> logging.LoggerAdapter[logging.Logger]:
+        return self._context.logger
+
+    def now(self) -> datetime:
+        return self._context.now()
+
+    def execute(self, function: str | Callable[..., Any], args: Any = None, **options: Any) -> Any:
+        """See :meth:`ExecutionContext.execute`."""
+        return self._wait(self._context.execute(function, args, **options))
+
+    def sleep(self, duration: DurationLike, *, step: str | None = None) -> None:
+        """See :meth:`ExecutionContext.sleep`."""
+        self._wait(self._context.sleep(duration, step=step))
+
+    def sleep_until(self, when: datetime, *, step: str | None = None) -> None:
+        """See :meth:`ExecutionContext.sleep_until`."""
+        self._wait(self._context.sleep_until(when, step=step))
+
+    def suspend(
+        self, message: str | None = None, *, data: Any = None, step: str | None = None
+    ) -> Any:
+        """See :meth:`ExecutionContext.suspend`."""
+        return self._wait(self._context.suspend(message, data=data, step=step))
+
+    def store(self, compute: Callable[[], T], *, step: str | None = None, type: Any = None) -> T:
+        """See :meth:`ExecutionContext.store`."""
+        return self._wait(self._context.store(compute, step=step, type=type))
+
+    def poll(self, check: Callable[[], T | None], **options: Any) -> T:
+        """See :meth:`ExecutionContext.poll`."""
+        return self._wait(self._context.poll(check, **options))
+
+
+def bind(context: ExecutionContext) -> Any:
+    """Make ``context`` the current one in this task and the tasks it creates."""
+    return _CURRENT.set(context)

@@ -1,0 +1,16 @@
+"""Testing workflows: an in-process dev server, fresh namespaces, real workers, fake time.
+
+With the package installed, pytest loads the plugin (:mod:`kontinue.testing.plugin`) by itself,
+and a test asks for ``kontinue_env``::
+
+    def test_deploy(kontinue_env):
+        with kontinue_env.running(worker):
+            name = kontinue_env.execute(deploy, DeployArgs(env="prod"))
+            done = kontinue_env.wait(name, skip_sleeps=True)
+        assert done.status.phase == "Completed"
+"""
+
+from ._environment import RunningWorker, WorkflowEnvironment
+from .plugin import TestServer
+
+__all__ = ["RunningWorker", "TestServer", "WorkflowEnvironment"]

@@ -1,0 +1,273 @@
+"""WorkflowEnvironment: a dev server, a clock you control, and workers, for tests.
+
+Everything is real: the embedded API server speaks HTTP on a loopback port, the worker runs the
+same code as in a cluster, on its own event loop in a background thread. Only time is fake: the
+server and the workers share a :class:`~kontinue.clock.ManualClock`, so a one-hour sleep ends
+when the test calls :meth:`WorkflowEnvironment.advance` (or lets :meth:`wait` skip ahead).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from kontinue.api import (
+    API_VERSION,
+    TERMINAL_PHASES,
+    Execution,
+    ExecutionPhase,
+    ExecutionRetry,
+    ExecutionTimeout,
+    Suspension,
+    format_time,
+    labels,
+)
+from kontinue.clock import ManualClock
+from kontinue.kube import AsyncKubeClient, KubeClient, KubeSettings
+from kontinue.sdk._functions import function_def
+from kontinue.worker import Worker, WorkerSettings
+
+__all__ = ["RunningWorker", "WorkflowEnvironment"]
+
+EXECUTIONS = "executions.kontinue.cloud"
+SUSPENSIONS = "suspensions.kontinue.cloud"
+_FAST = KubeSettings(qps=0, burst=1)
+
+
+class RunningWorker:
+    """A worker running on its own event loop in a daemon thread."""
+
+    def __init__(self, worker: Worker, kubeconfig: str, namespace: str) -> None:
+        self.worker = worker
+        self._kubeconfig = kubeconfig
+        self._namespace = namespace
+        self._loop = asyncio.new_event_loop()
+        self._task: asyncio.Task[None] | None = None
+        self._thread = threading.Thread(target=self._main, daemon=True, name="kontinue-worker")
+        self._started = threading.Event()
+        self._error: BaseException | None = None
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self._serve())
+        except BaseException as error:  # reported by stop()
+            self._error = error
+        finally:
+            self._started.set()
+            self._loop.close()
+
+    async def _serve(self) -> None:
+        client = AsyncKubeClient.from_kubeconfig(
+            self._kubeconfig, namespace=self._namespace, settings=self.worker.settings.kube
+        )
+        self._task = asyncio.current_task()  # type: ignore[assignment]
+        runner = asyncio.create_task(self.worker.run(client))
+        try:
+            while self.worker.engine is None:
+                await asyncio.sleep(0.005)
+            ready = asyncio.create_task(self.worker.engine.ready.wait())
+            done, _ = await asyncio.wait({ready, runner}, return_when=asyncio.FIRST_COMPLETED)
+            if runner in done:
+                runner.result()
+            while not self.worker.engine.leader.is_leader:
+                await asyncio.sleep(0.005)
+            self._started.set()
+            await runner
+        except asyncio.CancelledError:
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
+        finally:
+            await client.close()
+
+    def start(self, timeout: float = 30.0) -> RunningWorker:
+        self._thread.start()
+        if not self._started.wait(timeout):
+            raise TimeoutError("the worker did not become leader in time")
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def stop(self) -> None:
+        """Stop the worker (its runs are cancelled; their state stays in the resources)."""
+        task = self._task
+        if task is not None and not self._loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(task.cancel)
+        self._thread.join(timeout=30)
+        error = self._error
+        if error is not None and not isinstance(error, asyncio.CancelledError):
+            raise error
+
+
+class WorkflowEnvironment:
+    """One namespace on a dev server, with its clock; see the module documentation."""
+
+    def __init__(self, kubeconfig: str, namespace: str, clock: ManualClock) -> None:
+        self.kubeconfig = kubeconfig
+        self.namespace = namespace
+        self.clock = clock
+        self.client = KubeClient.from_kubeconfig(kubeconfig, namespace=namespace, settings=_FAST)
+        self._workers: list[RunningWorker] = []
+
+    # Workers ---------------------------------------------------------------------------------
+
+    def start_worker(
+        self, worker: Worker, *, settings: WorkerSettings | None = None
+    ) -> RunningWorker:
+        """Run ``worker`` in this namespace on the environment's clock until :meth:`close`
+        (or the returned handle's ``stop``)."""
+        worker.namespace = self.namespace
+        worker.clock = self.clock
+        base = settings or worker.settings
+        worker.settings = replace(base, kube=replace(base.kube, qps=0))
+        running = RunningWorker(worker, self.kubeconfig, self.namespace).start()
+        self._workers.append(running)
+        return running
+
+    @contextlib.contextmanager
+    def running(self, worker: Worker, **options: Any) -> Iterator[RunningWorker]:
+        """``with env.running(worker):`` runs the worker for the block."""
+        handle = self.start_worker(worker, **options)
+        try:
+            yield handle
+        finally:
+            handle.stop()
+            self._workers.remove(handle)
+
+    def close(self) -> None:
+        for handle in self._workers:
+            with contextlib.suppress(Exception):
+                handle.stop()
+        self._workers.clear()
+        self.client.close()
+
+    # Time ------------------------------------------------------------------------------------
+
+    def advance(self, delta: timedelta | float) -> datetime:
+        """Move the shared clock forward (sleeps, backoffs and timeouts that are due fire)."""
+        return self.clock.advance(delta)
+
+    # Executions ------------------------------------------------------------------------------
+
+    def execute(
+        self,
+        function: Any,
+        args: Any = None,
+        *,
+        name: str | None = None,
+        retry: ExecutionRetry | None = None,
+        timeout: ExecutionTimeout | None = None,
+        group: str | None = None,
+    ) -> str:
+        """Create an Execution of ``function`` (a name or a registered function object);
+        returns its name."""
+        definition = function_def(function) if not isinstance(function, str) else None
+        function_name = function if isinstance(function, str) else definition.name  # type: ignore[union-attr]
+        arguments = definition.dump_arguments(args) if definition else (args or {})
+        spec: dict[str, Any] = {"function": function_name, "arguments": arguments}
+        if retry is not None:
+            spec["retry"] = retry.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if timeout is not None:
+            spec["timeout"] = timeout.model_dump(mode="json", by_alias=True, exclude_none=True)
+        meta: dict[str, Any] = {"name": name or f"{function_name}-{uuid.uuid4().hex[:8]}"}
+        meta["labels"] = {labels.LABEL_FUNCTION: function_name}
+        if group is not None or self._workers:
+            meta["labels"][labels.LABEL_WORKER_GROUP] = group or self._workers[0].worker.group
+        body = {"apiVersion": API_VERSION, "kind": "Execution", "metadata": meta, "spec": spec}
+        created = self.client.create(body)
+        return str(created["metadata"]["name"])
+
+    def get(self, name: str) -> Execution:
+        """The Execution as it is now."""
+        return Execution.model_validate(self.client.get(EXECUTIONS, name))
+
+    def children(self, name: str) -> list[Execution]:
+        """The direct children of an execution."""
+        items = self.client.list(EXECUTIONS, label_selector=f"{labels.LABEL_PARENT}={name}")
+        return [Execution.model_validate(item) for item in items]
+
+    def suspensions(self, execution: str | None = None) -> list[Suspension]:
+        """The Suspensions of one execution (or of the namespace)."""
+        selector = f"{labels.LABEL_PARENT}={execution}" if execution else ""
+        items = self.client.list(SUSPENSIONS, label_selector=selector)
+        return [Suspension.model_validate(item) for item in items]
+
+    def wait(
+        self,
+        name: str,
+        *,
+        phases: set[ExecutionPhase] | frozenset[ExecutionPhase] = TERMINAL_PHASES,
+        timeout: float = 10.0,
+        skip_sleeps: bool = False,
+    ) -> Execution:
+        """Wait (real time, at most ``timeout`` seconds) until the execution is in one of
+        ``phases`` (by default: ended). With ``skip_sleeps``, whenever nothing but durable
+        sleeps is pending in the namespace, the clock jumps to the earliest wake-up."""
+        deadline = time.monotonic() + timeout
+        while True:
+            execution = self.get(name)
+            if execution.status.phase in phases:
+                return execution
+            if skip_sleeps:
+                self._skip_to_next_sleep()
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"execution {name} is {execution.status.phase.value} after {timeout}s "
+                    f"(wanted {', '.join(sorted(p.value for p in phases))}): "
+                    f"{execution.status.message or 'no message'}"
+                )
+            time.sleep(0.01)
+
+    def _skip_to_next_sleep(self) -> None:
+        waiting = [s for s in self.suspensions() if s.is_waiting]
+        if not waiting or any(s.spec.resume_at is None for s in waiting):
+            return
+        earliest = min(s.spec.resume_at for s in waiting if s.spec.resume_at is not None)
+        if earliest > self.clock.now():
+            self.clock.set(earliest)
+
+    def wait_for_suspension(self, execution: str, *, timeout: float = 10.0) -> Suspension:
+        """The first waiting Suspension of ``execution``, once there is one."""
+        deadline = time.monotonic() + timeout
+        while True:
+            waiting = [s for s in self.suspensions(execution) if s.is_waiting]
+            if waiting:
+                return waiting[0]
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"execution {execution} did not suspend within {timeout}s")
+            time.sleep(0.01)
+
+    # Client requests (plain API writes, as any client makes them) -------------------------
+
+    def resume(self, suspension: str, data: Any = None, *, by: str | None = None) -> None:
+        """Ask for a Suspension to resume, with optional data."""
+        request: dict[str, Any] = {"data": data, "requestedAt": format_time(self.clock.now())}
+        if by:
+            request["requestedBy"] = by
+        self.client.patch(SUSPENSIONS, {"spec": {"resume": request}}, name=suspension)
+
+    def cancel(self, name: str, reason: str | None = None) -> None:
+        """Ask for an execution to be canceled."""
+        request = {"reason": reason, "requestedAt": format_time(self.clock.now())}
+        self.client.patch(EXECUTIONS, {"spec": {"cancel": request}}, name=name)
+
+    def skip(self, name: str, result: Any = None, reason: str | None = None) -> None:
+        """Ask for an execution to end as Skipped with ``result``."""
+        request = {"result": result, "reason": reason}
+        self.client.patch(EXECUTIONS, {"spec": {"skip": request}}, name=name)
+
+    def rerun(self, name: str, child_policy: str = "None") -> None:
+        """Ask for another run of a Failed or Canceled execution."""
+        current = self.get(name)
+        count = (current.spec.rerun.count if current.spec.rerun else 0) + 1
+        request = {"count": count, "childPolicy": child_policy}
+        self.client.patch(EXECUTIONS, {"spec": {"rerun": request}}, name=name)

@@ -1,0 +1,813 @@
+"""The running half of a worker: watches, leadership, and one reconcile per execution.
+
+Three informers keep the namespace's Executions, Suspensions and Functions in memory. Every
+change of an Execution of this worker group (or of something it waits on) schedules a
+reconcile of that execution; reconciles of one execution never overlap. A reconcile is quick:
+it looks at the execution and decides: start a run (first attempt, next attempt after backoff,
+a rerun, or a replay after a restart), stop one (cancel, skip, timeout, deletion), or nothing.
+Runs themselves are tasks (see ``_runs``). Only the holder of the group's Lease reconciles.
+
+Waiting is event-driven: a run waiting for a child or a Suspension holds a future that the
+informer resolves when the object resolves; sleeps, backoffs and timeouts are timers. Nothing
+polls the API server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import jsonschema
+
+from kontinue.api import (
+    RERUNNABLE_PHASES,
+    TERMINAL_PHASES,
+    ChildPolicy,
+    ErrorKind,
+    Execution,
+    ExecutionError,
+    ExecutionPhase,
+    ExecutionRetry,
+    format_time,
+    labels,
+)
+from kontinue.clock import Clock
+from kontinue.kube import AsyncKubeClient, Conflict, NotFound
+from kontinue.kube.conditions import EventRecorder
+from kontinue.sdk._functions import FunctionDef
+
+from ._informer import Informer
+from ._leases import LeaderElection
+from ._metrics import WorkerMetrics
+from ._runs import Run, steps_to_clear
+from ._status import (
+    EXECUTIONS,
+    FUNCTIONS,
+    SUSPENSIONS,
+    conditions_for,
+    dump_error,
+)
+from ._timers import Timer, Timers
+from .settings import WorkerSettings
+
+if TYPE_CHECKING:
+    from ._worker import Worker
+
+__all__ = ["Engine"]
+
+JSON = dict[str, Any]
+_log = logging.getLogger("kontinue.worker")
+_TERMINAL = {phase.value for phase in TERMINAL_PHASES}
+
+
+def _phase(obj: JSON) -> str:
+    return str((obj.get("status") or {}).get("phase") or ExecutionPhase.PENDING.value)
+
+
+def _labels(obj: JSON) -> dict[str, str]:
+    return (obj.get("metadata") or {}).get("labels") or {}
+
+
+def _parse_time(text: Any) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+
+
+@dataclass
+class _Parked:
+    """An execution without a run in memory, waiting for one of ``waits`` or ``wake_at``."""
+
+    waits: list[tuple[str, str]]
+    wake_at: datetime | None
+
+
+class Engine:
+    """Everything a worker does while it runs; made and driven by :meth:`Worker.run`."""
+
+    def __init__(self, worker: Worker, client: AsyncKubeClient, namespace: str) -> None:
+        self.worker = worker
+        self.settings: WorkerSettings = worker.settings
+        self.clock: Clock = worker.clock
+        self.group = worker.group
+        self.identity = worker.identity
+        self.functions: dict[str, FunctionDef] = dict(worker.functions)
+        self.client = client
+        self.namespace = namespace
+        self.threads = ThreadPoolExecutor(
+            self.settings.sync_threads, thread_name_prefix="kontinue-workflow"
+        )
+        self.timers = Timers(self.clock)
+        self.metrics = WorkerMetrics(self)
+        self.events = EventRecorder(
+            client, "kontinue-worker", instance=self.identity, clock=self.clock
+        )
+        self.executions = Informer(client, EXECUTIONS, namespace, self._on_execution)
+        self.suspensions = Informer(client, SUSPENSIONS, namespace, self._on_suspension)
+        self.function_objects = Informer(client, FUNCTIONS, namespace, self._on_function)
+        self.leader = LeaderElection(
+            client,
+            namespace,
+            f"kontinue-worker-{self.group}",
+            self.identity,
+            self.clock,
+            self._leadership,
+            lease_duration=self.settings.lease_duration,
+            renew_period=self.settings.renew_period,
+        )
+        self.runs: dict[str, Run] = {}
+        self._parked: dict[str, _Parked] = {}
+        self._waiters: dict[tuple[str, str], list[asyncio.Future[JSON | None]]] = {}
+        self._blocked: OrderedDict[str, Run] = OrderedDict()
+        self._reconciling: set[str] = set()
+        self._again: set[str] = set()
+        self._wakeups: dict[str, Timer] = {}
+        self._suspension_timers: dict[str, Timer] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.ready = asyncio.Event()
+
+    # Lifecycle --------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Publish the functions, watch, and take part in leader election until cancelled."""
+        await self.worker.publish(self.client, self.namespace)
+        background = [
+            self.spawn(self.timers.run(), "kontinue-timers"),
+            self.spawn(self.function_objects.run(), "kontinue-watch-functions"),
+            self.spawn(self.executions.run(), "kontinue-watch-executions"),
+            self.spawn(self.suspensions.run(), "kontinue-watch-suspensions"),
+        ]
+        try:
+            await self.function_objects.ready.wait()
+            await self.executions.ready.wait()
+            await self.suspensions.ready.wait()
+            self.metrics.start()
+            self.ready.set()
+            await self.leader.run()
+        finally:
+            for task in background:
+                task.cancel()
+            await self._stop_runs()
+            with contextlib.suppress(Exception):
+                await self.leader.release()
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            self.metrics.stop()
+            self.threads.shutdown(wait=False, cancel_futures=True)
+
+    def spawn(self, coroutine: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        """A background task that is cancelled at shutdown and whose failure is logged."""
+        task = asyncio.get_running_loop().create_task(coroutine, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _log.error("%s failed", task.get_name(), exc_info=task.exception())
+
+    def _leadership(self, leader: bool) -> None:
+        if leader:
+            self.spawn(self.worker.remove_stale_functions(self.client, self.namespace), "prune")
+            for name in list(self.executions.cache):
+                self._enqueue(name)
+            for name in list(self.suspensions.cache):
+                self._enqueue_suspension(name)
+        else:
+            self.spawn(self._stop_runs(), "kontinue-step-down")
+
+    async def _stop_runs(self) -> None:
+        runs = list(self.runs.values())
+        self.runs.clear()
+        self._blocked.clear()
+        await asyncio.gather(*(run.stop() for run in runs), return_exceptions=True)
+        for run in runs:
+            self.metrics.run_ended(run)
+
+    # Informer callbacks -----------------------------------------------------------------------
+
+    def observed(self, obj: JSON) -> None:
+        """A write of ours succeeded: keep the caches coherent with it."""
+        kind = obj.get("kind")
+        if kind == "Execution":
+            self.executions.observe(obj)
+        elif kind == "Suspension":
+            self.suspensions.observe(obj)
+
+    def _on_execution(self, event: str, obj: JSON) -> None:
+        meta = obj.get("metadata") or {}
+        name = str(meta.get("name"))
+        if event == "DELETED" or _phase(obj) in _TERMINAL:
+            self._resolve(("execution", name), None if event == "DELETED" else obj)
+        parent = _labels(obj).get(labels.LABEL_PARENT)
+        if (
+            parent
+            and parent in self.executions.cache
+            and (event == "DELETED" or _phase(obj) in _TERMINAL)
+        ):
+            self._wake_parked(parent)
+        if self._ours(obj) or name in self.runs:
+            self._enqueue(name)
+        self.metrics.execution_changed(event, obj)
+
+    def _on_suspension(self, event: str, obj: JSON) -> None:
+        name = str(obj["metadata"]["name"])
+        status = obj.get("status") or {}
+        if event == "DELETED" or status.get("phase", "Waiting") != "Waiting":
+            self._resolve(("suspension", name), None if event == "DELETED" else obj)
+            timer = self._suspension_timers.pop(name, None)
+            if timer is not None:
+                timer.cancel()
+            owner = str((obj.get("spec") or {}).get("execution") or "")
+            if owner:
+                self._wake_parked(owner)
+            return
+        self._enqueue_suspension(name)
+
+    def _on_function(self, event: str, obj: JSON) -> None:
+        # A function published late may unblock executions that named it.
+        if event == "ADDED" and self.leader.is_leader:
+            name = (obj.get("spec") or {}).get("name")
+            for key, execution in list(self.executions.cache.items()):
+                if (execution.get("spec") or {}).get("function") == name:
+                    self._enqueue(key)
+
+    def _ours(self, obj: JSON) -> bool:
+        group = _labels(obj).get(labels.LABEL_WORKER_GROUP)
+        if group is not None:
+            return group == self.group
+        return True  # unlabelled: looked at by every group (see _unknown_function)
+
+    # Waiting ------------------------------------------------------------------------------------
+
+    def resolved(self, kind: str, name: str) -> tuple[JSON | None] | None:
+        """``(obj,)`` when the awaited object already resolved (``(None,)``: it is gone)."""
+        if kind == "execution":
+            obj = self.executions.cache.get(name)
+            if obj is None:
+                return None
+            return (obj,) if _phase(obj) in _TERMINAL else None
+        obj = self.suspensions.cache.get(name)
+        if obj is None:
+            return None
+        status = obj.get("status") or {}
+        return (obj,) if status.get("phase", "Waiting") != "Waiting" else None
+
+    def waiter(self, kind: str, name: str) -> asyncio.Future[JSON | None]:
+        future: asyncio.Future[JSON | None] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault((kind, name), []).append(future)
+        return future
+
+    def _resolve(self, key: tuple[str, str], obj: JSON | None) -> None:
+        for future in self._waiters.pop(key, []):
+            if not future.done():
+                future.set_result(obj)
+
+    def blocked(self, run: Run) -> None:
+        self._blocked[run.name] = run
+        self._blocked.move_to_end(run.name)
+        excess = len(self._blocked) - self.settings.max_cached_runs
+        for _ in range(max(0, excess)):
+            name, victim = self._blocked.popitem(last=False)
+            self.spawn(self._evict(victim), f"kontinue-evict:{name}")
+
+    def unblocked(self, run: Run) -> None:
+        self._blocked.pop(run.name, None)
+
+    async def _evict(self, run: Run) -> None:
+        waits = list(run.waits)
+        wake_at = run.wake_at
+        await run.evict()
+        if self.runs.get(run.name) is run:
+            del self.runs[run.name]
+            self.metrics.run_ended(run)
+            self._park(run.name, waits, wake_at)
+
+    def parked(self, run: Run) -> None:
+        """A plain-``def`` run unwound to wait (see ``Parked``)."""
+        if self.runs.get(run.name) is run:
+            del self.runs[run.name]
+            self.metrics.run_ended(run)
+        self._park(run.name, list(run.waits), run.wake_at)
+
+    def _park(self, name: str, waits: list[tuple[str, str]], wake_at: datetime | None) -> None:
+        self._parked[name] = _Parked([w for w in waits if w[0] != "timer"], wake_at)
+        if wake_at is not None:
+            self.wake_at(name, wake_at)
+        self._enqueue(name)  # in case what it waits for resolved meanwhile
+
+    def _wake_parked(self, name: str) -> None:
+        if name in self._parked:
+            self._enqueue(name)
+
+    def _ready(self, parked: _Parked) -> bool:
+        if parked.wake_at is not None and self.clock.now() >= parked.wake_at:
+            return True
+        for kind, name in parked.waits:
+            if self.resolved(kind, name) is not None:
+                return True
+            cache = self.executions if kind == "execution" else self.suspensions
+            if name not in cache.cache:
+                return True
+        return not parked.waits and parked.wake_at is None
+
+    def wake_at(self, name: str, when: datetime) -> None:
+        """Reconcile ``name`` again at ``when`` (one pending wake-up per execution: the
+        earliest)."""
+        current = self._wakeups.get(name)
+        if current is not None and not current.cancelled and current.when <= when:
+            return
+        if current is not None:
+            current.cancel()
+
+        def fire() -> None:
+            self._wakeups.pop(name, None)
+            self._enqueue(name)
+
+        self._wakeups[name] = self.timers.at(when, fire)
+
+    # Run callbacks ------------------------------------------------------------------------------
+
+    def finished(
+        self, run: Run, phase: ExecutionPhase, error: ExecutionError | None = None
+    ) -> None:
+        if self.runs.get(run.name) is run:
+            del self.runs[run.name]
+        self._blocked.pop(run.name, None)
+        self.metrics.run_ended(run)
+        self.metrics.completed(run, phase)
+        reason = phase.value
+        message = error.message if error else f"{run.definition.name} {phase.value.lower()}"
+        self.record_event(run.raw, "Warning" if error else "Normal", reason, message)
+        self.spawn(self._cleanup_children(run.name, "the parent execution ended"), "cleanup")
+
+    def backing_off(self, run: Run, policy: ChildPolicy) -> None:
+        if self.runs.get(run.name) is run:
+            del self.runs[run.name]
+        self._blocked.pop(run.name, None)
+        self.metrics.run_ended(run)
+        self.spawn(
+            self._cleanup_children(
+                run.name, "the attempt failed", children=policy == ChildPolicy.RETRY_ALL
+            ),
+            "cleanup",
+        )
+        self._enqueue(run.name)
+
+    def record_event(self, obj: JSON, type: str, reason: str, message: str) -> None:
+        if not self.settings.record_events:
+            return
+
+        async def record() -> None:
+            try:
+                await self.events.record(obj, type, reason, message[:1024])
+            except Exception as error:
+                _log.info(
+                    "event %s for %s not recorded: %s", reason, obj["metadata"]["name"], error
+                )
+
+        self.spawn(record(), "kontinue-event")
+
+    def retry_policy(self, execution: Execution, definition: FunctionDef | None) -> ExecutionRetry:
+        if execution.spec.retry is not None:
+            return execution.spec.retry
+        defaults = definition.defaults if definition else None
+        if defaults is not None and defaults.retry is not None:
+            return defaults.retry
+        return ExecutionRetry()
+
+    def group_of(self, function: str) -> str | None:
+        """The worker group that publishes ``function`` in this namespace."""
+        if function in self.functions:
+            return self.group
+        for obj in self.function_objects.cache.values():
+            spec = obj.get("spec") or {}
+            if spec.get("name") == function:
+                return str(spec.get("workerGroup") or "default")
+        return None
+
+    # Reconciling executions ---------------------------------------------------------------------
+
+    def _enqueue(self, name: str) -> None:
+        if not self.leader.is_leader:
+            return
+        if name in self._reconciling:
+            self._again.add(name)
+            return
+        self._reconciling.add(name)
+        self.spawn(self._reconcile_loop(name), f"kontinue-reconcile:{name}")
+
+    async def _reconcile_loop(self, name: str) -> None:
+        try:
+            while True:
+                try:
+                    await self._reconcile(name)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:
+                    _log.warning("reconcile of %s/%s failed: %s", self.namespace, name, error)
+                    self.wake_at(name, self.clock.now() + timedelta(seconds=2))
+                if name not in self._again:
+                    return
+                self._again.discard(name)
+        finally:
+            self._reconciling.discard(name)
+
+    async def _reconcile(self, name: str) -> None:
+        if not self.leader.is_leader:
+            return
+        obj = self.executions.cache.get(name)
+        run = self.runs.get(name)
+        if obj is None or (obj.get("metadata") or {}).get("deletionTimestamp"):
+            self._parked.pop(name, None)
+            if run is not None:
+                del self.runs[name]
+                self._blocked.pop(name, None)
+                await run.stop()
+                self.metrics.run_ended(run)
+            return
+        if not self._ours(obj):
+            return
+        execution = Execution.model_validate(obj)
+        status = execution.status
+        now = self.clock.now()
+        if execution.is_terminal:
+            if execution.rerun_requested and status.phase in RERUNNABLE_PHASES:
+                await self._rerun(execution)
+            return
+        if execution.spec.cancel is not None:
+            reason = execution.spec.cancel.reason or "canceled"
+            await self._end(execution, ExecutionPhase.CANCELED, message=reason)
+            return
+        if execution.spec.skip is not None:
+            skip = execution.spec.skip
+            await self._end(
+                execution,
+                ExecutionPhase.SKIPPED,
+                message=skip.reason or "skipped",
+                result=skip.result,
+            )
+            return
+        definition = self.functions.get(execution.spec.function)
+        timeout = execution.spec.timeout or (
+            definition.defaults.timeout if definition and definition.defaults else None
+        )
+        if timeout is not None and timeout.overall is not None and status.started_at is not None:
+            deadline = status.started_at + timeout.overall
+            if now >= deadline:
+                error = ExecutionError(
+                    kind=ErrorKind.TIMEOUT,
+                    message=f"the overall timeout of {timeout.overall} expired",
+                    retryable=False,
+                )
+                await self._end(
+                    execution, ExecutionPhase.FAILED, message=error.message, error=error
+                )
+                return
+            self.wake_at(name, deadline)
+        if run is not None:
+            started = status.attempt_started_at or run.execution.status.attempt_started_at
+            if timeout is not None and timeout.attempt is not None and started is not None:
+                deadline = started + timeout.attempt
+                if now >= deadline:
+                    await self._attempt_timed_out(run, timeout.attempt)
+                    return
+                self.wake_at(name, deadline)
+            return
+        parked = self._parked.get(name)
+        if parked is not None:
+            if not self._ready(parked):
+                return
+            del self._parked[name]
+        waiting_until = status.next_attempt_at
+        if status.phase == ExecutionPhase.BACKOFF and waiting_until and now < waiting_until:
+            self.wake_at(name, waiting_until)
+            return
+        if definition is None:
+            await self._unknown_function(execution, obj)
+            return
+        new_attempt = status.phase in (ExecutionPhase.PENDING, ExecutionPhase.BACKOFF) or (
+            status.attempt == 0
+        )
+        run = Run(self, obj, definition, new_attempt=new_attempt)
+        self.runs[name] = run
+        self.metrics.run_started(run)
+        run.start()
+        if timeout is not None and timeout.attempt is not None:
+            self.wake_at(name, (run.execution.status.attempt_started_at or now) + timeout.attempt)
+        if timeout is not None and timeout.overall is not None:
+            self.wake_at(name, (run.execution.status.started_at or now) + timeout.overall)
+
+    async def _attempt_timed_out(self, run: Run, limit: timedelta) -> None:
+        if self.runs.get(run.name) is run:
+            del self.runs[run.name]
+        self._blocked.pop(run.name, None)
+        await run.stop()
+        self.metrics.run_ended(run)
+        fresh = Run(
+            self, self.executions.cache.get(run.name) or run.raw, run.definition, new_attempt=False
+        )
+        fresh.attempt = run.attempt
+        fresh.patch.pop("resumptions", None)
+        fresh.persisted = dict((self.executions.cache.get(run.name) or run.raw).get("status") or {})
+        self.runs[run.name] = fresh
+        record = ExecutionError(
+            kind=ErrorKind.TIMEOUT,
+            message=f"attempt {run.attempt} exceeded its timeout of {limit}",
+            retryable=True,
+        )
+        try:
+            await fresh._failed(record)
+        finally:
+            if self.runs.get(run.name) is fresh:
+                del self.runs[run.name]
+
+    async def _unknown_function(self, execution: Execution, obj: JSON) -> None:
+        created = execution.metadata.creation_timestamp or self.clock.now()
+        grace = created + timedelta(seconds=self.settings.unknown_function_grace)
+        function = execution.spec.function
+        group = _labels(obj).get(labels.LABEL_WORKER_GROUP)
+        if group is None and self.group_of(function) is not None:
+            return  # another group publishes it and will run it
+        if self.clock.now() < grace:
+            self.wake_at(execution.metadata.name or "", grace)
+            await self._write_status(
+                execution,
+                {"message": f"waiting for a worker that runs function {function!r}"},
+                only_if_changed=True,
+            )
+            return
+        known = ", ".join(sorted(self.functions)) or "none"
+        where = f"worker group {group!r}" if group else f"namespace {self.namespace}"
+        error = ExecutionError(
+            kind=ErrorKind.VALIDATION,
+            message=f"no worker in {where} runs function {function!r} (this worker group "
+            f"{self.group!r} runs: {known}); check spec.function",
+            retryable=False,
+        )
+        await self._end(execution, ExecutionPhase.FAILED, message=error.message, error=error)
+
+    async def _rerun(self, execution: Execution) -> None:
+        rerun = execution.spec.rerun
+        assert rerun is not None
+        status = execution.status
+        now = self.clock.now()
+        entry: JSON = {"attempt": max(1, status.attempt), "phase": status.phase.value}
+        if status.error is not None:
+            entry["error"] = dump_error(status.error)
+        if status.attempt_started_at is not None:
+            entry["startedAt"] = format_time(status.attempt_started_at)
+        if status.finished_at is not None:
+            entry["finishedAt"] = format_time(status.finished_at)
+        cleared = steps_to_clear(status.steps, rerun.child_policy)
+        patch: JSON = {
+            "phase": ExecutionPhase.BACKOFF.value,
+            "nextAttemptAt": format_time(now),
+            "reruns": rerun.count,
+            "finishedAt": None,
+            "result": None,
+            "message": f"rerun requested (child policy {rerun.child_policy.value})",
+            "attempts": [
+                *(
+                    a.model_dump(mode="json", by_alias=True, exclude_none=True)
+                    for a in status.attempts
+                ),
+                entry,
+            ],
+        }
+        if cleared:
+            patch["steps"] = dict.fromkeys(cleared)
+        await self._write_status(execution, patch)
+        self.record_event(
+            execution.model_dump(mode="json", by_alias=True, exclude_none=True),
+            "Normal",
+            "Rerun",
+            f"rerun {rerun.count} requested",
+        )
+
+    async def _end(
+        self,
+        execution: Execution,
+        phase: ExecutionPhase,
+        *,
+        message: str,
+        result: Any = None,
+        error: ExecutionError | None = None,
+    ) -> None:
+        """End an execution from outside its run: cancel, skip, overall timeout, bad input."""
+        name = execution.metadata.name or ""
+        run = self.runs.pop(name, None)
+        self._parked.pop(name, None)
+        self._blocked.pop(name, None)
+        if run is not None:
+            await run.stop()
+            self.metrics.run_ended(run)
+        patch: JSON = {
+            "phase": phase.value,
+            "message": message,
+            "finishedAt": format_time(self.clock.now()),
+        }
+        if result is not None:
+            patch["result"] = result
+        if error is not None:
+            patch["error"] = dump_error(error)
+        written = await self._write_status(execution, patch)
+        if written is None:
+            return
+        self.metrics.completed_name(execution.spec.function, phase, written)
+        warn = phase in (ExecutionPhase.FAILED, ExecutionPhase.CANCELED)
+        self.record_event(written, "Warning" if warn else "Normal", phase.value, message)
+        await self._cleanup_children(name, f"the parent execution is {phase.value.lower()}")
+
+    async def _write_status(
+        self, execution: Execution, patch: JSON, *, only_if_changed: bool = False
+    ) -> JSON | None:
+        """Patch the status of a non-terminal execution on top of whatever it is now."""
+        name = execution.metadata.name or ""
+        obj = self.executions.cache.get(name)
+        for _ in range(8):
+            if obj is None:
+                return None
+            status = obj.get("status") or {}
+            if status.get("phase") in _TERMINAL and patch.get("phase") not in (
+                None,
+                ExecutionPhase.BACKOFF.value,
+            ):
+                return None  # ended meanwhile
+            if only_if_changed and all(status.get(k) == v for k, v in patch.items()):
+                return obj
+            phase = ExecutionPhase(patch.get("phase") or status.get("phase") or "Pending")
+            generation = int(obj["metadata"].get("generation") or 1)
+            body = {
+                "metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]},
+                "status": {
+                    **patch,
+                    "conditions": conditions_for(
+                        phase,
+                        patch.get("message", status.get("message")),
+                        status.get("conditions") or [],
+                        self.clock.now(),
+                        generation,
+                    ),
+                    "observedGeneration": generation,
+                },
+            }
+            try:
+                answer: JSON = await self.client.patch(
+                    EXECUTIONS, body, name=name, namespace=self.namespace, status=True
+                )
+            except Conflict:
+                obj = await self._fresh(name)
+                continue
+            except NotFound:
+                return None
+            self.executions.observe(answer)
+            return answer
+        raise Conflict(409, {"message": f"status of {name} kept changing"})
+
+    async def _fresh(self, name: str) -> JSON | None:
+        try:
+            obj: JSON = await self.client.get(EXECUTIONS, name, namespace=self.namespace)
+        except NotFound:
+            return None
+        self.executions.observe(obj)
+        return obj
+
+    async def _cleanup_children(self, parent: str, reason: str, *, children: bool = True) -> None:
+        """Cancel what an ended (or failed) attempt left running: children still running and
+        Suspensions still waiting."""
+        for obj in list(self.suspensions.cache.values()):
+            if _labels(obj).get(labels.LABEL_PARENT) != parent:
+                continue
+            if (obj.get("status") or {}).get("phase", "Waiting") != "Waiting":
+                continue
+            await self._quietly(
+                self.client.patch(
+                    SUSPENSIONS,
+                    {
+                        "status": {
+                            "phase": "Canceled",
+                            "message": reason,
+                            "resumedAt": format_time(self.clock.now()),
+                        }
+                    },
+                    name=obj["metadata"]["name"],
+                    namespace=self.namespace,
+                    status=True,
+                )
+            )
+        if not children:
+            return
+        for obj in list(self.executions.cache.values()):
+            if _labels(obj).get(labels.LABEL_PARENT) != parent or _phase(obj) in _TERMINAL:
+                continue
+            if (obj.get("spec") or {}).get("cancel"):
+                continue
+            request = {"reason": reason, "requestedAt": format_time(self.clock.now())}
+            await self._quietly(
+                self.client.patch(
+                    EXECUTIONS,
+                    {"spec": {"cancel": request}},
+                    name=obj["metadata"]["name"],
+                    namespace=self.namespace,
+                )
+            )
+
+    async def _quietly(self, call: Coroutine[Any, Any, JSON]) -> None:
+        try:
+            self.observed(await call)
+        except NotFound:
+            pass
+        except Exception as error:
+            _log.warning("clean-up write failed: %s", error)
+
+    # Suspensions ------------------------------------------------------------------------------
+
+    def _enqueue_suspension(self, name: str) -> None:
+        if not self.leader.is_leader:
+            return
+        obj = self.suspensions.cache.get(name)
+        if obj is None or _labels(obj).get(labels.LABEL_WORKER_GROUP, self.group) != self.group:
+            return
+        if (obj.get("status") or {}).get("phase", "Waiting") != "Waiting":
+            return
+        spec = obj.get("spec") or {}
+        if spec.get("resume") is not None:
+            self.spawn(self._resume(name), f"kontinue-resume:{name}")
+            return
+        resume_at = _parse_time(spec.get("resumeAt"))
+        if resume_at is None:
+            return
+        if self.clock.now() >= resume_at:
+            self.spawn(self._resume(name), f"kontinue-wake:{name}")
+            return
+        current = self._suspension_timers.get(name)
+        if current is not None and not current.cancelled and current.when == resume_at:
+            return
+        if current is not None:
+            current.cancel()
+        self._suspension_timers[name] = self.timers.at(
+            resume_at, lambda: self._enqueue_suspension(name)
+        )
+
+    async def _resume(self, name: str) -> None:
+        """End a Suspension: its sleep is over, or a client asked to resume it."""
+        obj = self.suspensions.cache.get(name)
+        if obj is None or (obj.get("status") or {}).get("phase", "Waiting") != "Waiting":
+            return
+        spec = obj.get("spec") or {}
+        status = obj.get("status") or {}
+        request = spec.get("resume")
+        patch: JSON = {"phase": "Resumed", "resumedAt": format_time(self.clock.now())}
+        if request is not None:
+            data = request.get("data")
+            schema = spec.get("schema")
+            problem = _schema_problem(schema, data) if schema else None
+            if problem is not None:
+                message = f"resume data rejected: {problem}; resume again with valid data"
+                if status.get("message") == message:
+                    return
+                patch = {"message": message}
+            else:
+                patch["data"] = data
+                by = request.get("requestedBy")
+                patch["message"] = f"resumed by {by}" if by else "resumed"
+        body = {
+            "metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]},
+            "status": patch,
+        }
+        try:
+            answer = await self.client.patch(
+                SUSPENSIONS, body, name=name, namespace=self.namespace, status=True
+            )
+        except Conflict:
+            fresh = await self.client.get(SUSPENSIONS, name, namespace=self.namespace)
+            self.suspensions.observe(fresh)
+            self._enqueue_suspension(name)
+            return
+        except NotFound:
+            return
+        self.suspensions.observe(answer)
+
+
+def _schema_problem(schema: dict[str, Any], data: Any) -> str | None:
+    try:
+        jsonschema.validate(data, schema)
+    except jsonschema.ValidationError as error:
+        where = ".".join(str(p) for p in error.absolute_path) or "(root)"
+        return f"{where}: {error.message}"
+    except jsonschema.SchemaError as error:
+        return f"the suspension's schema is invalid: {error.message}"
+    return None

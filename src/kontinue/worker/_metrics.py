@@ -1,0 +1,117 @@
+"""The worker's Prometheus metrics (SPEC §4), on their own registry per worker.
+
+``kontinue_executions_running`` (runs in memory now), ``kontinue_execution_latency`` (seconds
+from creation to the end, by function and phase), ``kontinue_executions_completed`` (ended
+executions by function and phase) and ``kontinue_execution_states`` (executions of the worker's
+group by phase, from the watch cache). Served on ``settings.metrics_address`` when set.
+"""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from kontinue.api import ExecutionPhase, labels
+
+if TYPE_CHECKING:
+    from ._engine import Engine
+    from ._runs import Run
+
+__all__ = ["WorkerMetrics"]
+
+JSON = dict[str, Any]
+
+
+class WorkerMetrics:
+    """Counts what the engine does; cheap enough to update on every event."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.running = Gauge(
+            "kontinue_executions_running",
+            "Executions with a run in this worker's memory",
+            ["worker_group"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "kontinue_execution_latency",
+            "Seconds from an execution's creation to its end",
+            ["function", "phase"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600),
+            registry=self.registry,
+        )
+        self.completed_total = Counter(
+            "kontinue_executions_completed",
+            "Executions that reached a terminal phase, by function and phase",
+            ["function", "phase"],
+            registry=self.registry,
+        )
+        self.states = Gauge(
+            "kontinue_execution_states",
+            "Executions of this worker group by phase (from the watch cache)",
+            ["worker_group", "phase"],
+            registry=self.registry,
+        )
+        self._phases: dict[str, str] = {}
+        self._tally: Tally[str] = Tally()
+        self._server: Any = None
+        self._running: set[str] = set()
+
+    def start(self) -> None:
+        address = self._engine.settings.metrics_address
+        if not address:
+            return
+        from prometheus_client import start_http_server
+
+        host, _, port = address.rpartition(":")
+        self._server, _thread = start_http_server(
+            int(port), addr=host or "127.0.0.1", registry=self.registry
+        )
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server = None
+
+    def text(self) -> str:
+        """The metrics in the Prometheus text format (what the endpoint serves)."""
+        return generate_latest(self.registry).decode()
+
+    def run_started(self, run: Run) -> None:
+        self._running.add(run.name)
+        self.running.labels(self._engine.group).set(len(self._running))
+
+    def run_ended(self, run: Run) -> None:
+        self._running.discard(run.name)
+        self.running.labels(self._engine.group).set(len(self._running))
+
+    def completed(self, run: Run, phase: ExecutionPhase) -> None:
+        self.completed_name(run.definition.name, phase, run.raw)
+
+    def completed_name(self, function: str, phase: ExecutionPhase, obj: JSON) -> None:
+        self.completed_total.labels(function, phase.value).inc()
+        created = (obj.get("metadata") or {}).get("creationTimestamp")
+        if created:
+            started = datetime.fromisoformat(str(created))
+            seconds = (self._engine.clock.now() - started).total_seconds()
+            self.latency.labels(function, phase.value).observe(max(0.0, seconds))
+
+    def execution_changed(self, event: str, obj: JSON) -> None:
+        meta = obj.get("metadata") or {}
+        if (meta.get("labels") or {}).get(labels.LABEL_WORKER_GROUP) != self._engine.group:
+            return
+        name = str(meta.get("name"))
+        before = self._phases.pop(name, None)
+        if before is not None:
+            self._tally[before] -= 1
+        if event != "DELETED":
+            phase = str((obj.get("status") or {}).get("phase") or "Pending")
+            self._phases[name] = phase
+            self._tally[phase] += 1
+        for changed in (before, self._phases.get(name)):
+            if changed is not None:
+                self.states.labels(self._engine.group, changed).set(self._tally[changed])

@@ -1,0 +1,784 @@
+"""One run of one execution attempt: the workflow function replayed against its recorded steps.
+
+A run starts the function from the top. Each durable call either finds its step recorded (and
+returns the recorded value without doing anything) or does the work: creates the child
+Execution or Suspension under a deterministic name (finding the existing one after a crash),
+runs the ``store`` callable, checks the ``poll`` condition. While an async run waits, it stays
+in memory as a suspended coroutine (no thread) and continues the moment the worker sees the
+child finish or the Suspension resume; the worker may evict it to save memory, and a plain
+``def`` workflow always parks (its thread unwinds), and then the next run replays from the top.
+
+Status changes are gathered into one merge patch and written with the resourceVersion the run
+last saw: when the run blocks, when it ends, and before a ``store`` or ``poll`` value is
+returned (a value that is not repeatable must be durable before the code that uses it runs). A
+409 is retried only if the status is still the one this run wrote; anything else means another
+worker took over, and this run stops without writing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from kontinue.api import (
+    API_VERSION,
+    ChildPolicy,
+    Execution,
+    ExecutionError,
+    ExecutionPhase,
+    ExecutionStep,
+    StepKind,
+    StepState,
+    SuspensionKind,
+    format_time,
+    labels,
+)
+from kontinue.kube import AlreadyExists, Conflict, NotFound
+from kontinue.sdk._context import (
+    ChildRequest,
+    ExecutionContext,
+    SuspendRequest,
+    SyncExecutionContext,
+    bind,
+)
+from kontinue.sdk._functions import RESULT_LIMIT, FunctionDef
+from kontinue.sdk._replay import StepClaim, StepLedger, child_name
+from kontinue.sdk.errors import (
+    ChildCanceled,
+    ChildFailed,
+    ExecutionTimedOut,
+    InternalError,
+    ValidationFailed,
+    WorkflowError,
+    error_record,
+)
+
+from ._status import EXECUTIONS, conditions_for, dump_error, dump_step
+
+if TYPE_CHECKING:
+    from ._engine import Engine
+
+__all__ = ["Parked", "Run", "RunLost", "resource_name", "steps_to_clear"]
+
+JSON = dict[str, Any]
+_log = logging.getLogger("kontinue.worker")
+
+
+class Parked(BaseException):
+    """Raised through a plain-``def`` workflow when it must wait: its thread unwinds, and the
+    execution is replayed once what it waits for happens."""
+
+
+class RunLost(Exception):
+    """Another writer changed the execution's status: this run is stale and must stop."""
+
+
+def resource_name(parent: str, step: str, attempt: int, *, limit: int = 253) -> str:
+    """The deterministic name of what a step creates, distinct per attempt after the first."""
+    return child_name(parent, step if attempt <= 1 else f"{step}#{attempt}", limit=limit)
+
+
+def _size(value: Any) -> int:
+    return len(orjson.dumps(value))
+
+
+class Run:
+    """Runs one attempt of an execution on the worker's event loop (see the module doc)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        obj: JSON,
+        definition: FunctionDef,
+        *,
+        new_attempt: bool,
+    ) -> None:
+        self.engine = engine
+        self.definition = definition
+        self.raw = obj
+        self._execution = Execution.model_validate(obj)
+        meta = self._execution.metadata
+        self.name = meta.name or ""
+        self.namespace = meta.namespace or engine.namespace
+        self.uid = meta.uid or ""
+        self.rv = meta.resource_version or ""
+        self.persisted: JSON = dict(obj.get("status") or {})
+        status = self._execution.status
+        now = engine.clock.now()
+        self.patch: JSON = {}
+        if new_attempt:
+            self.attempt = status.attempt + 1
+            self.patch.update(
+                phase=ExecutionPhase.EXECUTING.value,
+                attempt=self.attempt,
+                attemptStartedAt=format_time(now),
+                nextAttemptAt=None,
+                error=None,
+                message=None,
+            )
+            if status.started_at is None:
+                self.patch["startedAt"] = format_time(now)
+            self._execution.status.attempt = self.attempt
+            self._execution.status.attempt_started_at = now
+            self._execution.status.started_at = status.started_at or now
+        else:
+            self.attempt = max(1, status.attempt)
+            self.patch["resumptions"] = status.resumptions + 1
+        self.steps: dict[str, ExecutionStep] = dict(status.steps)
+        self.ledger = StepLedger(self.steps)
+        self.waits: dict[tuple[str, str], str] = {}
+        """What the run waits on now: (kind, name) -> a description for the message."""
+        self.wake_at: datetime | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.evicting = False
+        self.blocked_since: datetime | None = None
+        self._write_lock = asyncio.Lock()
+        self._flush_scheduled = False
+        self.logger = logging.LoggerAdapter(
+            logging.getLogger("kontinue.workflow"),
+            {"namespace": self.namespace, "execution": self.name, "attempt": self.attempt},
+        )
+
+    # Engine protocol (kontinue.sdk._context.Engine) -----------------------------------------
+
+    @property
+    def execution(self) -> Execution:
+        return self._execution
+
+    def now(self) -> datetime:
+        return self.engine.clock.now()
+
+    def function(self, name: str) -> FunctionDef | None:
+        return self.engine.functions.get(name)
+
+    @property
+    def is_sync(self) -> bool:
+        return not self.definition.is_async
+
+    def start(self) -> asyncio.Task[None]:
+        self.task = asyncio.get_running_loop().create_task(
+            self._main(), name=f"kontinue-run:{self.namespace}/{self.name}"
+        )
+        return self.task
+
+    # The run ---------------------------------------------------------------------------------
+
+    async def _main(self) -> None:
+        context = ExecutionContext(self)
+        bind(context)
+        if self.patch.get("phase") == ExecutionPhase.EXECUTING.value:
+            self.engine.record_event(self.raw, "Normal", "Started", f"attempt {self.attempt}")
+        self._schedule_flush(self.engine.settings.status_delay)
+        try:
+            arguments = self.definition.parse_arguments(self._execution.spec.arguments)
+            if self.definition.is_async:
+                call = (
+                    self.definition.fn(context, arguments)
+                    if self.definition.takes_arguments
+                    else self.definition.fn(context)
+                )
+                value = await call
+            else:
+                value = await self._call_sync(context, arguments)
+            result = self.definition.dump_result(value)
+            size = _size(result)
+            if size > RESULT_LIMIT:
+                raise ValidationFailed(
+                    f"the result of {self.definition.name} is {size} bytes encoded, more than "
+                    f"the {RESULT_LIMIT} byte limit of an execution: store large data elsewhere "
+                    "(a ConfigMap, object storage) and return a reference to it"
+                )
+        except Parked:
+            await self._flush()
+            self.engine.parked(self)
+            return
+        except asyncio.CancelledError:
+            if self.evicting:
+                return
+            raise
+        except RunLost:
+            _log.info("run of %s/%s stopped: another worker took over", self.namespace, self.name)
+            return
+        except BaseException as error:
+            if not isinstance(error, Exception):
+                raise
+            record = error_record(error)
+            if not isinstance(error, WorkflowError):
+                self.logger.warning("attempt %d failed: %s", self.attempt, record.message)
+            await self._failed(record)
+            return
+        await self._finish(ExecutionPhase.COMPLETED, result=result)
+
+    async def _call_sync(self, context: ExecutionContext, arguments: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        sync = SyncExecutionContext(context, loop)
+
+        def call() -> Any:
+            bind(context)
+            if self.definition.takes_arguments:
+                return self.definition.fn(sync, arguments)
+            return self.definition.fn(sync)
+
+        import contextvars
+
+        ctx = contextvars.copy_context()
+        return await loop.run_in_executor(self.engine.threads, ctx.run, call)
+
+    # Ending ------------------------------------------------------------------------------------
+
+    async def _finish(self, phase: ExecutionPhase, *, result: Any = None) -> None:
+        now = self.now()
+        self.patch.update(
+            phase=phase.value,
+            result=result,
+            message=None,
+            finishedAt=format_time(now),
+        )
+        self.waits.clear()
+        await self._flush(final=True)
+        self.engine.finished(self, phase)
+
+    async def _failed(self, record: ExecutionError) -> None:
+        retry = self.engine.retry_policy(self._execution, self.definition)
+        now = self.now()
+        if record.retryable and self.attempt <= retry.retries:
+            when = now + retry.backoff
+            self.patch.update(
+                phase=ExecutionPhase.BACKOFF.value,
+                error=dump_error(record),
+                message=f"attempt {self.attempt} failed: {record.message}; "
+                f"attempt {self.attempt + 1} starts at {format_time(when)}",
+                nextAttemptAt=format_time(when),
+                attempts=[
+                    *self.persisted.get("attempts", []),
+                    self._attempt_record(ExecutionPhase.FAILED, record, now),
+                ],
+            )
+            self._clear_steps(retry.child_policy)
+            self.waits.clear()
+            await self._flush(final=True)
+            self.engine.record_event(self.raw, "Warning", "Retrying", self.patch_message(record))
+            self.engine.backing_off(self, retry.child_policy)
+            return
+        self.patch.update(
+            phase=ExecutionPhase.FAILED.value,
+            error=dump_error(record),
+            message=record.message,
+            finishedAt=format_time(now),
+        )
+        self.waits.clear()
+        await self._flush(final=True)
+        self.engine.finished(self, ExecutionPhase.FAILED, record)
+
+    def patch_message(self, record: ExecutionError) -> str:
+        return f"attempt {self.attempt} failed: {record.message}"
+
+    def _attempt_record(self, phase: ExecutionPhase, error: ExecutionError, now: datetime) -> JSON:
+        started = self._execution.status.attempt_started_at
+        entry: JSON = {
+            "attempt": self.attempt,
+            "phase": phase.value,
+            "error": dump_error(error),
+            "finishedAt": format_time(now),
+        }
+        if started is not None:
+            entry["startedAt"] = format_time(started)
+        return entry
+
+    def _clear_steps(self, policy: ChildPolicy) -> None:
+        """Forget the steps the next attempt must run again (see :func:`steps_to_clear`)."""
+        steps = self.patch.setdefault("steps", {})
+        for step_id in steps_to_clear(self.steps, policy):
+            steps[step_id] = None
+            self.steps.pop(step_id, None)
+
+    # Writing -----------------------------------------------------------------------------------
+
+    def _record(self, step_id: str, step: ExecutionStep) -> None:
+        self.steps[step_id] = step
+        self.patch.setdefault("steps", {})[step_id] = dump_step(step)
+
+    def _schedule_flush(self, delay: float = 0.0) -> None:
+        if self._flush_scheduled:
+            return
+        self._flush_scheduled = True
+
+        async def later() -> None:
+            try:
+                if delay:
+                    await asyncio.sleep(delay)
+                else:
+                    await asyncio.sleep(0)  # let sibling calls of a gather add their steps
+            finally:
+                self._flush_scheduled = False
+            try:
+                await self._flush()
+            except (RunLost, asyncio.CancelledError):
+                pass
+            except Exception as error:
+                _log.warning("status of %s/%s not written: %s", self.namespace, self.name, error)
+
+        self.engine.spawn(later(), f"kontinue-flush:{self.name}")
+
+    def _waiting_phase(self) -> tuple[ExecutionPhase, str | None]:
+        if not self.waits:
+            return ExecutionPhase.EXECUTING, None
+        kinds = {kind for kind, _ in self.waits}
+        descriptions = sorted(set(self.waits.values()))
+        message = "waiting for " + ", ".join(descriptions[:3])
+        if len(descriptions) > 3:
+            message += f" and {len(descriptions) - 3} more"
+        if kinds == {"suspension"}:
+            return ExecutionPhase.SUSPENDED, message
+        return ExecutionPhase.EXECUTING, message
+
+    async def _flush(self, *, final: bool = False) -> None:
+        async with self._write_lock:
+            if not final and self.task is not None and self.task.done() and not self.patch:
+                return
+            if not final:
+                phase, message = self._waiting_phase()
+                if self.persisted.get("phase") != phase.value:
+                    self.patch["phase"] = phase.value
+                if self.persisted.get("message") != message:
+                    self.patch["message"] = message
+            if not self.patch:
+                return
+            patch, self.patch = self.patch, {}
+            phase_now = patch.get("phase", self.persisted.get("phase"))
+            patch["conditions"] = conditions_for(
+                ExecutionPhase(phase_now or ExecutionPhase.PENDING.value),
+                patch.get("message", self.persisted.get("message")),
+                self.persisted.get("conditions") or [],
+                self.now(),
+                int(self.raw["metadata"].get("generation") or 1),
+            )
+            patch["observedGeneration"] = int(self.raw["metadata"].get("generation") or 1)
+            try:
+                await self._write(patch)
+            except BaseException:
+                self.patch = _merge(patch, self.patch)  # keep it for the next try
+                raise
+
+    async def _write(self, patch: JSON) -> None:
+        client = self.engine.client
+        for _ in range(8):
+            body = {"metadata": {"resourceVersion": self.rv}, "status": patch}
+            try:
+                answer = await client.patch(
+                    EXECUTIONS, body, name=self.name, namespace=self.namespace, status=True
+                )
+            except Conflict:
+                current = await client.get(EXECUTIONS, self.name, namespace=self.namespace)
+                if (current.get("status") or {}) != self.persisted:
+                    raise RunLost(self.name) from None
+                self.rv = str(current["metadata"]["resourceVersion"])
+                self.raw = current
+                continue
+            except NotFound:
+                raise RunLost(self.name) from None
+            self.rv = str(answer["metadata"]["resourceVersion"])
+            self.persisted = dict(answer.get("status") or {})
+            self.raw = answer
+            self.engine.observed(answer)
+            return
+        raise RunLost(self.name)
+
+    # Waiting -----------------------------------------------------------------------------------
+
+    async def _wait(self, kind: str, name: str, description: str) -> JSON | None:
+        """Wait until the object resolves (a child ends, a Suspension stops waiting)."""
+        found = self.engine.resolved(kind, name)
+        if found is not None:
+            return found[0]
+        key = (kind, name)
+        self.waits[key] = description
+        if self.is_sync:
+            raise Parked(name)
+        future = self.engine.waiter(kind, name)
+        self._blocked()
+        try:
+            return await future
+        finally:
+            self.waits.pop(key, None)
+            self._unblocked()
+
+    def _blocked(self) -> None:
+        if self.blocked_since is None:
+            self.blocked_since = self.now()
+            self.engine.blocked(self)
+        self._schedule_flush()
+
+    def _unblocked(self) -> None:
+        if not self.waits and self.wake_at is None:
+            self.blocked_since = None
+            self.engine.unblocked(self)
+
+    def _owner_reference(self) -> JSON:
+        return {
+            "apiVersion": API_VERSION,
+            "kind": "Execution",
+            "name": self.name,
+            "uid": self.uid,
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+
+    def _child_labels(self, step_id: str) -> dict[str, str]:
+        mine = self._execution.metadata.labels
+        return {
+            labels.LABEL_PARENT: self.name,
+            labels.LABEL_ROOT: mine.get(labels.LABEL_ROOT, self.name),
+            labels.LABEL_STEP: step_id[:63].strip("-_.") or "step",
+            labels.LABEL_WORKER_GROUP: self.engine.group,
+        }
+
+    async def _create(self, body: JSON, step_id: str) -> None:
+        try:
+            created = await self.engine.client.create(body, namespace=self.namespace)
+        except AlreadyExists:
+            kind, name = body["kind"], body["metadata"]["name"]
+            existing = await self.engine.client.get(kind, name, namespace=self.namespace)
+            theirs = (existing.get("metadata") or {}).get("labels") or {}
+            if theirs.get(labels.LABEL_PARENT) != self.name:
+                raise InternalError(
+                    f"{kind} {name} exists but does not belong to execution {self.name} "
+                    f"(step {step_id}); delete it or rename the step"
+                ) from None
+            created = existing
+        self.engine.observed(created)
+
+    # Durable calls -----------------------------------------------------------------------------
+
+    async def child(self, claim: StepClaim, request: ChildRequest) -> Any:
+        recorded = claim.recorded
+        if recorded is not None and recorded.state != StepState.PENDING:
+            return _outcome(recorded)
+        if recorded is not None and recorded.child:
+            name = recorded.child
+        else:
+            name = resource_name(self.name, claim.id, self.attempt)
+            group = self.engine.group_of(request.function)
+            if group is None:
+                raise ValidationFailed(
+                    f"no worker group publishes function {request.function!r} in namespace "
+                    f"{self.namespace}: check the name, or start a worker that registers it"
+                )
+            step = ExecutionStep(
+                kind=StepKind.EXECUTE,
+                name=request.function,
+                child=name,
+                attempt=self.attempt,
+                started_at=self.now(),
+            )
+            self._record(claim.id, step)
+            await self._create(self._child_body(name, claim.id, group, request), claim.id)
+        obj = await self._wait("execution", name, f"child {name}")
+        step = self.steps.get(claim.id) or ExecutionStep(
+            kind=StepKind.EXECUTE, name=request.function, child=name, attempt=self.attempt
+        )
+        error: WorkflowError
+        if obj is None:
+            error = ChildCanceled(f"child execution {name} ({request.function}) was deleted")
+            self._record(
+                claim.id,
+                step.model_copy(update={"state": StepState.FAILED, "error": error.to_record()}),
+            )
+            raise error
+        child_status = obj.get("status") or {}
+        phase = child_status.get("phase")
+        if phase in (ExecutionPhase.COMPLETED.value, ExecutionPhase.SKIPPED.value):
+            value = child_status.get("result")
+            self._record(
+                claim.id, step.model_copy(update={"state": StepState.DONE, "value": value})
+            )
+            return value
+        if phase == ExecutionPhase.CANCELED.value:
+            error = ChildCanceled.of(name, request.function)
+        else:
+            child_error = child_status.get("error")
+            error = ChildFailed.of(
+                name,
+                request.function,
+                ExecutionError.model_validate(child_error) if child_error else None,
+            )
+        self._record(
+            claim.id,
+            step.model_copy(update={"state": StepState.FAILED, "error": error.to_record()}),
+        )
+        raise error
+
+    def _child_body(self, name: str, step_id: str, group: str, request: ChildRequest) -> JSON:
+        spec: JSON = {
+            "function": request.function,
+            "arguments": request.arguments,
+            "parent": {"name": self.name, "step": step_id},
+        }
+        for key, value in (
+            ("retry", request.retry),
+            ("timeout", request.timeout),
+            ("mutex", request.mutex),
+        ):
+            if value is not None:
+                spec[key] = value.model_dump(mode="json", by_alias=True, exclude_none=True)
+        annotations = {}
+        if request.display_name:
+            annotations[labels.ANNOTATION_DISPLAY_NAME] = request.display_name
+        if request.description:
+            annotations[labels.ANNOTATION_DESCRIPTION] = request.description
+        child_labels = self._child_labels(step_id)
+        child_labels[labels.LABEL_WORKER_GROUP] = group
+        child_labels[labels.LABEL_FUNCTION] = _label_value(request.function)
+        meta: JSON = {
+            "name": name,
+            "namespace": self.namespace,
+            "labels": child_labels,
+            "ownerReferences": [self._owner_reference()],
+        }
+        if annotations:
+            meta["annotations"] = annotations
+        return {"apiVersion": API_VERSION, "kind": "Execution", "metadata": meta, "spec": spec}
+
+    async def suspend(self, claim: StepClaim, request: SuspendRequest) -> Any:
+        recorded = claim.recorded
+        if recorded is not None and recorded.state != StepState.PENDING:
+            return _outcome(recorded)
+        sleep = request.resume_at is not None
+        if recorded is not None and recorded.child:
+            name = recorded.child
+        else:
+            name = resource_name(self.name, claim.id, self.attempt)
+            step = ExecutionStep(
+                kind=claim.kind,
+                child=name,
+                resume_at=request.resume_at,
+                attempt=self.attempt,
+                started_at=self.now(),
+            )
+            self._record(claim.id, step)
+            await self._create(self._suspension_body(name, claim.id, request), claim.id)
+        resume_at = recorded.resume_at if recorded is not None else request.resume_at
+        what = (
+            f"sleep until {format_time(resume_at)}"
+            if sleep and resume_at is not None
+            else f"resume of {name}" + (f" ({request.message})" if request.message else "")
+        )
+        obj = await self._wait("suspension", name, what)
+        step = (
+            self.steps[claim.id]
+            if claim.id in self.steps
+            else ExecutionStep(kind=claim.kind, child=name, attempt=self.attempt)
+        )
+        status = (obj or {}).get("status") or {}
+        if obj is None or status.get("phase") == "Canceled":
+            error = WorkflowError(f"suspension {name} was canceled", retryable=False)
+            self._record(
+                claim.id,
+                step.model_copy(update={"state": StepState.FAILED, "error": error.to_record()}),
+            )
+            raise error
+        value = None if sleep else status.get("data")
+        self._record(claim.id, step.model_copy(update={"state": StepState.DONE, "value": value}))
+        return value
+
+    def _suspension_body(self, name: str, step_id: str, request: SuspendRequest) -> JSON:
+        spec: JSON = {
+            "execution": self.name,
+            "step": step_id,
+            "kind": (SuspensionKind.SLEEP if request.resume_at else SuspensionKind.MANUAL).value,
+        }
+        if request.resume_at is not None:
+            spec["resumeAt"] = format_time(request.resume_at)
+        if request.message:
+            spec["message"] = request.message
+        if request.schema:
+            spec["schema"] = request.schema
+        return {
+            "apiVersion": API_VERSION,
+            "kind": "Suspension",
+            "metadata": {
+                "name": name,
+                "namespace": self.namespace,
+                "labels": self._child_labels(step_id),
+                "ownerReferences": [self._owner_reference()],
+            },
+            "spec": spec,
+        }
+
+    async def store(self, claim: StepClaim, compute: Callable[[], Any]) -> Any:
+        recorded = claim.recorded
+        if recorded is not None and recorded.state == StepState.DONE:
+            return recorded.value
+        value = await self._compute(compute)
+        stored = _json_value(value, what=f"the value stored at step {claim.id}")
+        self._record(
+            claim.id,
+            ExecutionStep(
+                kind=StepKind.STORE,
+                state=StepState.DONE,
+                value=stored,
+                attempt=self.attempt,
+                started_at=self.now(),
+            ),
+        )
+        await self._flush()
+        return stored
+
+    async def _compute(self, compute: Callable[[], Any]) -> Any:
+        if self.is_sync and not inspect.iscoroutinefunction(compute):
+            import contextvars
+
+            loop = asyncio.get_running_loop()
+            value = await loop.run_in_executor(
+                self.engine.threads, contextvars.copy_context().run, compute
+            )
+        else:
+            value = compute()
+        if inspect.isawaitable(value):
+            value = await value
+        return value
+
+    async def poll(
+        self,
+        claim: StepClaim,
+        check: Callable[[], Any],
+        interval: timedelta,
+        limit: timedelta | None,
+    ) -> Any:
+        recorded = claim.recorded
+        if recorded is not None and recorded.state != StepState.PENDING:
+            return _outcome(recorded)
+        started = (recorded.started_at if recorded else None) or self.now()
+        step = recorded or ExecutionStep(
+            kind=StepKind.POLL, attempt=self.attempt, started_at=started
+        )
+        while True:
+            value = await self._compute(check)
+            if value is not None:
+                stored = _json_value(value, what=f"the value polled at step {claim.id}")
+                done = step.model_copy(
+                    update={"state": StepState.DONE, "value": stored, "resume_at": None}
+                )
+                self._record(claim.id, done)
+                await self._flush()
+                return stored
+            now = self.now()
+            if limit is not None and now >= started + limit:
+                error = ExecutionTimedOut(
+                    f"poll at step {claim.id} gave no value within {limit}", retryable=True
+                )
+                self._record(
+                    claim.id,
+                    step.model_copy(update={"state": StepState.FAILED, "error": error.to_record()}),
+                )
+                raise error
+            when = now + interval
+            if limit is not None:
+                when = min(when, started + limit)
+            step = step.model_copy(update={"resume_at": when})
+            self._record(claim.id, step)
+            await self._sleep_in_memory(when, f"poll at step {claim.id}")
+
+    async def _sleep_in_memory(self, when: datetime, description: str) -> None:
+        key = ("timer", description)
+        self.waits[key] = description
+        self.wake_at = when if self.wake_at is None else min(self.wake_at, when)
+        if self.is_sync:
+            raise Parked(description)
+        self._blocked()
+        try:
+            await self.engine.timers.sleep_until(when)
+        finally:
+            self.waits.pop(key, None)
+            self.wake_at = None
+            self._unblocked()
+
+    # Stopping ------------------------------------------------------------------------------------
+
+    async def stop(self) -> None:
+        """Cancel the workflow's task (it writes nothing more) and wait for it to end."""
+        task = self.task
+        if task is None or task.done():
+            return
+        self.evicting = True
+        task.cancel()
+        try:
+            await task
+        except BaseException:
+            pass
+
+    async def evict(self) -> None:
+        """Drop the waiting coroutine to save memory; the next run replays it."""
+        try:
+            await self._flush()
+        except Exception:
+            return
+        await self.stop()
+
+
+def steps_to_clear(steps: dict[str, ExecutionStep], policy: ChildPolicy) -> list[str]:
+    """The recorded steps a new attempt runs again under child ``policy``.
+
+    Stores, sleeps, suspensions and polls belong to an attempt and always run again. Children
+    (executions, Jobs) are kept with policy None, kept unless they failed with RetryFailed, and
+    all run again with RetryAll.
+    """
+    children = {StepKind.EXECUTE, StepKind.JOB, StepKind.POD, StepKind.SCRIPT}
+    cleared = []
+    for step_id, step in steps.items():
+        if (
+            step.kind not in children
+            or policy == ChildPolicy.RETRY_ALL
+            or (policy == ChildPolicy.RETRY_FAILED and step.state == StepState.FAILED)
+        ):
+            cleared.append(step_id)
+    return cleared
+
+
+def _outcome(step: ExecutionStep) -> Any:
+    if step.state == StepState.FAILED:
+        if step.error is None:
+            raise InternalError(f"step recorded as failed without an error ({step.kind.value})")
+        raise WorkflowError.from_record(step.error)
+    return step.value
+
+
+def _json_value(value: Any, *, what: str) -> Any:
+    from pydantic import BaseModel, TypeAdapter
+
+    try:
+        if isinstance(value, BaseModel):
+            dumped = value.model_dump(mode="json", by_alias=True)
+        else:
+            dumped = TypeAdapter(type(value)).dump_python(value, mode="json")
+    except Exception as error:
+        raise ValidationFailed(f"{what} cannot be stored as JSON: {error}") from None
+    size = _size(dumped)
+    if size > RESULT_LIMIT:
+        raise ValidationFailed(
+            f"{what} is {size} bytes encoded, more than the {RESULT_LIMIT} byte limit"
+        )
+    return dumped
+
+
+def _label_value(text: str) -> str:
+    import re
+
+    cleaned = re.sub(r"[^A-Za-z0-9._-]", "-", text)[:63].strip("-_.")
+    return cleaned or "function"
+
+
+def _merge(older: JSON, newer: JSON) -> JSON:
+    merged = dict(older)
+    for key, value in newer.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged

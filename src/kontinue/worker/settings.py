@@ -1,0 +1,45 @@
+"""WorkerSettings: every knob of a worker, with its unit, default and reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kontinue.kube import KubeSettings
+
+__all__ = ["WorkerSettings"]
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """How a worker runs, apart from which functions it serves.
+
+    Attributes:
+        lease_duration: Seconds a leader's Lease stays valid without renewal (15, client-go's
+            default); a second replica takes over this long after the leader dies.
+        renew_period: Seconds between renewals (and between attempts of the non-leaders) (5).
+        max_cached_runs: Waiting async runs kept in memory as suspended coroutines (1,000);
+            beyond it the longest-waiting ones are evicted and replayed when they wake. Replays
+            cost CPU, cached runs cost a few KB each.
+        sync_threads: Threads for plain ``def`` workflows and their ``store`` callables (32).
+        status_delay: Seconds a run may execute before its status says Executing (0.5). A run
+            that ends sooner writes only its outcome: fewer writes per short execution.
+        unknown_function_grace: Seconds an Execution naming a function no worker publishes is
+            left Pending before it fails (10), so workers starting together can publish first.
+        metrics_address: ``host:port`` of the Prometheus endpoint; None disables it. Binds
+            127.0.0.1 unless told otherwise.
+        record_events: Whether lifecycle transitions are recorded as Kubernetes Events.
+        kube: Rate limits and timeouts of the worker's API client. A worker writes once or
+            twice per execution, so it allows more than a plain client (500/s, burst 1,000).
+    """
+
+    lease_duration: float = 15.0
+    renew_period: float = 5.0
+    max_cached_runs: int = 1000
+    sync_threads: int = 32
+    status_delay: float = 0.5
+    unknown_function_grace: float = 10.0
+    metrics_address: str | None = None
+    record_events: bool = True
+    kube: KubeSettings = field(
+        default_factory=lambda: KubeSettings(qps=500.0, burst=1000, field_manager="kontinue-worker")
+    )
