@@ -7,6 +7,7 @@ import typer
 from kontinue import __version__
 
 from .dev import dev
+from .worker import worker
 
 app = typer.Typer(
     name="kontinue",
@@ -16,6 +17,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command(name="dev")(dev)
+app.command(name="worker")(worker)
 
 
 @app.command()

@@ -17,6 +17,9 @@ from kontinue.devserver import (
     DevServerSettings,
     default_data_dir,
 )
+from kontinue.installing import install_crds_async
+from kontinue.kube import AsyncKubeClient
+from kontinue.worker import Worker
 
 EXIT_CANNOT_START = 3
 
@@ -36,9 +39,27 @@ def dev(
     in_memory: Annotated[
         bool, typer.Option("--in-memory", help="Keep nothing on disk; state is lost on exit.")
     ] = False,
+    workers: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--worker",
+            help="Also run this worker (MODULE:OBJECT, e.g. examples.hello:worker); repeatable.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Run a local Kubernetes API server (no cluster needed) until Ctrl-C."""
+    """Run a local Kubernetes API server (no cluster needed) until Ctrl-C.
+
+    The kontinue CRDs are installed at start, and ``--worker`` runs workers against it.
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    from .worker import load_worker
+
+    try:
+        loaded = [load_worker(target) for target in workers or []]
+    except typer.BadParameter as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
     settings = DevServerSettings(
         host=host,
         port=port,
@@ -46,13 +67,14 @@ def dev(
         kubeconfig=kubeconfig,
     )
     try:
-        _run(_serve(settings))
+        run_loop(_serve(settings, loaded))
     except DevServerError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_CANNOT_START) from None
 
 
-def _run(main: object) -> None:
+def run_loop(main: object) -> None:
+    """Run ``main`` on uvloop (asyncio's loop where uvloop is missing)."""
     try:
         import uvloop
 
@@ -61,9 +83,16 @@ def _run(main: object) -> None:
         asyncio.run(main)  # type: ignore[arg-type]
 
 
-async def _serve(settings: DevServerSettings) -> None:
+async def _serve(settings: DevServerSettings, workers: list[Worker]) -> None:
     server = DevServer(settings)
     await server.start()
+    kubeconfig = server.kubeconfig_path
+    assert kubeconfig is not None  # written by start()
+    async with AsyncKubeClient.from_kubeconfig(kubeconfig) as admin:
+        await install_crds_async(admin)
+    running = [
+        asyncio.create_task(_run_worker(w, kubeconfig), name=f"worker-{w.group}") for w in workers
+    ]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -74,11 +103,22 @@ async def _serve(settings: DevServerSettings) -> None:
     )
     typer.echo(f"kubeconfig: {server.kubeconfig_path}")
     typer.echo(f"  export KUBECONFIG={server.kubeconfig_path}")
-    typer.echo(
-        "Press Ctrl-C to stop.",
-    )
+    for w in workers:
+        names = ", ".join(sorted(w.functions)) or "no functions"
+        typer.echo(f"worker group {w.group!r} running: {names}")
+    typer.echo("Press Ctrl-C to stop.")
     try:
         await stop.wait()
     finally:
         typer.echo("stopping...")
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
         await server.stop()
+
+
+async def _run_worker(worker: Worker, kubeconfig: Path) -> None:
+    async with AsyncKubeClient.from_kubeconfig(
+        kubeconfig, namespace=worker.namespace, settings=worker.settings.kube
+    ) as client:
+        await worker.run(client)

@@ -68,7 +68,7 @@ class RunningWorker:
         client = AsyncKubeClient.from_kubeconfig(
             self._kubeconfig, namespace=self._namespace, settings=self.worker.settings.kube
         )
-        self._task = asyncio.current_task()  # type: ignore[assignment]
+        self._task = asyncio.current_task()
         runner = asyncio.create_task(self.worker.run(client))
         try:
             while self.worker.engine is None:

@@ -1,0 +1,113 @@
+"""``kontinue worker MODULE:OBJECT``: run a worker against the current kubeconfig."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import os
+import signal
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from kontinue.worker import Worker
+
+EXIT_BAD_TARGET = 2
+
+__all__ = ["load_worker", "run_workers", "worker"]
+
+
+def load_worker(target: str) -> Worker:
+    """The :class:`Worker` named by ``module:attribute`` (the current directory is importable,
+    like ``python -m``). Raises ``typer.BadParameter`` with what went wrong."""
+    module_name, _, attribute = target.partition(":")
+    if not module_name or not attribute:
+        raise typer.BadParameter(f"{target!r} is not MODULE:OBJECT, e.g. examples.hello:worker")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise typer.BadParameter(f"cannot import {module_name!r}: {error}") from None
+    found: Any = module
+    for part in attribute.split("."):
+        found = getattr(found, part, None)
+        if found is None:
+            raise typer.BadParameter(f"module {module_name!r} has no attribute {attribute!r}")
+    if not isinstance(found, Worker):
+        raise typer.BadParameter(f"{target} is a {type(found).__name__}, not a kontinue.Worker")
+    return found
+
+
+async def run_workers(workers: list[Worker], make_client: Any) -> None:
+    """Run ``workers`` until SIGINT/SIGTERM, then stop them cleanly (leases released)."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    clients = [make_client(w) for w in workers]
+    tasks = [
+        asyncio.create_task(w.run(c), name=f"worker-{w.group}")
+        for w, c in zip(workers, clients, strict=True)
+    ]
+    waiter = asyncio.create_task(stop.wait())
+    await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    for task in tasks:
+        task.cancel()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    waiter.cancel()
+    for client in clients:
+        await client.close()
+    for result in results:
+        if isinstance(result, Exception):
+            raise result
+
+
+def worker(
+    target: Annotated[str, typer.Argument(help="The worker object, as MODULE:OBJECT.")],
+    kubeconfig: Annotated[
+        Path | None, typer.Option(help="Kubeconfig file (default: $KUBECONFIG or ~/.kube/config).")
+    ] = None,
+    context: Annotated[str | None, typer.Option(help="Kubeconfig context to use.")] = None,
+    namespace: Annotated[
+        str | None,
+        typer.Option(
+            "--namespace", "-n", help="Namespace (default: the worker's, or the context's)."
+        ),
+    ] = None,
+    metrics_address: Annotated[
+        str | None, typer.Option(help="Serve Prometheus metrics on HOST:PORT.")
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="Logging level.")] = "INFO",
+) -> None:
+    """Run the functions of a worker: publish them and execute their Executions."""
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    try:
+        found = load_worker(target)
+    except typer.BadParameter as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(EXIT_BAD_TARGET) from None
+    if namespace:
+        found.namespace = namespace
+    if metrics_address:
+        found.settings = replace(found.settings, metrics_address=metrics_address)
+
+    from kontinue.kube import AsyncKubeClient
+
+    def make_client(w: Worker) -> AsyncKubeClient:
+        return AsyncKubeClient.from_kubeconfig(
+            kubeconfig, context=context, namespace=w.namespace, settings=w.settings.kube
+        )
+
+    typer.echo(
+        f"worker group {found.group!r}: {', '.join(sorted(found.functions)) or 'no functions'}"
+    )
+    from .dev import run_loop
+
+    run_loop(run_workers([found], make_client))
