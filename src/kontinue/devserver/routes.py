@@ -3,6 +3,10 @@
 Requests are parsed into calls on :class:`~kontinue.devserver.registry.Registry`; answers are
 encoded as JSON (or YAML, or a ``Table`` for ``kubectl get``) without re-encoding stored objects
 where possible. Watches are chunked streams of newline-delimited JSON events.
+
+Every authenticated request is counted by verb, resource and status code, and ``GET /metrics``
+serves the counts in the Prometheus text format as kube-apiserver's ``apiserver_request_total``
+(see :class:`RequestCounter`).
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from .resources import (
 )
 from .tables import builtin_columns, printer_columns, render_table, table_for_watch_event
 
-__all__ = ["LogSource", "RouteSettings", "build_server"]
+__all__ = ["LogSource", "RequestCounter", "RouteSettings", "build_server"]
 
 log = logging.getLogger("kontinue.devserver")
 JSON = dict[str, Any]
@@ -49,6 +53,7 @@ _JSON_TYPE = "application/json"
 # leaves validation of unknown kinds to the server, which is what we want.
 _OPENAPI_V2_PROTOBUF = b"\x0a\x032.0"
 _PROTOBUF_OPENAPI = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+_PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 # ``pods/log`` is served through this seam; the local pod runner plugs in here. It is called
 # with (namespace, pod name, query parameters) and answers the whole log as bytes, or an async
@@ -66,6 +71,40 @@ class RouteSettings:
     bookmark_interval: float = 60.0
     max_watch_seconds: float = 1800.0
     kubernetes_version: tuple[int, int] = (1, 30)
+
+
+class RequestCounter:
+    """``apiserver_request_total``: authenticated requests by verb, resource and status code.
+
+    Verbs are those of RBAC and audit logs (get, list, watch, create, update, patch, delete,
+    deletecollection) for resource paths, and the lower-case HTTP method for the others (whose
+    resource is ""); kube-apiserver's own metric spells them as HTTP methods (POST for create).
+    Subresource requests count under their resource (``executions`` for ``executions/status``).
+    A request is counted when it ends, so a watch is counted once its stream closes, with the
+    status it was answered with; requests that fail authentication are not counted.
+    """
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str, int], int] = {}
+
+    def add(self, verb: str, resource: str, code: int) -> None:
+        key = (verb, resource, code)
+        counts = self.counts
+        counts[key] = counts.get(key, 0) + 1
+
+    def render(self) -> bytes:
+        """The counters in the Prometheus text exposition format (version 0.0.4)."""
+        lines = [
+            "# HELP apiserver_request_total Counter of apiserver requests broken out for each "
+            "verb, resource, and HTTP response code.",
+            "# TYPE apiserver_request_total counter",
+        ]
+        for (verb, resource, code), value in sorted(self.counts.items()):
+            lines.append(
+                f'apiserver_request_total{{verb="{verb}",resource="{resource}",code="{code}"}} '
+                f"{value}"
+            )
+        return ("\n".join(lines) + "\n").encode()
 
 
 def _error_response(exc: ApiStatus) -> web.Response:
@@ -125,38 +164,53 @@ class Api:
         self.settings = settings
         self.log_source = log_source
         self._token = settings.token.encode()
+        self.requests = RequestCounter()
 
     # Middleware ----------------------------------------------------------------------------
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
-        """Authenticate, dispatch, and turn every failure into a ``Status``."""
+        """Authenticate, dispatch, count, and turn every failure into a ``Status``."""
         header = request.headers.get("Authorization", "")
         scheme, _, presented = header.partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(
             presented.strip().encode(), self._token
         ):
             return _error_response(ApiStatus.unauthorized())
+        # [verb, resource] of the request; dispatch names the verb of resource requests.
+        labels = [request.method.lower(), ""]
+        response: web.StreamResponse
         try:
-            return await self.dispatch(request)
+            response = await self.dispatch(request, labels)
         except ApiStatus as exc:
-            return _error_response(exc)
+            response = _error_response(exc)
         except web.HTTPRequestEntityTooLarge:
-            return _error_response(ApiStatus.too_large(MAX_BODY_BYTES))
+            response = _error_response(ApiStatus.too_large(MAX_BODY_BYTES))
         except (ConnectionResetError, asyncio.CancelledError):
             raise
         except Exception as exc:
             log.exception("request %s %s failed", request.method, request.path)
-            return _error_response(ApiStatus.internal(f"{type(exc).__name__}: {exc}"))
+            response = _error_response(ApiStatus.internal(f"{type(exc).__name__}: {exc}"))
+        self.requests.add(labels[0], labels[1], response.status)
+        return response
 
     # Entry ---------------------------------------------------------------------------------
 
-    async def dispatch(self, request: web.BaseRequest) -> web.StreamResponse:
+    async def dispatch(self, request: web.BaseRequest, labels: list[str]) -> web.StreamResponse:
+        """Answer ``request``; sets ``labels`` to its [verb, resource] for the counters."""
         parts = [p for p in request.path.split("/") if p]
         if not parts:
-            return self._json({"paths": ["/api", "/api/v1", "/apis", "/version", "/openapi/v2"]})
+            return self._json(
+                {"paths": ["/api", "/api/v1", "/apis", "/metrics", "/openapi/v2", "/version"]}
+            )
         head = parts[0]
         if head == "version" and len(parts) == 1:
             return self._json(self._version())
+        if head == "metrics" and len(parts) == 1:
+            if request.method != "GET":
+                raise ApiStatus.method_not_allowed()
+            return web.Response(
+                body=self.requests.render(), headers={"Content-Type": _PROMETHEUS_TYPE}
+            )
         if head in ("healthz", "livez", "readyz"):
             return web.Response(text="ok")
         if head == "openapi":
@@ -184,7 +238,7 @@ class Api:
                 raise ApiStatus.path_not_found()
             gv = f"{group}/{version}" if group else version
             return self._json(api_resource_list(gv, types))
-        return await self._resource(request, group, version, rest)
+        return await self._resource(request, group, version, rest, labels)
 
     def _version(self) -> JSON:
         major, minor = self.settings.kubernetes_version
@@ -229,7 +283,12 @@ class Api:
     # Resources -----------------------------------------------------------------------------
 
     async def _resource(
-        self, request: web.BaseRequest, group: str, version: str, rest: list[str]
+        self,
+        request: web.BaseRequest,
+        group: str,
+        version: str,
+        rest: list[str],
+        labels: list[str],
     ) -> web.StreamResponse:
         query = request.query
         watch = _truthy(query.get("watch"))
@@ -257,6 +316,7 @@ class Api:
         if sub and sub not in rt.subresources:
             raise ApiStatus.path_not_found()
         method = request.method
+        labels[0], labels[1] = _verb(method, watch, name is None), rt.plural
         negotiated = _negotiate(request.headers.get("Accept", ""))
         if name is None:
             if watch and method == "GET":
@@ -649,6 +709,18 @@ class Api:
             return response
         await response.write_eof()
         return response
+
+
+_NAMED_VERBS = {"GET": "get", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+_COLLECTION_VERBS = {"GET": "list", "POST": "create", "DELETE": "deletecollection"}
+
+
+def _verb(method: str, watch: bool, collection: bool) -> str:
+    """The RBAC verb of a resource request (the lower-case method for one no verb names)."""
+    if watch and method == "GET":
+        return "watch"
+    verbs = _COLLECTION_VERBS if collection else _NAMED_VERBS
+    return verbs.get(method) or method.lower()
 
 
 def _include_object(value: str | None) -> str:

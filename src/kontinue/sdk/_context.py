@@ -159,7 +159,7 @@ class ExecutionContext:
 
     @property
     def resumptions(self) -> int:
-        """How many times this execution was replayed before this run."""
+        """How many times the execution has been resumed by a replay (this run included)."""
         return self._engine.execution.status.resumptions
 
     @property

@@ -13,7 +13,7 @@ import contextlib
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -206,16 +206,18 @@ class WorkflowEnvironment:
         name: str,
         *,
         phases: set[ExecutionPhase] | frozenset[ExecutionPhase] = TERMINAL_PHASES,
+        until: Callable[[Execution], bool] | None = None,
         timeout: float = 10.0,
         skip_sleeps: bool = False,
     ) -> Execution:
         """Wait (real time, at most ``timeout`` seconds) until the execution is in one of
-        ``phases`` (by default: ended). With ``skip_sleeps``, whenever nothing but durable
-        sleeps is pending in the namespace, the clock jumps to the earliest wake-up."""
+        ``phases`` (by default: ended) and ``until`` (if given) holds. With ``skip_sleeps``,
+        whenever nothing but durable sleeps is pending in the namespace, the clock jumps to
+        the earliest wake-up."""
         deadline = time.monotonic() + timeout
         while True:
             execution = self.get(name)
-            if execution.status.phase in phases:
+            if execution.status.phase in phases and (until is None or until(execution)):
                 return execution
             if skip_sleeps:
                 self._skip_to_next_sleep()

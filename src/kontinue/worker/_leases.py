@@ -146,8 +146,6 @@ class LeaderElection:
 
     async def release(self) -> None:
         """Give the lease up (on a clean shutdown) so another replica takes over at once."""
-        if not self.is_leader:
-            return
         self._set(False)
         try:
             lease = await self._client.get("Lease", self.name, namespace=self.namespace)

@@ -130,6 +130,7 @@ class Run:
         else:
             self.attempt = max(1, status.attempt)
             self.patch["resumptions"] = status.resumptions + 1
+            self._execution.status.resumptions = status.resumptions + 1
         self.steps: dict[str, ExecutionStep] = dict(status.steps)
         self.ledger = StepLedger(self.steps)
         self.waits: dict[tuple[str, str], str] = {}

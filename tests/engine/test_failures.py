@@ -1,0 +1,208 @@
+"""Failures: retries with backoff, typed child errors, bad input, and replay mistakes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from pydantic import BaseModel
+
+import kontinue
+from kontinue.api import ChildPolicy, ErrorKind, ExecutionPhase, ExecutionRetry
+from kontinue.sdk import ChildFailed, NonRetryableError
+from kontinue.testing import WorkflowEnvironment
+
+
+class Args(BaseModel):
+    replicas: int
+    env: str = "dev"
+
+
+def test_plain_errors_are_retried_with_backoff_and_attempts_are_kept(
+    kontinue_env: WorkflowEnvironment,
+) -> None:
+    worker = kontinue.Worker(group="failures")
+    calls: list[int] = []
+
+    @worker.function("flaky", retry=ExecutionRetry(retries=2, backoff=timedelta(minutes=1)))
+    async def flaky(ktx: kontinue.ExecutionContext, args: dict) -> str:
+        calls.append(ktx.attempts)
+        if ktx.attempts < 3:
+            raise ConnectionError("network down")
+        return "ok"
+
+    with kontinue_env.running(worker):
+        name = kontinue_env.execute(flaky, {})
+        backoff = kontinue_env.wait(name, phases={ExecutionPhase.BACKOFF})
+        assert "attempt 1 failed: ConnectionError: network down" in (backoff.status.message or "")
+        assert backoff.status.next_attempt_at is not None
+        kontinue_env.advance(timedelta(minutes=1))
+        kontinue_env.wait(
+            name, phases={ExecutionPhase.BACKOFF}, until=lambda ex: ex.status.attempt == 2
+        )
+        kontinue_env.advance(timedelta(minutes=1))
+        done = kontinue_env.wait(name)
+    assert done.status.phase == ExecutionPhase.COMPLETED, done.status
+    assert calls == [1, 2, 3]
+    assert [a.attempt for a in done.status.attempts] == [1, 2]
+    assert all(a.error and a.error.kind == ErrorKind.EXECUTION for a in done.status.attempts)
+
+
+def test_non_retryable_errors_fail_at_once(kontinue_env: WorkflowEnvironment) -> None:
+    worker = kontinue.Worker(group="failures")
+
+    @worker.function("refuse", retry=ExecutionRetry(retries=5))
+    async def refuse(ktx: kontinue.ExecutionContext, args: dict) -> None:
+        raise NonRetryableError("bad request", details={"why": "prod is frozen"})
+
+    with kontinue_env.running(worker):
+        done = kontinue_env.wait(kontinue_env.execute(refuse, {}))
+    assert done.status.phase == ExecutionPhase.FAILED
+    assert done.status.error is not None
+    assert done.status.error.message == "bad request"
+    assert done.status.error.retryable is False
+    assert done.status.error.details == {"why": "prod is frozen"}
+    assert done.status.attempts == []
+
+
+def test_a_child_failure_is_a_typed_exception_in_the_parent(
+    kontinue_env: WorkflowEnvironment,
+) -> None:
+    worker = kontinue.Worker(group="failures")
+    seen: list[ChildFailed] = []
+
+    @worker.function("breaks")
+    async def breaks(ktx: kontinue.ExecutionContext, args: dict) -> None:
+        raise NonRetryableError("disk full")
+
+    @worker.function("catches")
+    async def catches(ktx: kontinue.ExecutionContext, args: dict) -> str:
+        try:
+            await ktx.execute(breaks, {})
+        except ChildFailed as failure:
+            seen.append(failure)
+            return f"recovered from {failure.child_error.message if failure.child_error else ''}"
+        return "unreachable"
+
+    with kontinue_env.running(worker):
+        done = kontinue_env.wait(kontinue_env.execute(catches, {}))
+    assert done.status.result == "recovered from disk full"
+    assert seen[0].child.endswith("-0")
+    assert seen[0].kind == ErrorKind.CHILD_FAILED
+
+
+def test_invalid_arguments_fail_with_a_validation_error_naming_the_field(
+    kontinue_env: WorkflowEnvironment,
+) -> None:
+    worker = kontinue.Worker(group="failures")
+
+    @worker.function("scale")
+    async def scale(ktx: kontinue.ExecutionContext, args: Args) -> int:
+        return args.replicas
+
+    with kontinue_env.running(worker):
+        bad = kontinue_env.wait(kontinue_env.execute("scale", {"replicas": "many"}))
+        good = kontinue_env.wait(kontinue_env.execute("scale", {"replicas": 3}))
+    assert bad.status.phase == ExecutionPhase.FAILED
+    assert bad.status.error is not None and bad.status.error.kind == ErrorKind.VALIDATION
+    assert "replicas" in bad.status.error.message
+    assert bad.status.error.details[0]["field"] == "replicas"
+    assert good.status.result == 3
+
+
+def test_an_unknown_function_fails_after_a_grace_period(kontinue_env: WorkflowEnvironment) -> None:
+    worker = kontinue.Worker(group="failures")
+
+    @worker.function("known")
+    async def known(ktx: kontinue.ExecutionContext) -> None:
+        return None
+
+    with kontinue_env.running(worker):
+        name = kontinue_env.execute("nope", {}, group="failures")
+        waiting = kontinue_env.wait(
+            name,
+            phases={ExecutionPhase.PENDING},
+            until=lambda ex: "waiting for a worker" in (ex.status.message or ""),
+        )
+        assert "waiting for a worker that runs function 'nope'" in (waiting.status.message or "")
+        kontinue_env.advance(timedelta(seconds=11))
+        done = kontinue_env.wait(name)
+    assert done.status.phase == ExecutionPhase.FAILED
+    assert done.status.error is not None and done.status.error.kind == ErrorKind.VALIDATION
+    assert "runs function 'nope'" in done.status.error.message
+    assert "known" in done.status.error.message
+
+
+def test_an_oversized_result_fails_cleanly(kontinue_env: WorkflowEnvironment) -> None:
+    worker = kontinue.Worker(group="failures")
+
+    @worker.function("huge")
+    async def huge(ktx: kontinue.ExecutionContext) -> str:
+        return "x" * (1024 * 1024 + 10)
+
+    with kontinue_env.running(worker):
+        done = kontinue_env.wait(kontinue_env.execute(huge, {}))
+    assert done.status.phase == ExecutionPhase.FAILED
+    assert done.status.error is not None and done.status.error.retryable is False
+    assert "byte limit" in done.status.error.message
+
+
+def test_a_reused_step_name_is_an_error(kontinue_env: WorkflowEnvironment) -> None:
+    worker = kontinue.Worker(group="failures")
+
+    @worker.function("twice")
+    async def twice(ktx: kontinue.ExecutionContext) -> None:
+        await ktx.store(lambda: 1, step="token")
+        await ktx.store(lambda: 2, step="token")
+
+    with kontinue_env.running(worker):
+        done = kontinue_env.wait(kontinue_env.execute(twice, {}))
+    assert done.status.phase == ExecutionPhase.FAILED
+    assert done.status.error is not None and done.status.error.kind == ErrorKind.INTERNAL
+    assert "'token' is used twice" in done.status.error.message
+
+
+@pytest.mark.parametrize("policy", [ChildPolicy.NONE, ChildPolicy.RETRY_FAILED])
+def test_child_policies_decide_which_children_run_again(
+    kontinue_env: WorkflowEnvironment, policy: ChildPolicy
+) -> None:
+    worker = kontinue.Worker(group="failures")
+    runs: dict[str, int] = {"good": 0, "bad": 0}
+
+    @worker.function("good")
+    async def good(ktx: kontinue.ExecutionContext) -> str:
+        runs["good"] += 1
+        return "fine"
+
+    @worker.function("bad")
+    async def bad(ktx: kontinue.ExecutionContext) -> str:
+        runs["bad"] += 1
+        if runs["bad"] == 1:
+            raise NonRetryableError("first time fails")
+        return "fixed"
+
+    @worker.function(
+        "pipeline",
+        retry=ExecutionRetry(retries=1, backoff=timedelta(seconds=5), child_policy=policy),
+    )
+    async def pipeline(ktx: kontinue.ExecutionContext) -> list[str]:
+        first = await ktx.execute(good)
+        try:
+            second = await ktx.execute(bad)
+        except ChildFailed as failure:
+            raise kontinue.RetryableError("bad child") from failure
+        return [first, second]
+
+    with kontinue_env.running(worker):
+        name = kontinue_env.execute(pipeline, {})
+        kontinue_env.wait(name, phases={ExecutionPhase.BACKOFF})
+        kontinue_env.advance(timedelta(seconds=5))
+        done = kontinue_env.wait(name)
+    assert runs["good"] == 1  # a completed child is kept by both policies
+    if policy == ChildPolicy.NONE:
+        assert done.status.phase == ExecutionPhase.FAILED  # the failed child is kept too
+        assert runs["bad"] == 1
+    else:
+        assert done.status.phase == ExecutionPhase.COMPLETED, done.status
+        assert done.status.result == ["fine", "fixed"]
+        assert runs["bad"] == 2
