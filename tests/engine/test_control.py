@@ -52,8 +52,11 @@ def test_cancel_reaches_the_running_task_children_and_suspensions(
         stopped = kontinue_env.wait(running)
 
         root = kontinue_env.execute(tree, {})
-        kontinue_env.wait(root, phases={ExecutionPhase.EXECUTING, ExecutionPhase.SUSPENDED},
-                          until=lambda ex: len(ex.status.steps) == 2)
+        kontinue_env.wait(
+            root,
+            phases={ExecutionPhase.EXECUTING, ExecutionPhase.SUSPENDED},
+            until=lambda ex: len(ex.status.steps) == 2,
+        )
         [child] = kontinue_env.children(root)
         kontinue_env.wait(child.metadata.name or "", phases={ExecutionPhase.SUSPENDED})
         kontinue_env.cancel(root, "stop everything")
@@ -88,8 +91,9 @@ def test_skip_hands_the_given_result_to_the_parent(kontinue_env: WorkflowEnviron
 
     with kontinue_env.running(worker):
         root = kontinue_env.execute(caller, {})
-        kontinue_env.wait(root, phases={ExecutionPhase.EXECUTING},
-                          until=lambda ex: bool(ex.status.steps))
+        kontinue_env.wait(
+            root, phases={ExecutionPhase.EXECUTING}, until=lambda ex: bool(ex.status.steps)
+        )
         [child] = kontinue_env.children(root)
         kontinue_env.wait(child.metadata.name or "", phases={ExecutionPhase.SUSPENDED})
         kontinue_env.skip(child.metadata.name or "", result=41, reason="done by hand")
@@ -117,15 +121,18 @@ def test_a_canceled_child_is_a_typed_exception(kontinue_env: WorkflowEnvironment
 
     with kontinue_env.running(worker):
         root = kontinue_env.execute(parent, {})
-        kontinue_env.wait(root, until=lambda ex: bool(ex.status.steps),
-                          phases={ExecutionPhase.EXECUTING})
+        kontinue_env.wait(
+            root, until=lambda ex: bool(ex.status.steps), phases={ExecutionPhase.EXECUTING}
+        )
         [child] = kontinue_env.children(root)
         kontinue_env.cancel(child.metadata.name or "")
         done = kontinue_env.wait(root)
     assert done.status.result == f"child execution {child.metadata.name} (waits) was canceled"
 
 
-def test_rerun_of_a_failed_execution_starts_a_new_attempt(kontinue_env: WorkflowEnvironment) -> None:
+def test_rerun_of_a_failed_execution_starts_a_new_attempt(
+    kontinue_env: WorkflowEnvironment,
+) -> None:
     worker = kontinue.Worker(group="control")
     outcomes = iter([RuntimeError("broken"), "fixed"])
 
@@ -176,8 +183,9 @@ def test_a_manual_suspension_returns_validated_resume_data(
             time.sleep(0.02)
         assert rejected.is_waiting
         assert "resume data rejected" in (rejected.status.message or "")
-        kontinue_env.resume(suspension.metadata.name or "", {"approved": True, "by": "ana"},
-                            by="ana")
+        kontinue_env.resume(
+            suspension.metadata.name or "", {"approved": True, "by": "ana"}, by="ana"
+        )
         done = kontinue_env.wait(name)
     assert done.status.result == "ana:True"
 
@@ -200,16 +208,19 @@ def test_poll_checks_until_a_value_and_times_out(kontinue_env: WorkflowEnvironme
 
     with kontinue_env.running(worker):
         name = kontinue_env.execute(until_ready, {})
-        kontinue_env.wait(name, phases={ExecutionPhase.EXECUTING},
-                          until=lambda ex: bool(ex.status.steps))
+        kontinue_env.wait(
+            name, phases={ExecutionPhase.EXECUTING}, until=lambda ex: bool(ex.status.steps)
+        )
         kontinue_env.advance(timedelta(minutes=1))
-        kontinue_env.wait(name, phases={ExecutionPhase.EXECUTING},
-                          until=lambda ex: len(checks) >= 2)
+        kontinue_env.wait(
+            name, phases={ExecutionPhase.EXECUTING}, until=lambda ex: len(checks) >= 2
+        )
         kontinue_env.advance(timedelta(minutes=1))
         done = kontinue_env.wait(name)
         never = kontinue_env.execute(never_ready, {})
-        kontinue_env.wait(never, phases={ExecutionPhase.EXECUTING},
-                          until=lambda ex: bool(ex.status.steps))
+        kontinue_env.wait(
+            never, phases={ExecutionPhase.EXECUTING}, until=lambda ex: bool(ex.status.steps)
+        )
         for _ in range(5):
             kontinue_env.advance(timedelta(minutes=1))
         timed_out = kontinue_env.wait(never)

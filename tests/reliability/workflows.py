@@ -72,17 +72,23 @@ def resume_value(execution: str) -> int:
     return zlib.crc32(execution.encode()) % 1000
 
 
-def record(kind: str, execution: str, step: str, attempt: int) -> None:
-    """Append one side-effect line to the log file (a no-op when none is configured)."""
-    path = os.environ.get(LOG_ENV)
-    if not path:
-        return
-    line = f"{kind} {execution} {step} {attempt} {os.getpid()}\n".encode()
+def record_to(
+    path: str | os.PathLike[str], kind: str, execution: str, step: str, attempt: int, pid: int
+) -> None:
+    """Append the line ``kind execution step attempt pid`` to ``path`` in one write."""
+    line = f"{kind} {execution} {step} {attempt} {pid}\n".encode()
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, line)
     finally:
         os.close(fd)
+
+
+def record(kind: str, execution: str, step: str, attempt: int) -> None:
+    """Append a side effect of this process to the log file (none when it is not set)."""
+    path = os.environ.get(LOG_ENV)
+    if path:
+        record_to(path, kind, execution, step, attempt, os.getpid())
 
 
 def _effect(ktx: Any, kind: str, step: str, value: Any) -> Callable[[], Any]:

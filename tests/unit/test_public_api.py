@@ -98,24 +98,61 @@ def test_sdk_exports() -> None:
     assert sorted(kontinue.sdk.__all__) == [
         "ChildCanceled",
         "ChildFailed",
+        "ExecutionContext",
         "ExecutionTimedOut",
+        "FunctionDef",
         "InfrastructureError",
         "InternalError",
         "NonDeterminismError",
         "NonRetryableError",
+        "OutsideWorkflow",
+        "RESULT_LIMIT",
         "RetryableError",
+        "SyncExecutionContext",
         "ValidationFailed",
         "WorkflowError",
+        "current_context",
         "error_record",
     ]
 
 
-def test_exported_names_exist() -> None:
-    for module in (
-        kontinue.devserver,
-        kontinue.kube.schema,
-        kontinue.kube.selectors,
-        kontinue.clock,
-    ):
-        for name in module.__all__:
-            assert getattr(module, name) is not None, f"{module.__name__}.{name}"
+def test_engine_exports() -> None:
+    import kontinue.testing
+    import kontinue.worker
+
+    assert sorted(kontinue.worker.__all__) == ["Worker", "WorkerSettings", "function_object_name"]
+    assert sorted(kontinue.testing.__all__) == [
+        "RunningWorker",
+        "TestServer",
+        "WorkflowEnvironment",
+    ]
+    assert sorted(kontinue.__all__) == sorted(
+        [
+            "ChildCanceled",
+            "ChildFailed",
+            "ExecutionContext",
+            "ExecutionRetry",
+            "ExecutionTTL",
+            "ExecutionTimedOut",
+            "ExecutionTimeout",
+            "NonRetryableError",
+            "RetryableError",
+            "SyncExecutionContext",
+            "ValidationFailed",
+            "Worker",
+            "WorkerSettings",
+            "WorkflowError",
+            "__version__",
+        ]
+    )
+    for name in kontinue.__all__:
+        assert getattr(kontinue, name) is not None, name
+
+
+def test_importing_kontinue_is_cheap() -> None:
+    import subprocess
+    import sys
+
+    probe = "import sys, kontinue; print('kontinue.worker' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr

@@ -71,14 +71,11 @@ class RunningWorker:
         self._task = asyncio.current_task()
         runner = asyncio.create_task(self.worker.run(client))
         try:
-            while self.worker.engine is None:
-                await asyncio.sleep(0.005)
-            ready = asyncio.create_task(self.worker.engine.ready.wait())
-            done, _ = await asyncio.wait({ready, runner}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.sleep(0)  # Worker.run makes its engine before its first await
+            leading = asyncio.create_task(self.worker.engine.leading.wait())
+            done, _ = await asyncio.wait({leading, runner}, return_when=asyncio.FIRST_COMPLETED)
             if runner in done:
                 runner.result()
-            while not self.worker.engine.leader.is_leader:
-                await asyncio.sleep(0.005)
             self._started.set()
             await runner
         except asyncio.CancelledError:

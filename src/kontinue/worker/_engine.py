@@ -135,6 +135,9 @@ class Engine:
         self._suspension_timers: dict[str, Timer] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.ready = asyncio.Event()
+        """Set once the caches are filled (before leadership is sought)."""
+        self.leading = asyncio.Event()
+        """Set while this replica holds the group's Lease (and runs executions)."""
 
     # Lifecycle --------------------------------------------------------------------------------
 
@@ -180,12 +183,14 @@ class Engine:
 
     def _leadership(self, leader: bool) -> None:
         if leader:
+            self.leading.set()
             self.spawn(self.worker.remove_stale_functions(self.client, self.namespace), "prune")
             for name in list(self.executions.cache):
                 self._enqueue(name)
             for name in list(self.suspensions.cache):
                 self._enqueue_suspension(name)
         else:
+            self.leading.clear()
             self.spawn(self._stop_runs(), "kontinue-step-down")
 
     async def _stop_runs(self) -> None:

@@ -1,0 +1,514 @@
+"""Benchmark of the workflow engine: a kontinue Worker against a file-backed dev server.
+
+What a user of kontinue pays for durability, end to end: the dev server (``kontinue dev``,
+SQLite on disk) runs in its own process; a :class:`kontinue.Worker` runs in this process on the
+benchmark's event loop, as ``kontinue worker`` would; executions are created with plain API
+writes and their outcomes observed through a watch on Executions (no polling), as any client
+sees them. Each workload gets a fresh namespace and worker, so caches do not carry over.
+
+Workloads (``--quick`` divides the sizes by ten):
+
+1. ``noop_latency``: sequential no-op executions, create to observed Completed, p50/p99.
+2. ``noop_throughput``: 2,000 no-op executions created at once, executions per second.
+3. ``fan_out``: one parent running 500 children with ``asyncio.gather`` of ``ktx.execute``.
+4. ``sleepers``: 1,000 executions each taking ``ktx.sleep(2)``: how late they wake, against the
+   recorded ``resumeAt`` of the sleep and against the moment they asked plus 2 s, and the
+   process's RSS (the worker runs here); ``--sleepers N`` adds a run with N sleepers.
+5. ``store_step``: one execution running 1,000 ``ktx.store`` steps in sequence, ms per step.
+6. ``api_requests``: requests the server counted (``GET /metrics``) during workload 2, per
+   execution: all, writes (create/update/patch/delete) and reads, and by verb and resource.
+
+The same workloads run on DBOS Transact (``_dbos_peer.py``, SQLite) in a fresh process after
+ours; ratios are oriented so that above 1 means kontinue is faster (throughput: ours/dbos; fan
+out, latency p50 and store step: dbos/ours). Prints ``name: value unit`` lines.
+
+    .venv/bin/python bench/engine.py [--quick] [--only throughput,fanout] [--sleepers 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import importlib.util
+import multiprocessing
+import re
+import statistics
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any
+
+import psutil
+from _server import dev_server
+
+from kontinue import ExecutionContext, Worker
+from kontinue.api import API_VERSION, labels
+from kontinue.kube import AsyncKubeClient, KubeSettings
+
+Figures = dict[str, tuple[float, str]]
+JSON = dict[str, Any]
+
+EXECUTIONS = "executions.kontinue.cloud"
+GROUP = "bench"
+TERMINAL = frozenset({"Completed", "Failed", "Canceled", "Skipped"})
+WRITE_VERBS = frozenset({"create", "update", "patch", "delete", "deletecollection"})
+SLEEP_SECONDS = 2.0
+WORKLOADS = ("latency", "throughput", "fanout", "sleepers", "steps")
+# The benchmark's own client is not throttled; the worker keeps its default limits.
+BENCH_CLIENT = KubeSettings(qps=0, burst=1, field_manager="bench")
+_SAMPLE = re.compile(
+    r'^apiserver_request_total\{verb="([^"]*)",resource="([^"]*)",code="\d+"\} (\d+)'
+)
+
+
+# Workflows ------------------------------------------------------------------------------------
+
+
+async def noop(ktx: ExecutionContext, args: dict[str, Any]) -> None:
+    """Does nothing: what is measured is the engine's cost alone."""
+
+
+async def child(ktx: ExecutionContext, args: dict[str, Any]) -> int:
+    return int(args["i"])
+
+
+async def fan_out(ktx: ExecutionContext, args: dict[str, Any]) -> int:
+    children = int(args["children"])
+    results = await asyncio.gather(
+        *(ktx.execute("bench-child", {"i": i}, result_type=int) for i in range(children))
+    )
+    return sum(results)
+
+
+async def sleeper(ktx: ExecutionContext, args: dict[str, Any]) -> JSON:
+    """Sleep durably; report when it asked (exact only if never replayed) and when it woke."""
+    asked = ktx.now()
+    await ktx.sleep(SLEEP_SECONDS)
+    return {
+        "asked": asked.isoformat(),
+        "woke": ktx.now().isoformat(),
+        "resumptions": ktx.resumptions,
+    }
+
+
+async def stepper(ktx: ExecutionContext, args: dict[str, Any]) -> int:
+    total = 0
+    for i in range(int(args["steps"])):
+        total += await ktx.store(lambda i=i: i + 1)
+    return total
+
+
+FUNCTIONS: dict[str, Callable[..., Awaitable[Any]]] = {
+    "bench-noop": noop,
+    "bench-child": child,
+    "bench-fan-out": fan_out,
+    "bench-sleeper": sleeper,
+    "bench-stepper": stepper,
+}
+
+
+def make_worker(namespace: str) -> Worker:
+    worker = Worker(namespace=namespace, group=GROUP)
+    for name, fn in FUNCTIONS.items():
+        worker.register(fn, name)
+    return worker
+
+
+# Harness --------------------------------------------------------------------------------------
+
+
+class Outcomes:
+    """A watch on the namespace's Executions: a future per name, resolved when it ends.
+
+    The future holds the ``perf_counter`` time the terminal state was seen and the object.
+    """
+
+    def __init__(self, client: AsyncKubeClient, namespace: str) -> None:
+        self.client = client
+        self.namespace = namespace
+        self.ended = 0
+        self._futures: dict[str, asyncio.Future[tuple[float, JSON]]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        _, version = await self.client.list_with_version(EXECUTIONS, namespace=self.namespace)
+        self._task = asyncio.create_task(self._follow(version), name="bench-watch")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def expect(self, name: str) -> asyncio.Future[tuple[float, JSON]]:
+        """The future of ``name``; ask before creating it so no event can be missed."""
+        future = self._futures.get(name)
+        if future is None:
+            future = self._futures[name] = asyncio.get_running_loop().create_future()
+        return future
+
+    async def _follow(self, version: str) -> None:
+        while True:  # the server ends a watch after a while: go on from the last version
+            async for event in self.client.watch_events(
+                EXECUTIONS, namespace=self.namespace, resource_version=version
+            ):
+                seen = time.perf_counter()
+                version = event.resource_version or version
+                if event.type in ("ADDED", "MODIFIED"):
+                    self._observe(seen, event.object)
+
+    def _observe(self, seen: float, obj: JSON) -> None:
+        phase = (obj.get("status") or {}).get("phase")
+        if phase not in TERMINAL:
+            return
+        future = self._futures.get(obj["metadata"]["name"])
+        if future is None or future.done():
+            return
+        self.ended += 1
+        if phase == "Completed":
+            future.set_result((seen, obj))
+        else:
+            message = (obj.get("status") or {}).get("message")
+            future.set_exception(RuntimeError(f"{obj['metadata']['name']} {phase}: {message}"))
+
+
+class Bench:
+    """One namespace with a running worker, a client and a watch on its Executions."""
+
+    def __init__(self, kubeconfig: str, namespace: str) -> None:
+        self.kubeconfig = kubeconfig
+        self.namespace = namespace
+        self.client = AsyncKubeClient.from_kubeconfig(
+            kubeconfig, namespace=namespace, settings=BENCH_CLIENT
+        )
+        self.worker = make_worker(namespace)
+        self.outcomes = Outcomes(self.client, namespace)
+
+    async def execute(self, function: str, arguments: JSON | None = None) -> tuple[float, JSON]:
+        """Create an execution and wait for it to end: (seconds from create, final object)."""
+        name = f"{function}-{uuid.uuid4().hex[:10]}"
+        done = self.outcomes.expect(name)
+        started = time.perf_counter()
+        await self.create(name, function, arguments)
+        seen, obj = await done
+        return seen - started, obj
+
+    async def create(self, name: str, function: str, arguments: JSON | None = None) -> None:
+        meta = {
+            "name": name,
+            "labels": {labels.LABEL_FUNCTION: function, labels.LABEL_WORKER_GROUP: GROUP},
+        }
+        spec = {"function": function, "arguments": arguments or {}}
+        body = {"apiVersion": API_VERSION, "kind": "Execution", "metadata": meta, "spec": spec}
+        await self.client.create(body)
+
+    async def many(
+        self, count: int, function: str, arguments: JSON | None = None, within: float = 600.0
+    ) -> list[tuple[float, JSON]]:
+        """Create ``count`` executions at once and wait for all; (seen, object) per execution."""
+        names = [f"{function}-{uuid.uuid4().hex[:10]}" for _ in range(count)]
+        futures = [self.outcomes.expect(name) for name in names]
+        await asyncio.gather(*(self.create(name, function, arguments) for name in names))
+        try:
+            return await asyncio.wait_for(asyncio.gather(*futures), within)
+        except TimeoutError:
+            done = sum(f.done() for f in futures)
+            raise TimeoutError(f"{done}/{count} ended within {within:.0f}s") from None
+
+    async def request_counts(self) -> Counter[tuple[str, str]]:
+        """The server's request counters by (verb, resource), all status codes summed."""
+        response = await self.client.raw("GET", "/metrics")
+        counts: Counter[tuple[str, str]] = Counter()
+        for line in response.body.decode().splitlines():
+            match = _SAMPLE.match(line)
+            if match:
+                verb, resource, value = match.groups()
+                counts[(verb, resource)] += int(value)
+        return counts
+
+
+@contextlib.asynccontextmanager
+async def bench_in(kubeconfig: str, label: str) -> AsyncIterator[Bench]:
+    """A fresh namespace with a worker that has become leader, for one workload."""
+    namespace = f"bench-{label}-{uuid.uuid4().hex[:6]}"
+    async with AsyncKubeClient.from_kubeconfig(kubeconfig, settings=BENCH_CLIENT) as admin:
+        namespace_body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+        await admin.create(namespace_body)
+    bench = Bench(kubeconfig, namespace)
+    worker = bench.worker
+    worker_client = AsyncKubeClient.from_kubeconfig(
+        kubeconfig, namespace=namespace, settings=worker.settings.kube
+    )
+    running = asyncio.create_task(worker.run(worker_client), name="bench-worker")
+    try:
+        await _until_leader(worker, running)
+        await bench.outcomes.start()
+        yield bench
+    finally:
+        await bench.outcomes.stop()
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        await worker_client.close()
+        await bench.client.close()
+
+
+async def _until_leader(worker: Worker, running: asyncio.Task[None], within: float = 30) -> None:
+    deadline = time.monotonic() + within
+    while worker.engine is None or not worker.engine.ready.is_set():
+        if running.done():
+            running.result()
+            raise RuntimeError("the worker stopped before it was ready")
+        if time.monotonic() > deadline:
+            raise TimeoutError("the worker was not ready in time")
+        await asyncio.sleep(0.005)
+    while not worker.engine.leader.is_leader:
+        if running.done():
+            running.result()
+        if time.monotonic() > deadline:
+            raise TimeoutError("the worker did not become leader in time")
+        await asyncio.sleep(0.005)
+
+
+def _percentiles(values: list[float]) -> tuple[float, float]:
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return cuts[49], cuts[98]
+
+
+def _rss_mb() -> float:
+    return float(psutil.Process().memory_info().rss) / 2**20
+
+
+# Workloads ------------------------------------------------------------------------------------
+
+
+async def noop_latency(kubeconfig: str, n: int) -> Figures:
+    async with bench_in(kubeconfig, "latency") as bench:
+        for _ in range(10):  # warm-up: discovery, connections, the worker's first run
+            await bench.execute("bench-noop")
+        latencies = [(await bench.execute("bench-noop"))[0] * 1000 for _ in range(n)]
+    p50, p99 = _percentiles(latencies)
+    return {"noop_latency_p50": (p50, "ms"), "noop_latency_p99": (p99, "ms")}
+
+
+async def noop_throughput(kubeconfig: str, n: int) -> Figures:
+    """Workload 2, with the server's request counters read before and after (workload 6)."""
+    async with bench_in(kubeconfig, "throughput") as bench:
+        await bench.execute("bench-noop")  # warm-up
+        before = await bench.request_counts()
+        started = time.perf_counter()
+        outcomes = await bench.many(n, "bench-noop")
+        elapsed = max(seen for seen, _ in outcomes) - started
+        await asyncio.sleep(1.0)  # writes the worker makes just after the outcome (events)
+        after = await bench.request_counts()
+    figures: Figures = {"noop_throughput": (n / elapsed, "executions/s")}
+    delta = after - before
+    delta[("get", "")] -= 1  # the first scrape, counted once it had answered
+    total = sum(delta.values())
+    writes = sum(count for (verb, _), count in delta.items() if verb in WRITE_VERBS)
+    figures["api_requests_per_execution"] = (total / n, "requests")
+    figures["api_writes_per_execution"] = (writes / n, "requests")
+    figures["api_reads_per_execution"] = ((total - writes) / n, "requests")
+    for (verb, resource), count in sorted(delta.items()):
+        if count:
+            figures[f"api_{verb}_{resource or 'nonresource'}_per_execution"] = (
+                count / n,
+                "requests",
+            )
+    return figures
+
+
+async def fan_out_time(kubeconfig: str, children: int) -> Figures:
+    async with bench_in(kubeconfig, "fanout") as bench:
+        await bench.execute("bench-noop")  # warm-up
+        elapsed, obj = await asyncio.wait_for(
+            bench.execute("bench-fan-out", {"children": children}), 600
+        )
+    total = obj["status"].get("result")
+    if total != children * (children - 1) // 2:
+        raise RuntimeError(f"the fan-out summed {total}")
+    return {"fan_out": (elapsed, "s")}
+
+
+async def sleepers(kubeconfig: str, n: int, prefix: str = "sleepers") -> Figures:
+    async with bench_in(kubeconfig, prefix) as bench:
+        await bench.execute("bench-noop")  # warm-up
+        gc.collect()
+        before = peak = _rss_mb()
+        sampling = True
+
+        async def sample() -> None:
+            nonlocal peak
+            while sampling:
+                peak = max(peak, _rss_mb())
+                await asyncio.sleep(0.1)
+
+        sampler = asyncio.create_task(sample())
+        started = time.perf_counter()
+        try:
+            outcomes = await bench.many(n, "bench-sleeper", within=max(600.0, n * 0.2))
+        finally:
+            sampling = False
+            await sampler
+        elapsed = max(seen for seen, _ in outcomes) - started
+        gc.collect()
+        after = _rss_mb()
+    late_recorded: list[float] = []
+    late_asked: list[float] = []
+    replayed = 0
+    for _, obj in outcomes:
+        status = obj["status"]
+        result = status["result"]
+        woke = datetime.fromisoformat(result["woke"])
+        resume_at = next(
+            step["resumeAt"] for step in status["steps"].values() if step["kind"] == "sleep"
+        )
+        late_recorded.append((woke - datetime.fromisoformat(resume_at)).total_seconds() * 1000)
+        if result["resumptions"]:
+            replayed += 1  # its "asked" is the replay's time, not the original request's
+            continue
+        wanted = datetime.fromisoformat(result["asked"]) + timedelta(seconds=SLEEP_SECONDS)
+        late_asked.append((woke - wanted).total_seconds() * 1000)
+    p50, p99 = _percentiles(late_recorded)
+    figures: Figures = {
+        f"{prefix}_lateness_vs_resumeAt_p50": (p50, "ms"),
+        f"{prefix}_lateness_vs_resumeAt_p99": (p99, "ms"),
+    }
+    if len(late_asked) >= 2:
+        p50, p99 = _percentiles(late_asked)
+        figures[f"{prefix}_lateness_vs_asked_p50"] = (p50, "ms")
+        figures[f"{prefix}_lateness_vs_asked_p99"] = (p99, "ms")
+        figures[f"{prefix}_lateness_vs_asked_min"] = (min(late_asked), "ms")
+    figures[f"{prefix}_replayed"] = (replayed, "executions")
+    figures[f"{prefix}_total_time"] = (elapsed, "s")
+    figures[f"{prefix}_rss_before"] = (before, "MB")
+    figures[f"{prefix}_rss_peak"] = (peak, "MB")
+    figures[f"{prefix}_rss_after"] = (after, "MB")
+    return figures
+
+
+async def store_steps(kubeconfig: str, n: int) -> Figures:
+    async with bench_in(kubeconfig, "steps") as bench:
+        await bench.execute("bench-noop")  # warm-up
+        elapsed, obj = await asyncio.wait_for(bench.execute("bench-stepper", {"steps": n}), 600)
+    total = obj["status"].get("result")
+    if total != n * (n + 1) // 2:
+        raise RuntimeError(f"the steps summed {total}")
+    return {"store_step": (elapsed / n * 1000, "ms")}
+
+
+# Driver ---------------------------------------------------------------------------------------
+
+
+def emit(name: str, value: float, unit: str) -> None:
+    text = f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
+    print(f"{name}: {text} {unit}", flush=True)
+
+
+async def run_ours(
+    kubeconfig: str, workloads: list[str], scale: int, extra_sleepers: int | None
+) -> Figures:
+    plans: dict[str, Callable[[], Awaitable[Figures]]] = {
+        "latency": lambda: noop_latency(kubeconfig, 200 // scale),
+        "throughput": lambda: noop_throughput(kubeconfig, 2000 // scale),
+        "fanout": lambda: fan_out_time(kubeconfig, 500 // scale),
+        "sleepers": lambda: sleepers(kubeconfig, 1000 // scale),
+        "steps": lambda: store_steps(kubeconfig, 1000 // scale),
+    }
+    if extra_sleepers:
+        workloads = [*workloads, "extra"]
+        plans["extra"] = lambda: sleepers(kubeconfig, extra_sleepers, f"sleepers{extra_sleepers}")
+    figures: Figures = {}
+    for workload in workloads:
+        try:
+            result = await plans[workload]()
+        except Exception as error:
+            print(f"{workload}: failed ({type(error).__name__}: {error})", flush=True)
+            continue
+        for name, (value, unit) in result.items():
+            emit(name, value, unit)
+        figures |= result
+    return figures
+
+
+def run_loop(main: Awaitable[Figures]) -> Figures:
+    """Run on uvloop, as ``kontinue worker`` does (asyncio's loop where it is missing)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)  # type: ignore[arg-type]
+    return uvloop.run(main)  # type: ignore[arg-type]
+
+
+def _peer_figures(quick: bool) -> Figures:
+    import _dbos_peer
+
+    figures: Figures = _dbos_peer.run_all(quick=quick)
+    return figures
+
+
+def run_peer(quick: bool) -> Figures:
+    """DBOS's figures, measured in a fresh process (its RSS is then its own)."""
+    if importlib.util.find_spec("_dbos_peer") is None:
+        print("dbos: unavailable (bench/_dbos_peer.py does not exist)", flush=True)
+        return {}
+    context = multiprocessing.get_context("spawn")
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            figures = pool.submit(_peer_figures, quick).result()
+    except Exception as error:
+        print(f"dbos: unavailable ({type(error).__name__}: {error})", flush=True)
+        return {}
+    for name, (value, unit) in figures.items():
+        emit(name, value, unit)
+    return figures
+
+
+def ratios(ours: Figures, peer: Figures) -> None:
+    """Each ratio is above 1 when kontinue is the faster."""
+    pairs = {
+        "ratio_throughput": ("noop_throughput", "dbos_noop_throughput", True),
+        "ratio_fanout": ("fan_out", "dbos_fan_out", False),
+        "ratio_latency_p50": ("noop_latency_p50", "dbos_noop_latency_p50", False),
+        "ratio_store_step": ("store_step", "dbos_sequential_step", False),
+    }
+    for name, (mine, theirs, higher_is_better) in pairs.items():
+        if mine in ours and theirs in peer and ours[mine][0] and peer[theirs][0]:
+            a, b = ours[mine][0], peer[theirs][0]
+            emit(name, a / b if higher_is_better else b / a, "x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a tenth of every size")
+    parser.add_argument(
+        "--only",
+        default=",".join(WORKLOADS),
+        help=f"comma-separated workloads among {', '.join(WORKLOADS)} (default: all)",
+    )
+    parser.add_argument(
+        "--sleepers", type=int, default=None, metavar="N", help="also a run with N sleepers"
+    )
+    parser.add_argument("--no-peer", action="store_true", help="skip the DBOS figures")
+    args = parser.parse_args()
+    workloads = [w.strip() for w in args.only.split(",") if w.strip()]
+    unknown = set(workloads) - set(WORKLOADS)
+    if unknown:
+        parser.error(f"unknown workloads: {', '.join(sorted(unknown))}")
+    scale = 10 if args.quick else 1
+    with dev_server() as server:
+        emit("server_startup", server.startup_ms, "ms")
+        ours = run_loop(run_ours(server.kubeconfig, workloads, scale, args.sleepers))
+    if args.no_peer:
+        return
+    peer = run_peer(args.quick)
+    ratios(ours, peer)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""The worker as a cluster citizen: Functions, leadership, conditions, Events and metrics."""
+
+from __future__ import annotations
+
+import time
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+import kontinue
+from kontinue.api import ExecutionPhase, ExecutionRetry, Function, labels
+from kontinue.kube.status import Status, compute_status
+from kontinue.testing import WorkflowEnvironment
+
+FUNCTIONS = "functions.kontinue.cloud"
+
+
+class Size(StrEnum):
+    SMALL = "small"
+    LARGE = "large"
+
+
+class ClusterArgs(BaseModel):
+    """Arguments of a cluster deployment."""
+
+    name: str = Field(description="Cluster name")
+    size: Size = Field(default=Size.SMALL, description="Node pool size")
+    nodes: int = Field(default=3, ge=1)
+
+
+def test_functions_are_published_with_their_schema_and_stale_ones_removed(
+    kontinue_env: WorkflowEnvironment,
+) -> None:
+    stale = {
+        "apiVersion": "kontinue.cloud/v1alpha1",
+        "kind": "Function",
+        "metadata": {"name": "old", "labels": {labels.LABEL_WORKER_GROUP: "publish"}},
+        "spec": {"name": "old", "workerGroup": "publish"},
+    }
+    kontinue_env.client.create(stale)
+    worker = kontinue.Worker(group="publish")
+
+    @worker.function(
+        "deploy-cluster",
+        display_name="Deploy cluster",
+        retry=ExecutionRetry(retries=2),
+        concurrency=5,
+    )
+    async def deploy(ktx: kontinue.ExecutionContext, args: ClusterArgs) -> str:
+        """Deploys a cluster."""
+        return args.name
+
+    @worker.function("helper", hidden=True)
+    def helper(ktx: kontinue.SyncExecutionContext) -> None:
+        return None
+
+    with kontinue_env.running(worker):
+        for _ in range(200):
+            names = {f["spec"]["name"] for f in kontinue_env.client.list(FUNCTIONS)}
+            if names == {"deploy-cluster", "helper"}:
+                break
+            time.sleep(0.02)
+        published = {
+            f.spec.name: f
+            for f in (Function.model_validate(o) for o in kontinue_env.client.list(FUNCTIONS))
+        }
+    assert set(published) == {"deploy-cluster", "helper"}
+    deploy_fn = published["deploy-cluster"]
+    assert deploy_fn.spec.description == "Deploys a cluster."
+    assert deploy_fn.spec.display_name == "Deploy cluster"
+    assert deploy_fn.spec.concurrency is not None and deploy_fn.spec.concurrency.limit == 5
+    assert deploy_fn.spec.defaults is not None and deploy_fn.spec.defaults.retry is not None
+    schema = deploy_fn.spec.arguments
+    assert schema["required"] == ["name"]
+    assert schema["properties"]["name"]["description"] == "Cluster name"
+    assert schema["properties"]["nodes"]["default"] == 3
+    size = schema["$defs"]["Size"]
+    assert size["enum"] == ["small", "large"]
+    assert deploy_fn.metadata.labels[labels.LABEL_WORKER_GROUP] == "publish"
+    assert published["helper"].metadata.annotations[labels.ANNOTATION_HIDDEN] == "true"
+
+
+def test_only_the_leader_runs_executions(kontinue_env: WorkflowEnvironment) -> None:
+    ran_by: list[str] = []
+
+    def make(identity: str) -> kontinue.Worker:
+        worker = kontinue.Worker(
+            group="leaders", identity=identity, settings=kontinue.WorkerSettings(renew_period=0.2)
+        )
+
+        @worker.function("who")
+        async def who(ktx: kontinue.ExecutionContext) -> str:
+            ran_by.append(identity)
+            return identity
+
+        return worker
+
+    first = kontinue_env.start_worker(make("first"))
+    second_worker = make("second")
+    # the second replica starts while the first holds the lease: it waits as a follower
+    from kontinue.testing import RunningWorker
+
+    second = RunningWorker(second_worker, kontinue_env.kubeconfig, kontinue_env.namespace)
+    second_worker.clock = kontinue_env.clock
+    second_worker.namespace = kontinue_env.namespace
+    second._thread.start()
+    names = [kontinue_env.execute("who", {}, group="leaders") for _ in range(5)]
+    results = {kontinue_env.wait(n).status.result for n in names}
+    assert results == {"first"}
+    assert set(ran_by) == {"first"}
+    lease = kontinue_env.client.get("leases.coordination.k8s.io", "kontinue-worker-leaders")
+    assert lease["spec"]["holderIdentity"] == "first"
+    first.stop()  # releases the lease: the follower takes over at its next try
+    later = kontinue_env.execute("who", {}, group="leaders")
+    assert kontinue_env.wait(later, timeout=15).status.result == "second"
+    second.stop()
+
+
+def test_conditions_events_and_metrics_follow_the_execution(
+    kontinue_env: WorkflowEnvironment,
+) -> None:
+    worker = kontinue.Worker(group="observe")
+
+    @worker.function("gate")
+    async def gate(ktx: kontinue.ExecutionContext) -> str:
+        await ktx.suspend("approve?")
+        return "ok"
+
+    @worker.function("boom")
+    async def boom(ktx: kontinue.ExecutionContext) -> None:
+        raise kontinue.NonRetryableError("exploded")
+
+    with kontinue_env.running(worker) as running:
+        name = kontinue_env.execute(gate, {})
+        kontinue_env.wait(name, phases={ExecutionPhase.SUSPENDED})
+        waiting = kontinue_env.client.get("executions.kontinue.cloud", name)
+        assert compute_status(waiting).status == Status.IN_PROGRESS
+        suspension = kontinue_env.wait_for_suspension(name)
+        kontinue_env.resume(suspension.metadata.name or "")
+        kontinue_env.wait(name)
+        done = kontinue_env.client.get("executions.kontinue.cloud", name)
+        failed_name = kontinue_env.execute(boom, {})
+        kontinue_env.wait(failed_name)
+        failed = kontinue_env.client.get("executions.kontinue.cloud", failed_name)
+        metrics = running.worker.engine.metrics.text()
+        for _ in range(200):
+            events = kontinue_env.client.list("events")
+            reasons = {(e["involvedObject"]["name"], e["reason"]) for e in events}
+            if {(name, "Completed"), (failed_name, "Failed")} <= reasons:
+                break
+            time.sleep(0.02)
+    assert compute_status(done).status == Status.CURRENT
+    assert compute_status(failed).status == Status.FAILED
+    ready = {c["type"]: c for c in done["status"]["conditions"]}
+    assert ready["Ready"]["status"] == "True"
+    assert (name, "Completed") in reasons and (failed_name, "Failed") in reasons
+    assert 'kontinue_executions_completed_total{function="gate",phase="Completed"} 1.0' in metrics
+    assert 'kontinue_executions_completed_total{function="boom",phase="Failed"} 1.0' in metrics
+    assert "kontinue_execution_latency_bucket" in metrics
+    assert 'kontinue_execution_states{phase="Completed",worker_group="observe"} 1.0' in metrics
+    assert "kontinue_executions_running" in metrics

@@ -1,0 +1,602 @@
+"""Processes, workload and checks shared by the reliability tests.
+
+The dev server and the workers run as real child processes (``kontinue dev`` and ``kontinue
+worker tests.reliability.workflows:worker``) on the system clock, so a test can ``kill -9`` any
+of them. The test itself only makes plain API writes: it creates Executions, resumes manual
+Suspensions (``spec.resume``, as any client would) and polls until every root execution ended.
+Afterwards :func:`check_run` compares the final resources with the side-effect log written by
+``workflows.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kontinue.api import API_VERSION, format_time, labels
+from kontinue.kube import KubeClient, KubeError, KubeSettings, NotFound
+
+from . import workflows
+
+ROOT = Path(__file__).resolve().parents[2]
+NAMESPACE = "reliability"
+EXECUTIONS = "executions.kontinue.cloud"
+SUSPENSIONS = "suspensions.kontinue.cloud"
+LEASE = f"kontinue-worker-{workflows.GROUP}"
+TERMINAL = frozenset({"Completed", "Failed", "Canceled", "Skipped"})
+JSON = dict[str, Any]
+
+RESUME_AT_PRECISION = 1.0
+"""Seconds a durable sleep may end early: the engine writes a Suspension's ``resumeAt`` (and
+the step's ``resumeAt``) truncated to whole seconds (``format_time``), so a sleep of 1.5 s
+started at x.9 s wakes at the next whole second + 1, up to a second before it should. The chaos
+tests allow for it; ``test_sleep_precision.py`` reproduces it on its own."""
+
+
+# Processes --------------------------------------------------------------------------------------
+
+
+def _tail(path: Path, limit: int = 4000) -> str:
+    try:
+        return path.read_text(errors="replace")[-limit:]
+    except FileNotFoundError:
+        return ""
+
+
+class DevServer:
+    """``kontinue dev`` in a child process on a file-backed data directory.
+
+    ``reuse_address`` starts it through ``tests.reliability.reuse_address``, which only sets
+    ``SO_REUSEADDR`` on the listening socket: without it a restart on the same port fails for
+    the minute the killed server's connections stay in TIME_WAIT (see ``test_kill_server``).
+    """
+
+    def __init__(self, data_dir: Path, log: Path) -> None:
+        self.data_dir = data_dir
+        self.log = log
+        self.kubeconfig = data_dir / "kubeconfig"
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def command(self, port: int, *, reuse_address: bool = False) -> list[str]:
+        """The command line of the server process."""
+        module = "tests.reliability.reuse_address" if reuse_address else "kontinue.cli"
+        data = ["--data-dir", str(self.data_dir), "--port", str(port)]
+        return [sys.executable, "-m", module, "dev", *data]
+
+    def start(
+        self, port: int = 0, *, reuse_address: bool = False, timeout: float = 30.0
+    ) -> DevServer:
+        """Start it (port 0: a free one) and wait until it serves; raises if it exits."""
+        offset = self.log.stat().st_size if self.log.exists() else 0
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                self.command(port, reuse_address=reuse_address),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.log.open("rb") as log:
+                log.seek(offset)
+                output = log.read().decode(errors="replace")
+            if "\nkubeconfig: " in f"\n{output}":
+                self.port = kubeconfig_port(self.kubeconfig)
+                return self
+            if self.process.poll() is not None:
+                raise ServerDidNotStart(output)
+            time.sleep(0.05)
+        self.kill()
+        raise ServerDidNotStart(f"not ready within {timeout}s:\n{_tail(self.log)}")
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def kill(self) -> None:
+        """``kill -9``: nothing is flushed or closed."""
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        """Stop it gracefully (``kill -9`` if it does not exit in time)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+class ServerDidNotStart(AssertionError):
+    """The dev server exited (or hung) before it served; the message is its output."""
+
+
+def kubeconfig_port(path: Path) -> int:
+    """The port of the (first) cluster's server URL in a kubeconfig."""
+    document = yaml.safe_load(path.read_text())
+    server = str(document["clusters"][0]["cluster"]["server"])
+    return int(server.rsplit(":", 1)[1].rstrip("/"))
+
+
+class WorkerProcess:
+    """``kontinue worker tests.reliability.workflows:worker`` in a child process."""
+
+    def __init__(
+        self,
+        kubeconfig: Path,
+        effects: Path,
+        log: Path,
+        *,
+        lease_duration: float = 3.0,
+        renew_period: float = 1.0,
+    ) -> None:
+        self.kubeconfig = kubeconfig
+        self.effects = effects
+        self.log = log
+        self.lease_duration = lease_duration
+        self.renew_period = renew_period
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> WorkerProcess:
+        env = {
+            **os.environ,
+            workflows.LOG_ENV: str(self.effects),
+            workflows.LEASE_ENV: str(self.lease_duration),
+            workflows.RENEW_ENV: str(self.renew_period),
+        }
+        target = "tests.reliability.workflows:worker"
+        command = [sys.executable, "-m", "kontinue.cli", "worker", target]
+        command += ["--kubeconfig", str(self.kubeconfig), "-n", NAMESPACE]
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env
+            )
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """``kill -9``, and a marker line in the side-effect log (``kill - - 0 PID``)."""
+        if self.running:
+            assert self.process is not None
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+            workflows.record_to(self.effects, "kill", "-", "-", 0, self.pid)
+
+    def stop(self) -> None:
+        """Stop it gracefully (``kill -9`` if it does not exit in time)."""
+        if not self.running:
+            return
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+# The API, as a plain client ----------------------------------------------------------------------
+
+
+def client(kubeconfig: Path) -> KubeClient:
+    """A client without rate limit and with few retries (the loops below retry themselves)."""
+    settings = KubeSettings(qps=0, burst=1, timeout=10.0, retries=1)
+    return KubeClient.from_kubeconfig(str(kubeconfig), namespace=NAMESPACE, settings=settings)
+
+
+def create_namespace(kube: KubeClient) -> None:
+    body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
+    kube.create(body)
+
+
+def lease_holder(kube: KubeClient) -> int | None:
+    """The pid of the worker holding the group's Lease (identities are host-pid-random)."""
+    try:
+        lease = kube.get("Lease", LEASE, namespace=NAMESPACE)
+    except NotFound:
+        return None
+    holder = (lease.get("spec") or {}).get("holderIdentity")
+    return int(str(holder).rsplit("-", 2)[1]) if holder else None
+
+
+def wait_for_leader(
+    kube: KubeClient, pids: set[int], timeout: float = 30.0, *, interval: float = 0.05
+) -> int:
+    """Wait until one of ``pids`` holds the Lease; returns its pid."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(KubeError):
+            holder = lease_holder(kube)
+            if holder in pids:
+                return holder
+        time.sleep(interval)
+    raise AssertionError(f"none of the workers {sorted(pids)} took the lease in {timeout}s")
+
+
+# Workload ---------------------------------------------------------------------------------------
+
+
+ROOT_FUNCTIONS = ("chain", "fan", "sleeper", "approval", "mixed", "sync-chain")
+CHILDREN = {"chain": 2, "fan": 4, "mixed": 2, "sync-chain": 1}
+"""How many child executions each root function starts."""
+SLEEPS = {"fan": 1, "sleeper": 1, "mixed": 2, "sync-chain": 1}
+"""How many sleeps (its own and its children's) each root function reports."""
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A root execution to create, and what it must return."""
+
+    name: str
+    function: str
+    arguments: JSON
+
+    @property
+    def expected(self) -> int:
+        """The ``value`` the workflow must return (mirrors ``workflows.py``)."""
+        n = int(self.arguments["n"])
+        resumed = workflows.resume_value(self.name)
+        values = {
+            "chain": n + n * n + (n + 1) ** 2,
+            "fan": n * n + (n + 1) ** 2 + (n + 2) ** 2 + (n + 1),
+            "sleeper": n,
+            "approval": n + 2 * resumed,
+            "mixed": n * n + resumed + 1,
+            "sync-chain": n + n * n,
+        }
+        return values[self.function]
+
+
+def plan(
+    count: int, rng: random.Random, functions: tuple[str, ...] = ROOT_FUNCTIONS
+) -> list[Planned]:
+    """``count`` root executions cycling through ``functions``, with random arguments."""
+    planned = []
+    for i in range(count):
+        function = functions[i % len(functions)]
+        arguments: JSON = {"n": rng.randrange(100)}
+        if function in ("sleeper", "mixed", "sync-chain"):
+            arguments["seconds"] = rng.choice((1.0, 1.5, 2.0))
+        planned.append(Planned(f"{function}-{i:03d}", function, arguments))
+    return planned
+
+
+def create_execution(kube: KubeClient, planned: Planned) -> None:
+    meta = {
+        "name": planned.name,
+        "labels": {
+            labels.LABEL_FUNCTION: planned.function,
+            labels.LABEL_WORKER_GROUP: workflows.GROUP,
+        },
+    }
+    spec = {"function": planned.function, "arguments": planned.arguments}
+    body = {"apiVersion": API_VERSION, "kind": "Execution", "metadata": meta, "spec": spec}
+    kube.create(body)
+
+
+def resume_waiting(kube: KubeClient, only: Callable[[JSON], bool] = lambda _: True) -> int:
+    """Resume every manual Suspension still waiting without a resume request (and accepted by
+    ``only``) with ``{"value": resume_value(execution)}``; returns how many."""
+    resumed = 0
+    for suspension in kube.list(SUSPENSIONS, namespace=NAMESPACE):
+        spec = suspension.get("spec") or {}
+        status = suspension.get("status") or {}
+        if spec.get("kind") != "Manual" or spec.get("resume") is not None:
+            continue
+        if status.get("phase", "Waiting") != "Waiting" or not only(suspension):
+            continue
+        data = {"value": workflows.resume_value(str(spec["execution"]))}
+        request = {"data": data, "requestedAt": format_time(datetime.now(UTC))}
+        name = suspension["metadata"]["name"]
+        kube.patch(SUSPENSIONS, {"spec": {"resume": request}}, name=name, namespace=NAMESPACE)
+        resumed += 1
+    return resumed
+
+
+def drive(
+    kube: KubeClient,
+    roots: list[str],
+    *,
+    timeout: float,
+    resume: bool = True,
+    interval: float = 0.25,
+) -> dict[str, JSON]:
+    """Resume suspensions as they appear and wait until every root ended; returns all
+    Executions by name. API errors (a server being restarted) are retried until ``timeout``."""
+    deadline = time.monotonic() + timeout
+    pending = list(roots)
+    executions: dict[str, JSON] = {}
+    while True:
+        try:
+            if resume:
+                resume_waiting(kube)
+            items = kube.list(EXECUTIONS, namespace=NAMESPACE)
+            executions = {item["metadata"]["name"]: item for item in items}
+            pending = [name for name in roots if phase(executions.get(name)) not in TERMINAL]
+            if not pending:
+                return executions
+        except KubeError:
+            pass
+        if time.monotonic() > deadline:
+            sample = {name: _summary(executions.get(name)) for name in pending[:10]}
+            raise AssertionError(
+                f"{len(pending)} of {len(roots)} executions did not end in {timeout}s: {sample}"
+            )
+        time.sleep(interval)
+
+
+def phase(obj: JSON | None) -> str:
+    return str(((obj or {}).get("status") or {}).get("phase") or "Pending")
+
+
+def _summary(obj: JSON | None) -> str:
+    status = (obj or {}).get("status") or {}
+    return f"{status.get('phase', 'Pending')}: {status.get('message') or ''}"
+
+
+# The side-effect log ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Effect:
+    """One line of the side-effect log (``line`` is its 0-based position)."""
+
+    kind: str
+    execution: str
+    step: str
+    attempt: int
+    pid: int
+    line: int
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.execution, self.step, self.attempt)
+
+
+def read_effects(path: Path) -> list[Effect]:
+    effects = []
+    for number, text in enumerate(path.read_text().splitlines()):
+        kind, execution, step, attempt, pid = text.split()
+        effects.append(Effect(kind, execution, step, int(attempt), int(pid), number))
+    return effects
+
+
+# Checks -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Duplicate:
+    """A store callable (or child body) that ran more than once in one attempt."""
+
+    key: tuple[str, str, int]
+    pids: list[int]
+    in_kill_window: bool
+    """Every earlier run was by a worker killed afterwards, as its last side effects: the kill
+    fell between the callable's return and the write of its step (the documented window)."""
+    detail: str
+
+
+@dataclass
+class Report:
+    """What :func:`check_run` found; ``problems`` are the failures."""
+
+    problems: list[str] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
+    executions: int = 0
+    effects: int = 0
+    entries: int = 0
+    sleeps: int = 0
+    max_sleep_lateness: float = 0.0
+    min_sleep_length_ratio: float = 0.0
+    step_resume_mismatches: int = 0
+    pids: set[int] = field(default_factory=set)
+
+    def summary(self) -> str:
+        window = sum(d.in_kill_window for d in self.duplicates)
+        return (
+            f"{self.executions} executions, {self.effects} side effects, {self.entries} "
+            f"workflow entries (runs and replays), {len(self.duplicates)} duplicate side "
+            f"effects ({window} in the kill window), {self.sleeps} sleeps: latest woke "
+            f"{self.max_sleep_lateness:.2f}s after started+length, shortest lasted "
+            f"{self.min_sleep_length_ratio:.2f} of its length, {self.step_resume_mismatches} "
+            f"step resumeAt different from its Suspension's; worker pids {sorted(self.pids)}"
+        )
+
+
+def _parse_time(text: str) -> float:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+
+
+def check_run(
+    planned: list[Planned],
+    executions: dict[str, JSON],
+    suspensions: list[JSON],
+    effects: list[Effect],
+    *,
+    sleep_slack: float,
+) -> Report:
+    """Check results, exactly-once side effects and sleeps of a finished run (see the
+    module doc of each test for the guarantees)."""
+    report = Report(executions=len(executions))
+    _check_results(planned, executions, report)
+    _check_effects(executions, effects, report)
+    _check_sleeps(planned, executions, suspensions, report, slack=sleep_slack)
+    return report
+
+
+def _check_results(planned: list[Planned], executions: dict[str, JSON], report: Report) -> None:
+    children: dict[str, list[str]] = defaultdict(list)
+    for name, obj in executions.items():
+        parent = ((obj.get("metadata") or {}).get("labels") or {}).get(labels.LABEL_PARENT)
+        if parent:
+            children[parent].append(name)
+        status = obj.get("status") or {}
+        if status.get("phase") != "Completed":
+            report.problems.append(f"{name} is {_summary(obj)} (error {status.get('error')})")
+        elif status.get("attempt") != 1:
+            report.problems.append(f"{name} completed in attempt {status.get('attempt')}")
+    for root in planned:
+        obj = executions.get(root.name)
+        if obj is None:
+            report.problems.append(f"{root.name} is missing")
+            continue
+        result = (obj.get("status") or {}).get("result") or {}
+        if phase(obj) == "Completed" and result.get("value") != root.expected:
+            report.problems.append(
+                f"{root.name} returned {result.get('value')}, expected {root.expected}"
+            )
+        wanted = CHILDREN.get(root.function, 0)
+        found = len(children.get(root.name, []))
+        if found != wanted:
+            report.problems.append(f"{root.name} has {found} children, expected {wanted}")
+
+
+def _check_effects(executions: dict[str, JSON], effects: list[Effect], report: Report) -> None:
+    recorded: set[tuple[str, str, int]] = set()
+    for name, obj in executions.items():
+        for step_id, step in ((obj.get("status") or {}).get("steps") or {}).items():
+            if step.get("kind") == "store":
+                recorded.add((name, step_id, int(step.get("attempt") or 1)))
+    runs: dict[tuple[str, str, int], list[Effect]] = defaultdict(list)
+    killed_at: dict[int, int] = {}
+    last_line: dict[int, int] = {}
+    for effect in effects:
+        if effect.kind == "kill":
+            killed_at[effect.pid] = effect.line
+            continue
+        report.pids.add(effect.pid)
+        last_line[effect.pid] = effect.line
+        if effect.kind == "entry":
+            report.entries += 1
+        else:
+            report.effects += 1
+            runs[effect.key].append(effect)
+    for key in sorted(recorded - runs.keys()):
+        report.problems.append(f"step {key} is recorded, but its callable never ran")
+    for key in sorted(runs.keys() - recorded):
+        report.problems.append(f"callable of {key} ran, but its step is not recorded")
+    for key, ran in sorted(runs.items()):
+        if len(ran) < 2:
+            continue
+        earlier = ran[:-1]
+        pids = [effect.pid for effect in ran]
+        window = len(set(pids)) == len(pids) and all(e.pid in killed_at for e in earlier)
+        later = [
+            sum(1 for other in effects if other.pid == e.pid and other.line > e.line)
+            for e in earlier
+        ]
+        detail = f"{key}: ran by pids {pids}; side effects of that pid after it: {later}"
+        report.duplicates.append(Duplicate(key, pids, window, detail))
+        if not window:
+            report.problems.append(f"duplicate outside a kill window: {detail}")
+
+
+def _check_sleeps(
+    planned: list[Planned],
+    executions: dict[str, JSON],
+    suspensions: list[JSON],
+    report: Report,
+    *,
+    slack: float,
+) -> None:
+    by_step: dict[tuple[str, str], list[JSON]] = defaultdict(list)
+    for suspension in suspensions:
+        spec = suspension.get("spec") or {}
+        by_step[(str(spec.get("execution")), str(spec.get("step")))].append(suspension)
+    ratios = []
+    for root in planned:
+        result = ((executions.get(root.name) or {}).get("status") or {}).get("result") or {}
+        sleeps = result.get("sleeps") or []
+        if phase(executions.get(root.name)) == "Completed" and len(sleeps) != SLEEPS.get(
+            root.function, 0
+        ):
+            report.problems.append(f"{root.name} reports {len(sleeps)} sleeps")
+        for sleep in sleeps:
+            report.sleeps += 1
+            where = f"sleep {sleep['step']} of {sleep['execution']}"
+            started, woke, seconds = sleep["started"], sleep["woke"], sleep["seconds"]
+            found = by_step.get((sleep["execution"], sleep["step"]), [])
+            if len(found) != 1:
+                report.problems.append(f"{where} has {len(found)} Suspensions")
+                continue
+            resume_at = _parse_time(found[0]["spec"]["resumeAt"])
+            step = (executions[sleep["execution"]]["status"]["steps"] or {}).get(sleep["step"])
+            if (step or {}).get("resumeAt") != found[0]["spec"]["resumeAt"]:
+                report.step_resume_mismatches += 1
+            lateness = woke - (started + seconds)
+            report.max_sleep_lateness = max(report.max_sleep_lateness, lateness)
+            ratios.append((woke - started) / seconds)
+            if woke < resume_at:
+                report.problems.append(f"{where} woke before its resumeAt")
+            if resume_at < int(started + seconds) or woke - started < seconds - RESUME_AT_PRECISION:
+                report.problems.append(
+                    f"{where} was cut short: {woke - started:.2f}s of {seconds}s "
+                    f"(resumeAt {resume_at - started:.2f}s after it started)"
+                )
+            if lateness > slack:
+                report.problems.append(
+                    f"{where} woke {lateness:.2f}s late (more than {slack}s: restarted from "
+                    f"zero?); resumeAt {resume_at - started:.2f}s after it started"
+                )
+    report.min_sleep_length_ratio = min(ratios, default=0.0)
+
+
+def list_all(kube: KubeClient) -> tuple[dict[str, JSON], list[JSON]]:
+    """Every Execution (by name) and Suspension of the test namespace."""
+    items = kube.list(EXECUTIONS, namespace=NAMESPACE)
+    return {i["metadata"]["name"]: i for i in items}, kube.list(SUSPENSIONS, namespace=NAMESPACE)
+
+
+def count(effects: list[Effect], kind: str) -> Counter[int]:
+    """Side effects of ``kind`` per worker pid."""
+    return Counter(effect.pid for effect in effects if effect.kind == kind)
+
+
+@contextlib.contextmanager
+def background(target: Callable[[threading.Event], None]) -> Iterator[threading.Thread]:
+    """Run ``target(stop)`` in a thread for the block; ``stop`` is set when the block ends.
+    An exception in the thread is raised again at the end of the block."""
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def main() -> None:
+        try:
+            target(stop)
+        except BaseException as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=main, daemon=True, name="reliability-chaos")
+    thread.start()
+    try:
+        yield thread
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    if errors:
+        raise errors[0]
