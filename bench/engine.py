@@ -41,6 +41,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import psutil
@@ -96,10 +97,14 @@ async def sleeper(ktx: ExecutionContext, args: dict[str, Any]) -> JSON:
     }
 
 
+def _successor(i: int) -> int:
+    return i + 1
+
+
 async def stepper(ktx: ExecutionContext, args: dict[str, Any]) -> int:
     total = 0
     for i in range(int(args["steps"])):
-        total += await ktx.store(lambda i=i: i + 1)
+        total += await ktx.store(partial(_successor, i))
     return total
 
 

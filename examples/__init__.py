@@ -1,0 +1,1 @@
+"""Runnable examples; each one is also run by the test suite."""
