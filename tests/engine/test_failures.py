@@ -162,7 +162,9 @@ def test_a_reused_step_name_is_an_error(kontinue_env: WorkflowEnvironment) -> No
     assert "'token' is used twice" in done.status.error.message
 
 
-@pytest.mark.parametrize("policy", [ChildPolicy.NONE, ChildPolicy.RETRY_FAILED])
+@pytest.mark.parametrize(
+    "policy", [ChildPolicy.NONE, ChildPolicy.RETRY_FAILED, ChildPolicy.RETRY_ALL]
+)
 def test_child_policies_decide_which_children_run_again(
     kontinue_env: WorkflowEnvironment, policy: ChildPolicy
 ) -> None:
@@ -198,7 +200,7 @@ def test_child_policies_decide_which_children_run_again(
         kontinue_env.wait(name, phases={ExecutionPhase.BACKOFF})
         kontinue_env.advance(timedelta(seconds=5))
         done = kontinue_env.wait(name)
-    assert runs["good"] == 1  # a completed child is kept by both policies
+    assert runs["good"] == (2 if policy == ChildPolicy.RETRY_ALL else 1)
     if policy == ChildPolicy.NONE:
         assert done.status.phase == ExecutionPhase.FAILED  # the failed child is kept too
         assert runs["bad"] == 1
@@ -206,3 +208,23 @@ def test_child_policies_decide_which_children_run_again(
         assert done.status.phase == ExecutionPhase.COMPLETED, done.status
         assert done.status.result == ["fine", "fixed"]
         assert runs["bad"] == 2
+
+
+def test_a_status_too_large_for_the_server_fails_the_execution_clearly(
+    kontinue_env: WorkflowEnvironment,
+) -> None:
+    worker = kontinue.Worker(group="failures")
+
+    @worker.function("hoarder")
+    async def hoarder(ktx: kontinue.ExecutionContext) -> int:
+        first = await ktx.store(lambda: "a" * 900_000)
+        second = await ktx.store(lambda: "b" * 900_000)
+        return len(first) + len(second)
+
+    with kontinue_env.running(worker):
+        done = kontinue_env.wait(kontinue_env.execute(hoarder, {}))
+    assert done.status.phase == ExecutionPhase.FAILED
+    assert done.status.error is not None and done.status.error.retryable is False
+    assert "refused the status" in done.status.error.message
+    assert "too large" in done.status.error.message
+    assert list(done.status.steps) == ["0"]  # what was recorded before is kept

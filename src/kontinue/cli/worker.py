@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import logging
 import os
 import signal
 import sys
@@ -15,6 +14,8 @@ from typing import Annotated, Any
 import typer
 
 from kontinue.worker import Worker
+
+from ._logging import configure_logging
 
 EXIT_BAD_TARGET = 2
 
@@ -83,11 +84,15 @@ def worker(
         str | None, typer.Option(help="Serve Prometheus metrics on HOST:PORT.")
     ] = None,
     log_level: Annotated[str, typer.Option(help="Logging level.")] = "INFO",
+    log_format: Annotated[
+        str, typer.Option(help="text, or json for one JSON object per line.")
+    ] = "text",
 ) -> None:
     """Run the functions of a worker: publish them and execute their Executions."""
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    if log_format not in ("text", "json"):
+        typer.echo(f"error: --log-format is text or json, not {log_format!r}", err=True)
+        raise typer.Exit(EXIT_BAD_TARGET)
+    configure_logging(log_level, log_format)
     try:
         found = load_worker(target)
     except typer.BadParameter as error:

@@ -39,7 +39,7 @@ from kontinue.api import (
     format_time,
     labels,
 )
-from kontinue.kube import AlreadyExists, Conflict, NotFound
+from kontinue.kube import AlreadyExists, ApiError, Conflict, Invalid, NotFound
 from kontinue.sdk._context import (
     ChildRequest,
     ExecutionContext,
@@ -77,6 +77,11 @@ class Parked(BaseException):
 
 class RunLost(Exception):
     """Another writer changed the execution's status: this run is stale and must stop."""
+
+
+class StatusRejected(ValidationFailed):
+    """The API server refused the status write (too large, or invalid): the execution cannot
+    record this much, so it fails instead of retrying a write that cannot succeed."""
 
 
 def resource_name(parent: str, step: str, attempt: int, *, limit: int = 253) -> str:
@@ -214,7 +219,12 @@ class Run:
                 self.logger.warning("attempt %d failed: %s", self.attempt, record.message)
             await self._failed(record)
             return
-        await self._finish(ExecutionPhase.COMPLETED, result=result)
+        try:
+            await self._finish(ExecutionPhase.COMPLETED, result=result)
+        except StatusRejected as rejected:
+            for key in ("result", "finishedAt", "phase"):
+                self.patch.pop(key, None)
+            await self._failed(rejected.to_record())
 
     async def _call_sync(self, context: ExecutionContext, arguments: Any) -> Any:
         loop = asyncio.get_running_loop()
@@ -363,6 +373,11 @@ class Run:
             patch["observedGeneration"] = int(self.raw["metadata"].get("generation") or 1)
             try:
                 await self._write(patch)
+            except StatusRejected:
+                # what was refused is dropped; the steps recorded before stay on the server
+                kept = {k: v for k, v in patch.items() if k not in ("steps", "result")}
+                self.patch = _merge(kept, self.patch)
+                raise
             except BaseException:
                 self.patch = _merge(patch, self.patch)  # keep it for the next try
                 raise
@@ -384,6 +399,14 @@ class Run:
                 continue
             except NotFound:
                 raise RunLost(self.name) from None
+            except ApiError as error:
+                too_large = error.status_code == 413 or "too large" in error.message
+                if not (too_large or isinstance(error, Invalid)):
+                    raise
+                raise StatusRejected(
+                    f"the API server refused the status of {self.name}: {error.message}; "
+                    "record less (smaller results and stored values, fewer steps)"
+                ) from None
             self.rv = str(answer["metadata"]["resourceVersion"])
             self.persisted = dict(answer.get("status") or {})
             self.raw = answer

@@ -1,0 +1,98 @@
+"""``kontinue worker MODULE:OBJECT`` as users run it: a process beside the API server."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kontinue.kube import KubeClient
+
+from .servers import ServerProcess
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_bad_target_is_a_clear_error() -> None:
+    for target, message in [
+        ("examples.hello", "is not MODULE:OBJECT"),
+        ("examples.nope:worker", "cannot import 'examples.nope'"),
+        ("examples.hello:missing", "has no attribute 'missing'"),
+        ("examples.hello:hello", "is a function, not a kontinue.Worker"),
+    ]:
+        done = subprocess.run(
+            [sys.executable, "-m", "kontinue.cli", "worker", target],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2, done.stderr
+        assert message in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+
+
+@pytest.mark.timeout(90)
+def test_the_worker_command_runs_executions_with_json_logs_and_metrics(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "server").start()
+    port = _free_port()
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kontinue.cli",
+            "worker",
+            "examples.hello:worker",
+            "--kubeconfig",
+            str(server.kubeconfig),
+            "-n",
+            "default",
+            "--log-format",
+            "json",
+            "--metrics-address",
+            f"127.0.0.1:{port}",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        with KubeClient.from_kubeconfig(server.kubeconfig, namespace="default") as client:
+            body = yaml.safe_load((ROOT / "examples" / "hello-execution.yaml").read_text())
+            name = client.create(body)["metadata"]["name"]
+            deadline = time.monotonic() + 30
+            while True:
+                obj = client.get("executions.kontinue.cloud", name)
+                if (obj.get("status") or {}).get("phase") == "Completed":
+                    break
+                assert worker.poll() is None, worker.communicate()
+                assert time.monotonic() < deadline, obj.get("status")
+                time.sleep(0.1)
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+        assert b'kontinue_executions_completed_total{function="hello",phase="Completed"} 1.0' in (
+            metrics
+        )
+    finally:
+        worker.terminate()
+        out, err = worker.communicate(timeout=30)
+        server.terminate()
+    assert worker.returncode == 0, err
+    assert "worker group 'examples': hello" in out
+    records = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    greeting = [r for r in records if r["message"] == "greeting kontinue"]
+    assert greeting and greeting[0]["execution"] == name and greeting[0]["attempt"] == 1
+    assert any("acquired leadership" in r["message"] for r in records)
