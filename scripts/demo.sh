@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up (if needed), starts `kontinue dev` and walks through a kubectl session against it.
+# Sets up (if needed), starts `kontinue dev` with the example worker, runs a durable workflow,
+# and walks through a kubectl session against the embedded API server.
 # The server keeps running afterwards for you to explore; Ctrl-C stops it.
 # DEMO_NONINTERACTIVE=1 stops the server at the end instead (used by the tests).
 set -euo pipefail
@@ -8,7 +9,8 @@ cd "$root"
 bash scripts/setup.sh
 data_dir=${KONTINUE_DEMO_DIR:-$(mktemp -d -t kontinue-demo-XXXX)}
 port=${KONTINUE_DEMO_PORT:-0}
-.venv/bin/kontinue dev --data-dir "$data_dir" --port "$port" >"$data_dir/server.log" 2>&1 &
+.venv/bin/kontinue dev --data-dir "$data_dir" --port "$port" --worker examples.hello:worker \
+  >"$data_dir/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
@@ -21,6 +23,16 @@ export KUBECONFIG="$data_dir/kubeconfig"
 kubectl() { "$root/.tools/bin/kubectl" "$@"; }
 step() { printf '\n$ kubectl %s\n' "$*"; kubectl "$@"; }
 step version --short
+printf '\n# A durable workflow (examples/hello.py), run by the worker inside kontinue dev:\n'
+step get functions
+printf '\n$ kubectl create -f examples/hello-execution.yaml\n'
+execution=$(kubectl create -f examples/hello-execution.yaml -o name)
+echo "$execution created"
+step wait --for=condition=Ready "$execution" --timeout=60s
+step get executions
+printf '\n$ kubectl get %s -o jsonpath={.status.result}\n' "$execution"
+kubectl get "$execution" -o 'jsonpath={.status.result}'; echo
+printf '\n# The rest is the plain Kubernetes API of the dev server:\n'
 step get namespaces
 step apply -f examples/devserver/widgets-crd.yaml
 step apply -f examples/devserver/widgets.yaml

@@ -117,6 +117,18 @@ async def _serve(settings: DevServerSettings, workers: list[Worker]) -> None:
         await server.stop()
 
 
+async def _until_leading(workers: list[Worker], running: list[asyncio.Task[None]]) -> None:
+    """Wait until every worker published its functions and leads its group, so the
+    ``kubeconfig:`` line (what scripts wait for) means the workers are ready too."""
+    await asyncio.sleep(0)  # each Worker.run makes its engine before its first await
+    for worker, task in zip(workers, running, strict=True):
+        leading = asyncio.create_task(worker.engine.leading.wait())
+        await asyncio.wait({leading, task}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            task.result()  # raises what stopped the worker
+        leading.cancel()
+
+
 async def _run_worker(worker: Worker, kubeconfig: Path) -> None:
     async with AsyncKubeClient.from_kubeconfig(
         kubeconfig, namespace=worker.namespace, settings=worker.settings.kube
