@@ -134,6 +134,7 @@ class Engine:
         self._wakeups: dict[str, Timer] = {}
         self._suspension_timers: dict[str, Timer] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._children: dict[str, set[tuple[str, str]]] = {}
         self.ready = asyncio.Event()
         """Set once the caches are filled (before leadership is sought)."""
         self.leading = asyncio.Event()
@@ -211,9 +212,25 @@ class Engine:
         elif kind == "Suspension":
             self.suspensions.observe(obj)
 
+    def _index(self, kind: str, event: str, obj: JSON) -> None:
+        """Keep ``_children`` (parent -> its Executions and Suspensions) current."""
+        parent = _labels(obj).get(labels.LABEL_PARENT)
+        if not parent:
+            return
+        key = (kind, str(obj["metadata"]["name"]))
+        if event == "DELETED":
+            known = self._children.get(parent)
+            if known is not None:
+                known.discard(key)
+                if not known:
+                    del self._children[parent]
+        else:
+            self._children.setdefault(parent, set()).add(key)
+
     def _on_execution(self, event: str, obj: JSON) -> None:
         meta = obj.get("metadata") or {}
         name = str(meta.get("name"))
+        self._index("execution", event, obj)
         if event == "DELETED" or _phase(obj) in _TERMINAL:
             self._resolve(("execution", name), None if event == "DELETED" else obj)
         parent = _labels(obj).get(labels.LABEL_PARENT)
@@ -229,6 +246,7 @@ class Engine:
 
     def _on_suspension(self, event: str, obj: JSON) -> None:
         name = str(obj["metadata"]["name"])
+        self._index("suspension", event, obj)
         status = obj.get("status") or {}
         if event == "DELETED" or status.get("phase", "Waiting") != "Waiting":
             self._resolve(("suspension", name), None if event == "DELETED" else obj)
@@ -693,40 +711,28 @@ class Engine:
     async def _cleanup_children(self, parent: str, reason: str, *, children: bool = True) -> None:
         """Cancel what an ended (or failed) attempt left running: children still running and
         Suspensions still waiting."""
-        for obj in list(self.suspensions.cache.values()):
-            if _labels(obj).get(labels.LABEL_PARENT) != parent:
-                continue
-            if (obj.get("status") or {}).get("phase", "Waiting") != "Waiting":
-                continue
-            await self._quietly(
-                self.client.patch(
-                    SUSPENSIONS,
-                    {
-                        "status": {
-                            "phase": "Canceled",
-                            "message": reason,
-                            "resumedAt": format_time(self.clock.now()),
-                        }
-                    },
-                    name=obj["metadata"]["name"],
-                    namespace=self.namespace,
-                    status=True,
+        now = format_time(self.clock.now())
+        for kind, name in sorted(self._children.get(parent, ())):
+            if kind == "suspension":
+                obj = self.suspensions.cache.get(name)
+                if obj is None or (obj.get("status") or {}).get("phase", "Waiting") != "Waiting":
+                    continue
+                patch = {"status": {"phase": "Canceled", "message": reason, "resumedAt": now}}
+                await self._quietly(
+                    self.client.patch(
+                        SUSPENSIONS, patch, name=name, namespace=self.namespace, status=True
+                    )
                 )
-            )
-        if not children:
-            return
-        for obj in list(self.executions.cache.values()):
-            if _labels(obj).get(labels.LABEL_PARENT) != parent or _phase(obj) in _TERMINAL:
+                continue
+            obj = self.executions.cache.get(name)
+            if not children or obj is None or _phase(obj) in _TERMINAL:
                 continue
             if (obj.get("spec") or {}).get("cancel"):
                 continue
-            request = {"reason": reason, "requestedAt": format_time(self.clock.now())}
+            request = {"reason": reason, "requestedAt": now}
             await self._quietly(
                 self.client.patch(
-                    EXECUTIONS,
-                    {"spec": {"cancel": request}},
-                    name=obj["metadata"]["name"],
-                    namespace=self.namespace,
+                    EXECUTIONS, {"spec": {"cancel": request}}, name=name, namespace=self.namespace
                 )
             )
 

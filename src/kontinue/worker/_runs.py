@@ -316,16 +316,23 @@ class Run:
         self.patch.setdefault("steps", {})[step_id] = dump_step(step)
 
     def _schedule_flush(self, delay: float = 0.0) -> None:
+        """Write the pending changes soon (after ``delay`` seconds), coalescing the calls made
+        meanwhile: the sibling calls of a ``gather`` land in one patch."""
+        if delay:
+
+            async def later() -> None:
+                await asyncio.sleep(delay)
+                self._schedule_flush()
+
+            self.engine.spawn(later(), f"kontinue-flush-later:{self.name}")
+            return
         if self._flush_scheduled:
             return
         self._flush_scheduled = True
 
-        async def later() -> None:
+        async def soon() -> None:
             try:
-                if delay:
-                    await asyncio.sleep(delay)
-                else:
-                    await asyncio.sleep(0)  # let sibling calls of a gather add their steps
+                await asyncio.sleep(0)  # let sibling calls of a gather add their steps
             finally:
                 self._flush_scheduled = False
             try:
@@ -335,7 +342,7 @@ class Run:
             except Exception as error:
                 _log.warning("status of %s/%s not written: %s", self.namespace, self.name, error)
 
-        self.engine.spawn(later(), f"kontinue-flush:{self.name}")
+        self.engine.spawn(soon(), f"kontinue-flush:{self.name}")
 
     def _waiting_phase(self) -> tuple[ExecutionPhase, str | None]:
         if not self.waits:
