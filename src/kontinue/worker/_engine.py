@@ -376,6 +376,18 @@ class Engine:
         self.record_event(run.raw, "Warning" if error else "Normal", reason, message)
         self.spawn(self._cleanup_children(run.name, "the parent execution ended"), "cleanup")
 
+    def abandoned(self, run: Run, *, replay: bool) -> None:
+        """A run stopped without recording an outcome: another worker took over, or the API
+        failed (then the execution is replayed after a pause, in real time)."""
+        if self.runs.get(run.name) is run:
+            del self.runs[run.name]
+        self._blocked.pop(run.name, None)
+        self.metrics.run_ended(run)
+        if replay:
+            asyncio.get_running_loop().call_later(
+                self.settings.retry_delay, self._enqueue, run.name
+            )
+
     def backing_off(self, run: Run, policy: ChildPolicy) -> None:
         if self.runs.get(run.name) is run:
             del self.runs[run.name]
@@ -441,7 +453,9 @@ class Engine:
                     raise
                 except Exception as error:
                     _log.warning("reconcile of %s/%s failed: %s", self.namespace, name, error)
-                    self.wake_at(name, self.clock.now() + timedelta(seconds=2))
+                    asyncio.get_running_loop().call_later(
+                        self.settings.retry_delay, self._enqueue, name
+                    )
                 if name not in self._again:
                     return
                 self._again.discard(name)

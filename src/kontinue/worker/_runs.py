@@ -39,7 +39,16 @@ from kontinue.api import (
     format_time,
     labels,
 )
-from kontinue.kube import AlreadyExists, ApiError, Conflict, Invalid, NotFound
+from kontinue.kube import (
+    AlreadyExists,
+    ApiError,
+    Conflict,
+    ConnectionFailed,
+    Invalid,
+    NotFound,
+    ServerError,
+    TooManyRequests,
+)
 from kontinue.sdk._context import (
     ChildRequest,
     ExecutionContext,
@@ -53,6 +62,7 @@ from kontinue.sdk.errors import (
     ChildCanceled,
     ChildFailed,
     ExecutionTimedOut,
+    InfrastructureError,
     InternalError,
     ValidationFailed,
     WorkflowError,
@@ -75,8 +85,15 @@ class Parked(BaseException):
     execution is replayed once what it waits for happens."""
 
 
-class RunLost(Exception):
-    """Another writer changed the execution's status: this run is stale and must stop."""
+class RunLost(BaseException):
+    """Another writer changed the execution's status: this run is stale and must stop.
+
+    A BaseException, so workflow code catching ``Exception`` cannot swallow it."""
+
+
+class RunInterrupted(BaseException):
+    """The API server could not be reached (or failed) while the run recorded its progress:
+    the run stops and is replayed a little later. It is not the workflow's failure."""
 
 
 class StatusRejected(ValidationFailed):
@@ -176,6 +193,20 @@ class Run:
     # The run ---------------------------------------------------------------------------------
 
     async def _main(self) -> None:
+        try:
+            await self._run_function()
+        except asyncio.CancelledError:
+            if self.evicting:
+                return
+            raise
+        except RunLost:
+            _log.info("run of %s/%s stopped: another worker took over", self.namespace, self.name)
+            self.engine.abandoned(self, replay=False)
+        except (RunInterrupted, Exception) as error:
+            _log.warning("run of %s/%s interrupted: %s", self.namespace, self.name, error)
+            self.engine.abandoned(self, replay=True)
+
+    async def _run_function(self) -> None:
         context = ExecutionContext(self)
         bind(context)
         if self.patch.get("phase") == ExecutionPhase.EXECUTING.value:
@@ -204,16 +235,7 @@ class Run:
             await self._flush()
             self.engine.parked(self)
             return
-        except asyncio.CancelledError:
-            if self.evicting:
-                return
-            raise
-        except RunLost:
-            _log.info("run of %s/%s stopped: another worker took over", self.namespace, self.name)
-            return
-        except BaseException as error:
-            if not isinstance(error, Exception):
-                raise
+        except Exception as error:
             record = error_record(error)
             if not isinstance(error, WorkflowError):
                 self.logger.warning("attempt %d failed: %s", self.attempt, record.message)
@@ -337,7 +359,7 @@ class Run:
                 self._flush_scheduled = False
             try:
                 await self._flush()
-            except (RunLost, asyncio.CancelledError):
+            except (RunLost, RunInterrupted, asyncio.CancelledError):
                 pass
             except Exception as error:
                 _log.warning("status of %s/%s not written: %s", self.namespace, self.name, error)
@@ -358,8 +380,8 @@ class Run:
 
     async def _flush(self, *, final: bool = False) -> None:
         async with self._write_lock:
-            if not final and self.task is not None and self.task.done() and not self.patch:
-                return
+            if not final and self.task is not None and self.task.done():
+                return  # the run ended: its last write was final
             if not final:
                 phase, message = self._waiting_phase()
                 if self.persisted.get("phase") != phase.value:
@@ -406,6 +428,8 @@ class Run:
                 continue
             except NotFound:
                 raise RunLost(self.name) from None
+            except (ConnectionFailed, ServerError, TooManyRequests) as error:
+                raise RunInterrupted(f"status write failed: {error}") from error
             except ApiError as error:
                 too_large = error.status_code == 413 or "too large" in error.message
                 if not (too_large or isinstance(error, Invalid)):
@@ -471,6 +495,16 @@ class Run:
         }
 
     async def _create(self, body: JSON, step_id: str) -> None:
+        try:
+            await self._create_once(body, step_id)
+        except (ConnectionFailed, ServerError, TooManyRequests) as error:
+            raise RunInterrupted(f"creating {body['kind']} failed: {error}") from error
+        except ApiError as error:
+            raise InfrastructureError(
+                f"cannot create {body['kind']} {body['metadata']['name']}: {error}"
+            ) from error
+
+    async def _create_once(self, body: JSON, step_id: str) -> None:
         try:
             created = await self.engine.client.create(body, namespace=self.namespace)
         except AlreadyExists:

@@ -25,6 +25,8 @@ class WorkerSettings:
             that ends sooner writes only its outcome: fewer writes per short execution.
         unknown_function_grace: Seconds an Execution naming a function no worker publishes is
             left Pending before it fails (10), so workers starting together can publish first.
+        retry_delay: Seconds (real time) before a run interrupted by an API failure is replayed,
+            or a failed reconcile is tried again (2).
         metrics_address: ``host:port`` of the Prometheus endpoint; None disables it. Binds
             127.0.0.1 unless told otherwise.
         record_events: Whether lifecycle transitions are recorded as Kubernetes Events.
@@ -38,6 +40,7 @@ class WorkerSettings:
     sync_threads: int = 32
     status_delay: float = 0.5
     unknown_function_grace: float = 10.0
+    retry_delay: float = 2.0
     metrics_address: str | None = None
     record_events: bool = True
     kube: KubeSettings = field(
