@@ -40,6 +40,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -47,9 +48,9 @@ from typing import Any
 import psutil
 from _server import dev_server
 
-from kontinue import ExecutionContext, Worker
+from kontinue import ExecutionContext, Worker, WorkerSettings
 from kontinue.api import API_VERSION, labels
-from kontinue.kube import AsyncKubeClient, KubeSettings
+from kontinue.kube import AlreadyExists, AsyncKubeClient, KubeSettings
 
 Figures = dict[str, tuple[float, str]]
 JSON = dict[str, Any]
@@ -62,6 +63,9 @@ SLEEP_SECONDS = 2.0
 WORKLOADS = ("latency", "throughput", "fanout", "sleepers", "steps")
 # The benchmark's own client is not throttled; the worker keeps its default limits.
 BENCH_CLIENT = KubeSettings(qps=0, burst=1, field_manager="bench")
+# Creates in flight at once: the client's connection pool. More would only queue in the pool,
+# where the wait counts against the request timeout.
+CREATE_CONCURRENCY = 100
 _SAMPLE = re.compile(
     r'^apiserver_request_total\{verb="([^"]*)",resource="([^"]*)",code="\d+"\} (\d+)'
 )
@@ -117,8 +121,8 @@ FUNCTIONS: dict[str, Callable[..., Awaitable[Any]]] = {
 }
 
 
-def make_worker(namespace: str) -> Worker:
-    worker = Worker(namespace=namespace, group=GROUP)
+def make_worker(namespace: str, settings: WorkerSettings) -> Worker:
+    worker = Worker(namespace=namespace, group=GROUP, settings=settings)
     for name, fn in FUNCTIONS.items():
         worker.register(fn, name)
     return worker
@@ -182,17 +186,33 @@ class Outcomes:
             future.set_exception(RuntimeError(f"{obj['metadata']['name']} {phase}: {message}"))
 
 
+@dataclass(frozen=True)
+class Setup:
+    """The dev server under test, and how the workers are set up."""
+
+    kubeconfig: str
+    server_pid: int
+    worker: WorkerSettings
+
+
 class Bench:
     """One namespace with a running worker, a client and a watch on its Executions."""
 
-    def __init__(self, kubeconfig: str, namespace: str) -> None:
-        self.kubeconfig = kubeconfig
+    def __init__(self, setup: Setup, namespace: str) -> None:
         self.namespace = namespace
         self.client = AsyncKubeClient.from_kubeconfig(
-            kubeconfig, namespace=namespace, settings=BENCH_CLIENT
+            setup.kubeconfig, namespace=namespace, settings=BENCH_CLIENT
         )
-        self.worker = make_worker(namespace)
+        self.worker = make_worker(namespace, setup.worker)
         self.outcomes = Outcomes(self.client, namespace)
+        self.server = psutil.Process(setup.server_pid)
+        self._creating = asyncio.Semaphore(CREATE_CONCURRENCY)
+
+    def cpu_seconds(self) -> tuple[float, float]:
+        """CPU time (user + system) used so far by this process (worker and benchmark) and by
+        the server process."""
+        own, server = psutil.Process().cpu_times(), self.server.cpu_times()
+        return own.user + own.system, server.user + server.system
 
     async def execute(self, function: str, arguments: JSON | None = None) -> tuple[float, JSON]:
         """Create an execution and wait for it to end: (seconds from create, final object)."""
@@ -210,7 +230,11 @@ class Bench:
         }
         spec = {"function": function, "arguments": arguments or {}}
         body = {"apiVersion": API_VERSION, "kind": "Execution", "metadata": meta, "spec": spec}
-        await self.client.create(body)
+        async with self._creating:
+            try:
+                await self.client.create(body)
+            except AlreadyExists:
+                pass  # a retried create whose first try had landed (the names are unique)
 
     async def many(
         self, count: int, function: str, arguments: JSON | None = None, within: float = 600.0
@@ -225,6 +249,20 @@ class Bench:
             done = sum(f.done() for f in futures)
             raise TimeoutError(f"{done}/{count} ended within {within:.0f}s") from None
 
+    async def settled_request_counts(self) -> tuple[Counter[tuple[str, str]], int]:
+        """The counts once they stop moving (the worker records Events after it writes an
+        outcome), and how many earlier scrapes they include (the one before the workload too:
+        a scrape is counted once it has answered)."""
+        counts, scrapes = await self.request_counts(), 1
+        for _ in range(20):
+            await asyncio.sleep(0.5)
+            again = await self.request_counts()
+            settled = _besides_scrapes(again) == _besides_scrapes(counts)
+            counts, scrapes = again, scrapes + 1
+            if settled:
+                break
+        return counts, scrapes
+
     async def request_counts(self) -> Counter[tuple[str, str]]:
         """The server's request counters by (verb, resource), all status codes summed."""
         response = await self.client.raw("GET", "/metrics")
@@ -238,16 +276,16 @@ class Bench:
 
 
 @contextlib.asynccontextmanager
-async def bench_in(kubeconfig: str, label: str) -> AsyncIterator[Bench]:
+async def bench_in(setup: Setup, label: str) -> AsyncIterator[Bench]:
     """A fresh namespace with a worker that has become leader, for one workload."""
     namespace = f"bench-{label}-{uuid.uuid4().hex[:6]}"
-    async with AsyncKubeClient.from_kubeconfig(kubeconfig, settings=BENCH_CLIENT) as admin:
+    async with AsyncKubeClient.from_kubeconfig(setup.kubeconfig, settings=BENCH_CLIENT) as admin:
         namespace_body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
         await admin.create(namespace_body)
-    bench = Bench(kubeconfig, namespace)
+    bench = Bench(setup, namespace)
     worker = bench.worker
     worker_client = AsyncKubeClient.from_kubeconfig(
-        kubeconfig, namespace=namespace, settings=worker.settings.kube
+        setup.kubeconfig, namespace=namespace, settings=worker.settings.kube
     )
     running = asyncio.create_task(worker.run(worker_client), name="bench-worker")
     try:
@@ -280,6 +318,10 @@ async def _until_leader(worker: Worker, running: asyncio.Task[None], within: flo
         await asyncio.sleep(0.005)
 
 
+def _besides_scrapes(counts: Counter[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    return {key: value for key, value in counts.items() if key != ("get", "")}
+
+
 def _percentiles(values: list[float]) -> tuple[float, float]:
     cuts = statistics.quantiles(values, n=100, method="inclusive")
     return cuts[49], cuts[98]
@@ -292,8 +334,8 @@ def _rss_mb() -> float:
 # Workloads ------------------------------------------------------------------------------------
 
 
-async def noop_latency(kubeconfig: str, n: int) -> Figures:
-    async with bench_in(kubeconfig, "latency") as bench:
+async def noop_latency(setup: Setup, n: int) -> Figures:
+    async with bench_in(setup, "latency") as bench:
         for _ in range(10):  # warm-up: discovery, connections, the worker's first run
             await bench.execute("bench-noop")
         latencies = [(await bench.execute("bench-noop"))[0] * 1000 for _ in range(n)]
@@ -301,19 +343,25 @@ async def noop_latency(kubeconfig: str, n: int) -> Figures:
     return {"noop_latency_p50": (p50, "ms"), "noop_latency_p99": (p99, "ms")}
 
 
-async def noop_throughput(kubeconfig: str, n: int) -> Figures:
+async def noop_throughput(setup: Setup, n: int) -> Figures:
     """Workload 2, with the server's request counters read before and after (workload 6)."""
-    async with bench_in(kubeconfig, "throughput") as bench:
+    async with bench_in(setup, "throughput") as bench:
         await bench.execute("bench-noop")  # warm-up
         before = await bench.request_counts()
+        cpu_before = bench.cpu_seconds()
         started = time.perf_counter()
         outcomes = await bench.many(n, "bench-noop")
         elapsed = max(seen for seen, _ in outcomes) - started
-        await asyncio.sleep(1.0)  # writes the worker makes just after the outcome (events)
-        after = await bench.request_counts()
-    figures: Figures = {"noop_throughput": (n / elapsed, "executions/s")}
+        cpu_after = bench.cpu_seconds()
+        after, scrapes = await bench.settled_request_counts()
+    own, server = (b - a for a, b in zip(cpu_before, cpu_after, strict=True))
+    figures: Figures = {
+        "noop_throughput": (n / elapsed, "executions/s"),
+        "noop_cpu_bench_process": (own / n * 1000, "ms/execution"),
+        "noop_cpu_server_process": (server / n * 1000, "ms/execution"),
+    }
     delta = after - before
-    delta[("get", "")] -= 1  # the first scrape, counted once it had answered
+    delta[("get", "")] -= scrapes  # the scrapes themselves
     total = sum(delta.values())
     writes = sum(count for (verb, _), count in delta.items() if verb in WRITE_VERBS)
     figures["api_requests_per_execution"] = (total / n, "requests")
@@ -328,8 +376,8 @@ async def noop_throughput(kubeconfig: str, n: int) -> Figures:
     return figures
 
 
-async def fan_out_time(kubeconfig: str, children: int) -> Figures:
-    async with bench_in(kubeconfig, "fanout") as bench:
+async def fan_out_time(setup: Setup, children: int) -> Figures:
+    async with bench_in(setup, "fanout") as bench:
         await bench.execute("bench-noop")  # warm-up
         elapsed, obj = await asyncio.wait_for(
             bench.execute("bench-fan-out", {"children": children}), 600
@@ -340,8 +388,8 @@ async def fan_out_time(kubeconfig: str, children: int) -> Figures:
     return {"fan_out": (elapsed, "s")}
 
 
-async def sleepers(kubeconfig: str, n: int, prefix: str = "sleepers") -> Figures:
-    async with bench_in(kubeconfig, prefix) as bench:
+async def sleepers(setup: Setup, n: int, prefix: str = "sleepers") -> Figures:
+    async with bench_in(setup, prefix) as bench:
         await bench.execute("bench-noop")  # warm-up
         gc.collect()
         before = peak = _rss_mb()
@@ -397,8 +445,8 @@ async def sleepers(kubeconfig: str, n: int, prefix: str = "sleepers") -> Figures
     return figures
 
 
-async def store_steps(kubeconfig: str, n: int) -> Figures:
-    async with bench_in(kubeconfig, "steps") as bench:
+async def store_steps(setup: Setup, n: int) -> Figures:
+    async with bench_in(setup, "steps") as bench:
         await bench.execute("bench-noop")  # warm-up
         elapsed, obj = await asyncio.wait_for(bench.execute("bench-stepper", {"steps": n}), 600)
     total = obj["status"].get("result")
@@ -416,18 +464,18 @@ def emit(name: str, value: float, unit: str) -> None:
 
 
 async def run_ours(
-    kubeconfig: str, workloads: list[str], scale: int, extra_sleepers: int | None
+    setup: Setup, workloads: list[str], scale: int, extra_sleepers: int | None
 ) -> Figures:
     plans: dict[str, Callable[[], Awaitable[Figures]]] = {
-        "latency": lambda: noop_latency(kubeconfig, 200 // scale),
-        "throughput": lambda: noop_throughput(kubeconfig, 2000 // scale),
-        "fanout": lambda: fan_out_time(kubeconfig, 500 // scale),
-        "sleepers": lambda: sleepers(kubeconfig, 1000 // scale),
-        "steps": lambda: store_steps(kubeconfig, 1000 // scale),
+        "latency": lambda: noop_latency(setup, 200 // scale),
+        "throughput": lambda: noop_throughput(setup, 2000 // scale),
+        "fanout": lambda: fan_out_time(setup, 500 // scale),
+        "sleepers": lambda: sleepers(setup, 1000 // scale),
+        "steps": lambda: store_steps(setup, 1000 // scale),
     }
     if extra_sleepers:
         workloads = [*workloads, "extra"]
-        plans["extra"] = lambda: sleepers(kubeconfig, extra_sleepers, f"sleepers{extra_sleepers}")
+        plans["extra"] = lambda: sleepers(setup, extra_sleepers, f"sleepers{extra_sleepers}")
     figures: Figures = {}
     for workload in workloads:
         try:
@@ -500,15 +548,31 @@ def main() -> None:
         "--sleepers", type=int, default=None, metavar="N", help="also a run with N sleepers"
     )
     parser.add_argument("--no-peer", action="store_true", help="skip the DBOS figures")
+    defaults = WorkerSettings()
+    parser.add_argument(
+        "--worker-qps",
+        type=float,
+        default=defaults.kube.qps,
+        help="the worker client's request rate limit (0: none; default: the worker's own)",
+    )
+    parser.add_argument(
+        "--no-events", action="store_true", help="workers record no Kubernetes Events"
+    )
     args = parser.parse_args()
     workloads = [w.strip() for w in args.only.split(",") if w.strip()]
     unknown = set(workloads) - set(WORKLOADS)
     if unknown:
         parser.error(f"unknown workloads: {', '.join(sorted(unknown))}")
     scale = 10 if args.quick else 1
+    kube = replace(defaults.kube, qps=args.worker_qps)
+    worker_settings = replace(defaults, kube=kube, record_events=not args.no_events)
+    emit("worker_qps_limit", kube.qps, "requests/s")
+    emit("worker_burst_limit", kube.burst, "requests")
+    emit("worker_record_events", float(worker_settings.record_events), "bool")
     with dev_server() as server:
         emit("server_startup", server.startup_ms, "ms")
-        ours = run_loop(run_ours(server.kubeconfig, workloads, scale, args.sleepers))
+        setup = Setup(server.kubeconfig, server.process.pid, worker_settings)
+        ours = run_loop(run_ours(setup, workloads, scale, args.sleepers))
     if args.no_peer:
         return
     peer = run_peer(args.quick)

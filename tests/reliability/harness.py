@@ -11,6 +11,7 @@ Afterwards :func:`check_run` compares the final resources with the side-effect l
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import random
 import signal
@@ -187,7 +188,7 @@ class WorkerProcess:
             assert self.process is not None
             os.kill(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
-            workflows.record_to(self.effects, "kill", "-", "-", 0, self.pid)
+            mark(self.effects, "kill", self.pid)
 
     def stop(self) -> None:
         """Stop it gracefully (``kill -9`` if it does not exit in time)."""
@@ -199,6 +200,12 @@ class WorkerProcess:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.kill()
+
+
+def mark(effects: Path, kind: str, pid: int = 0) -> None:
+    """A marker line in the side-effect log: ``kill`` (a worker was killed) or ``outage``
+    (the API server was killed). Duplicates are allowed only across a marker."""
+    workflows.record_to(effects, kind, "-", "-", 0, pid)
 
 
 # The API, as a plain client ----------------------------------------------------------------------
@@ -237,6 +244,58 @@ def wait_for_leader(
                 return holder
         time.sleep(interval)
     raise AssertionError(f"none of the workers {sorted(pids)} took the lease in {timeout}s")
+
+
+class Cluster:
+    """A dev server process with the test namespace, the worker processes started on it, and
+    the side-effect log they share; everything lives in ``directory``."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.effects = directory / "effects.log"
+        self.effects.touch()
+        self.server = DevServer(directory / "data", directory / "server.log")
+        self.workers: list[WorkerProcess] = []
+        self._kube: KubeClient | None = None
+
+    def start(self) -> Cluster:
+        self.server.start()
+        self._kube = client(self.server.kubeconfig)
+        create_namespace(self._kube)
+        return self
+
+    @property
+    def kube(self) -> KubeClient:
+        assert self._kube is not None, "start() the cluster first"
+        return self._kube
+
+    def worker(self, *, lease_duration: float = 3.0, renew_period: float = 1.0) -> WorkerProcess:
+        """Start one more worker process (its output goes to ``worker-N.log``)."""
+        log = self.directory / f"worker-{len(self.workers)}.log"
+        process = WorkerProcess(
+            self.server.kubeconfig,
+            self.effects,
+            log,
+            lease_duration=lease_duration,
+            renew_period=renew_period,
+        )
+        self.workers.append(process.start())
+        return process
+
+    def close(self) -> None:
+        for process in self.workers:
+            process.stop()
+        self.server.stop()
+        if self._kube is not None:
+            self._kube.close()
+
+    def diagnostics(self) -> str:
+        """The end of every process log, for a failure report."""
+        parts = [f"--- {self.server.log.name}\n{_tail(self.server.log, 2000)}"]
+        for process in self.workers:
+            text = _tail(process.log, 3000)
+            parts.append(f"--- {process.log.name} (pid {process.pid})\n{text}")
+        return "\n".join(parts)
 
 
 # Workload ---------------------------------------------------------------------------------------
@@ -326,12 +385,19 @@ def drive(
     timeout: float,
     resume: bool = True,
     interval: float = 0.25,
+    stuck_after: float = 10.0,
 ) -> dict[str, JSON]:
     """Resume suspensions as they appear and wait until every root ended; returns all
-    Executions by name. API errors (a server being restarted) are retried until ``timeout``."""
+    Executions by name. API errors (a server being restarted) are retried until ``timeout``.
+
+    Fails early when an execution has a ``finishedAt`` but a phase that is not final for
+    ``stuck_after`` seconds: its outcome was written, then its phase overwritten, and no
+    worker looks at it again (see :func:`overwritten`).
+    """
     deadline = time.monotonic() + timeout
     pending = list(roots)
     executions: dict[str, JSON] = {}
+    suspicious: dict[str, float] = {}
     while True:
         try:
             if resume:
@@ -343,12 +409,29 @@ def drive(
                 return executions
         except KubeError:
             pass
-        if time.monotonic() > deadline:
+        now = time.monotonic()
+        bad = {name for name, obj in executions.items() if overwritten(obj)}
+        suspicious = {name: suspicious.get(name, now) for name in bad}
+        stuck = sorted(name for name, since in suspicious.items() if now - since > stuck_after)
+        if stuck:
+            raise AssertionError(
+                f"{len(stuck)} executions have a result and finishedAt but phase Executing for "
+                f"more than {stuck_after}s (the final status was overwritten): "
+                + "; ".join(f"{name} {_summary(executions[name])}" for name in stuck[:10])
+            )
+        if now > deadline:
             sample = {name: _summary(executions.get(name)) for name in pending[:10]}
             raise AssertionError(
                 f"{len(pending)} of {len(roots)} executions did not end in {timeout}s: {sample}"
             )
         time.sleep(interval)
+
+
+def overwritten(obj: JSON) -> bool:
+    """True for an execution whose outcome was written (``finishedAt``) but whose phase is
+    not final: a later status write replaced the final phase."""
+    status = obj.get("status") or {}
+    return bool(status.get("finishedAt")) and status.get("phase") not in TERMINAL
 
 
 def phase(obj: JSON | None) -> str:
@@ -396,9 +479,10 @@ class Duplicate:
 
     key: tuple[str, str, int]
     pids: list[int]
-    in_kill_window: bool
-    """Every earlier run was by a worker killed afterwards, as its last side effects: the kill
-    fell between the callable's return and the write of its step (the documented window)."""
+    in_window: bool
+    """Between each run and the next, the worker of the earlier run was killed or the API
+    server was killed: the crash fell between the callable's return and the write of its step
+    (the documented window), and the step was replayed."""
     detail: str
 
 
@@ -413,20 +497,29 @@ class Report:
     entries: int = 0
     sleeps: int = 0
     max_sleep_lateness: float = 0.0
-    min_sleep_length_ratio: float = 0.0
-    step_resume_mismatches: int = 0
+    min_sleep_ratio: float = 0.0
+    step_resume_mismatches: list[str] = field(default_factory=list)
+    """Sleeps whose recorded step names another wake-up time than their Suspension."""
     pids: set[int] = field(default_factory=set)
 
     def summary(self) -> str:
-        window = sum(d.in_kill_window for d in self.duplicates)
-        return (
+        window = sum(d.in_window for d in self.duplicates)
+        lines = [
             f"{self.executions} executions, {self.effects} side effects, {self.entries} "
-            f"workflow entries (runs and replays), {len(self.duplicates)} duplicate side "
-            f"effects ({window} in the kill window), {self.sleeps} sleeps: latest woke "
-            f"{self.max_sleep_lateness:.2f}s after started+length, shortest lasted "
-            f"{self.min_sleep_length_ratio:.2f} of its length, {self.step_resume_mismatches} "
-            f"step resumeAt different from its Suspension's; worker pids {sorted(self.pids)}"
-        )
+            f"workflow entries (runs and replays), worker pids {sorted(self.pids)}",
+            f"{len(self.duplicates)} duplicate side effects ({window} in a crash window)",
+            *(f"  {d.detail}" for d in self.duplicates),
+            f"{self.sleeps} sleeps: latest woke {self.max_sleep_lateness:.2f}s after "
+            f"started+length; shortest lasted {self.min_sleep_ratio:.2f} of its length; "
+            f"{len(self.step_resume_mismatches)} steps with a resumeAt other than their "
+            "Suspension's",
+            *(f"  {m}" for m in self.step_resume_mismatches[:5]),
+        ]
+        return "\n".join(lines)
+
+
+def _format(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%H:%M:%S.%f")[:-3]
 
 
 def _parse_time(text: str) -> float:
@@ -441,8 +534,9 @@ def check_run(
     *,
     sleep_slack: float,
 ) -> Report:
-    """Check results, exactly-once side effects and sleeps of a finished run (see the
-    module doc of each test for the guarantees)."""
+    """Check what a finished run left: every execution Completed in its first attempt with
+    the right result and children; every store callable and child body ran exactly once per
+    attempt (duplicates only across a crash); no sleep cut short or restarted from zero."""
     report = Report(executions=len(executions))
     _check_results(planned, executions, report)
     _check_effects(executions, effects, report)
@@ -484,14 +578,11 @@ def _check_effects(executions: dict[str, JSON], effects: list[Effect], report: R
             if step.get("kind") == "store":
                 recorded.add((name, step_id, int(step.get("attempt") or 1)))
     runs: dict[tuple[str, str, int], list[Effect]] = defaultdict(list)
-    killed_at: dict[int, int] = {}
-    last_line: dict[int, int] = {}
+    markers = [effect for effect in effects if effect.kind in ("kill", "outage")]
     for effect in effects:
-        if effect.kind == "kill":
-            killed_at[effect.pid] = effect.line
+        if effect.kind in ("kill", "outage"):
             continue
         report.pids.add(effect.pid)
-        last_line[effect.pid] = effect.line
         if effect.kind == "entry":
             report.entries += 1
         else:
@@ -502,19 +593,40 @@ def _check_effects(executions: dict[str, JSON], effects: list[Effect], report: R
     for key in sorted(runs.keys() - recorded):
         report.problems.append(f"callable of {key} ran, but its step is not recorded")
     for key, ran in sorted(runs.items()):
-        if len(ran) < 2:
-            continue
-        earlier = ran[:-1]
-        pids = [effect.pid for effect in ran]
-        window = len(set(pids)) == len(pids) and all(e.pid in killed_at for e in earlier)
-        later = [
-            sum(1 for other in effects if other.pid == e.pid and other.line > e.line)
-            for e in earlier
+        if len(ran) > 1:
+            duplicate = _duplicate(key, ran, markers, effects)
+            report.duplicates.append(duplicate)
+            if not duplicate.in_window:
+                report.problems.append(f"duplicate outside a crash window: {duplicate.detail}")
+
+
+def _duplicate(
+    key: tuple[str, str, int], ran: list[Effect], markers: list[Effect], effects: list[Effect]
+) -> Duplicate:
+    """Classify the runs of one step: each must be followed by a crash before the next."""
+    crashes = []
+    for earlier, later in itertools.pairwise(ran):
+        between = [
+            m
+            for m in markers
+            if earlier.line < m.line < later.line and (m.kind == "outage" or m.pid == earlier.pid)
         ]
-        detail = f"{key}: ran by pids {pids}; side effects of that pid after it: {later}"
-        report.duplicates.append(Duplicate(key, pids, window, detail))
-        if not window:
-            report.problems.append(f"duplicate outside a kill window: {detail}")
+        crashes.append(between[0] if between else None)
+    in_window = all(crash is not None for crash in crashes)
+    notes = []
+    for earlier, crash in zip(ran, crashes, strict=False):
+        if crash is None:
+            notes.append(f"line {earlier.line} (pid {earlier.pid}): no crash before the rerun")
+            continue
+        after = sum(
+            1 for e in effects if e.pid == earlier.pid and earlier.line < e.line < crash.line
+        )
+        notes.append(
+            f"line {earlier.line} (pid {earlier.pid}), {crash.kind} at line {crash.line}, "
+            f"{after} later side effects of that pid before it"
+        )
+    detail = f"{key} ran {len(ran)} times: " + "; ".join(notes)
+    return Duplicate(key, [e.pid for e in ran], in_window, detail)
 
 
 def _check_sleeps(
@@ -548,7 +660,10 @@ def _check_sleeps(
             resume_at = _parse_time(found[0]["spec"]["resumeAt"])
             step = (executions[sleep["execution"]]["status"]["steps"] or {}).get(sleep["step"])
             if (step or {}).get("resumeAt") != found[0]["spec"]["resumeAt"]:
-                report.step_resume_mismatches += 1
+                report.step_resume_mismatches.append(
+                    f"{where}: step resumeAt {(step or {}).get('resumeAt')}, Suspension "
+                    f"{found[0]['spec']['resumeAt']}, started {_format(started)}"
+                )
             lateness = woke - (started + seconds)
             report.max_sleep_lateness = max(report.max_sleep_lateness, lateness)
             ratios.append((woke - started) / seconds)
@@ -564,7 +679,7 @@ def _check_sleeps(
                     f"{where} woke {lateness:.2f}s late (more than {slack}s: restarted from "
                     f"zero?); resumeAt {resume_at - started:.2f}s after it started"
                 )
-    report.min_sleep_length_ratio = min(ratios, default=0.0)
+    report.min_sleep_ratio = min(ratios, default=0.0)
 
 
 def list_all(kube: KubeClient) -> tuple[dict[str, JSON], list[JSON]]:

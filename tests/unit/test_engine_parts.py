@@ -146,3 +146,21 @@ def test_timers_fire_when_a_manual_clock_reaches_them() -> None:
         return fired
 
     assert asyncio.run(scenario()) == ["1h", "2h"]
+
+
+def test_a_work_queue_stops_even_when_woken_at_the_same_moment() -> None:
+    from kontinue.devserver._work import WorkQueue
+
+    async def scenario() -> None:
+        for _ in range(20):
+            queue: WorkQueue[str, None] = WorkQueue("test", lambda key, value: None, tick=0.05)
+            queue.start()
+            await asyncio.sleep(0.01)
+            queue.add("key", None)  # completes the loop's wait in the same step as the cancel
+            started = asyncio.get_running_loop().time()
+            stopping = asyncio.create_task(queue.stop())
+            await asyncio.wait({stopping}, timeout=1)
+            assert stopping.done(), "the queue ignored its cancellation"
+            assert asyncio.get_running_loop().time() - started < 1
+
+    asyncio.run(scenario())

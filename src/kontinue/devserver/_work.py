@@ -49,6 +49,7 @@ class WorkQueue(Generic[K, V]):
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def add(self, key: K, value: V) -> None:
         """Queue ``key`` (merging with a pending value for it) and wake the loop."""
@@ -65,6 +66,10 @@ class WorkQueue(Generic[K, V]):
         self._task = asyncio.get_running_loop().create_task(self._run(), name=self.name)
 
     async def stop(self) -> None:
+        # The flag, not only the cancel: on Python 3.11 ``wait_for`` drops a cancellation that
+        # arrives in the same step as the event it waits for, and the loop would run on.
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -76,13 +81,13 @@ class WorkQueue(Generic[K, V]):
         await self._idle.wait()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._tick)
             self._wake.clear()
             if self._before_drain is not None:
                 self._before_drain()
-            while self._pending:
+            while self._pending and not self._stopping:
                 key = next(iter(self._pending))
                 value = self._pending.pop(key)
                 try:

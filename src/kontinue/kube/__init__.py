@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._core import KubeSettings, WatchEvent
+    from ._core import KubeSettings, WatchEvent, to_dict
     from .accumulating import (
         ALL_NAMESPACES,
         Accumulator,
@@ -67,6 +67,7 @@ __all__ = [
     "TooManyRequests",
     "Unauthorized",
     "WatchEvent",
+    "to_dict",
 ]
 
 _HOMES = {
@@ -86,6 +87,7 @@ _HOMES = {
     "KubeClient": "client",
     "KubeSettings": "_core",
     "WatchEvent": "_core",
+    "to_dict": "_core",
     "ResourceInfo": "resources",
 }
 

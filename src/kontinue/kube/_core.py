@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 import orjson
@@ -117,7 +118,8 @@ class RateLimiter:
 
 
 def to_dict(obj: Any) -> JSON:
-    """The JSON form of a Kubernetes object given as a dict or a pydantic model."""
+    """The JSON form of a Kubernetes object (or part of one, e.g. a JobSpec) given as a dict,
+    a pydantic model, or a model of the official client (``kubernetes.client.V1Job``)."""
     if isinstance(obj, dict):
         return obj
     dump = getattr(obj, "model_dump", None)
@@ -125,9 +127,43 @@ def to_dict(obj: Any) -> JSON:
         data = dump(mode="json", by_alias=True, exclude_none=True)
         if isinstance(data, dict):
             return data
+    if _is_openapi_model(obj):
+        converted = _openapi_json(obj)
+        assert isinstance(converted, dict)
+        return converted
     raise TypeError(
         f"expected a Kubernetes object as a dict or a pydantic model, got {type(obj).__name__}"
     )
+
+
+def _is_openapi_model(value: Any) -> bool:
+    kind = type(value)
+    return isinstance(getattr(kind, "openapi_types", None), dict) and isinstance(
+        getattr(kind, "attribute_map", None), dict
+    )
+
+
+def _openapi_json(value: Any) -> Any:
+    """What the official client sends for one of its models: wire names, no unset fields.
+
+    Read through the models' own ``openapi_types``/``attribute_map`` tables, so this module
+    needs no import of the Kubernetes library."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list | tuple):
+        return [_openapi_json(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _openapi_json(item) for key, item in value.items()}
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if _is_openapi_model(value):
+        kind = type(value)
+        return {
+            kind.attribute_map[attribute]: _openapi_json(getattr(value, attribute))
+            for attribute in kind.openapi_types
+            if getattr(value, attribute) is not None
+        }
+    return value
 
 
 def from_dict(data: JSON, like: type[T] | None) -> T | JSON:

@@ -8,6 +8,7 @@ the :class:`ExecutionContext` returns its recorded outcome instead of running ag
 
 from ._context import ExecutionContext, OutsideWorkflow, SyncExecutionContext, current_context
 from ._functions import RESULT_LIMIT, FunctionDef
+from ._jobs import ContainerResult, JobResult, PodResult
 from .errors import (
     ChildCanceled,
     ChildFailed,
@@ -26,14 +27,17 @@ __all__ = [
     "RESULT_LIMIT",
     "ChildCanceled",
     "ChildFailed",
+    "ContainerResult",
     "ExecutionContext",
     "ExecutionTimedOut",
     "FunctionDef",
     "InfrastructureError",
     "InternalError",
+    "JobResult",
     "NonDeterminismError",
     "NonRetryableError",
     "OutsideWorkflow",
+    "PodResult",
     "RetryableError",
     "SyncExecutionContext",
     "ValidationFailed",

@@ -29,6 +29,7 @@ from kontinue.api import (
 )
 
 from ._functions import FunctionDef, function_def, parse_as
+from ._jobs import JobRequest, JobResult, PodResult, check_pod_spec, script_pod_spec
 from ._replay import StepClaim, StepLedger
 from .errors import WorkflowError
 
@@ -127,6 +128,11 @@ class Engine(Protocol):
         interval: timedelta,
         limit: timedelta | None,
     ) -> Any: ...
+    async def job(self, claim: StepClaim, request: JobRequest) -> Any: ...
+    async def pod_logs(
+        self, namespace: str, name: str, *, tail_lines: int, container: str | None
+    ) -> str: ...
+    def to_json(self, obj: Any) -> dict[str, Any]: ...
 
 
 class ExecutionContext:
@@ -332,6 +338,127 @@ class ExecutionContext:
         claim = self._engine.ledger.claim(StepKind.POLL, name=step)
         return self._typed(self._engine.poll(claim, check, every, limit), type, "the polled value")
 
+    # Jobs, pods and scripts (seed 001) -------------------------------------------------------
+
+    def run_job(
+        self,
+        spec: Any,
+        *,
+        step: str | None = None,
+        display_name: str | None = None,
+        description: str | None = None,
+        labels: dict[str, str] | None = None,
+        annotations: dict[str, str] | None = None,
+    ) -> Coroutine[Any, Any, JobResult]:
+        """Run a Kubernetes Job (``spec``: a JobSpec as a dict or a model of the official
+        client) and return its :class:`JobResult` once it completed or failed."""
+        job_spec = dict(self._engine.to_json(spec))
+        template = dict(job_spec.get("template") or {})
+        pod_spec = dict(template.get("spec") or {})
+        check_pod_spec(pod_spec, "spec.template.spec")
+        pod_spec.setdefault("restartPolicy", "Never")
+        template["spec"] = pod_spec
+        job_spec["template"] = template
+        request = self._job_request(job_spec, "job", display_name, description, labels, annotations)
+        claim = self._engine.ledger.claim(StepKind.JOB, request.target, name=step)
+        return self._typed(self._engine.job(claim, request), JobResult, "the Job's result")
+
+    def run_pod(
+        self,
+        spec: Any,
+        *,
+        step: str | None = None,
+        display_name: str | None = None,
+        description: str | None = None,
+        labels: dict[str, str] | None = None,
+        annotations: dict[str, str] | None = None,
+    ) -> Coroutine[Any, Any, PodResult]:
+        """Run one pod (``spec``: a PodSpec) as a Job without retries, and return its
+        :class:`PodResult`: phase, exit codes, logs."""
+        pod_spec = dict(self._engine.to_json(spec))
+        check_pod_spec(pod_spec)
+        return self._single_pod(
+            pod_spec, StepKind.POD, step, display_name, description, labels, annotations
+        )
+
+    def run_script(
+        self,
+        image: str,
+        command: str,
+        *,
+        shell: list[str] | tuple[str, ...] = ("/bin/sh", "-c"),
+        env: dict[str, str] | None = None,
+        step: str | None = None,
+        display_name: str | None = None,
+        description: str | None = None,
+        labels: dict[str, str] | None = None,
+        annotations: dict[str, str] | None = None,
+    ) -> Coroutine[Any, Any, PodResult]:
+        """Run ``command`` through ``shell`` in a one-container pod of ``image``."""
+        pod_spec = script_pod_spec(image, command, list(shell), env)
+        return self._single_pod(
+            pod_spec, StepKind.SCRIPT, step, display_name, description, labels, annotations
+        )
+
+    async def logs(
+        self, pod: PodResult, *, tail_lines: int = 100, container: str | None = None
+    ) -> str:
+        """The last ``tail_lines`` log lines of a pod's container (the first by default).
+        Read from the API server now: not recorded, not replayed."""
+        return await self._engine.pod_logs(
+            pod.namespace, pod.name, tail_lines=tail_lines, container=container
+        )
+
+    def _single_pod(
+        self,
+        pod_spec: dict[str, Any],
+        kind: StepKind,
+        step: str | None,
+        display_name: str | None,
+        description: str | None,
+        labels: dict[str, str] | None,
+        annotations: dict[str, str] | None,
+    ) -> Coroutine[Any, Any, PodResult]:
+        pod_spec["restartPolicy"] = "Never"
+        job_spec = {"backoffLimit": 0, "template": {"spec": pod_spec}}
+        request = self._job_request(
+            job_spec, kind.value, display_name, description, labels, annotations
+        )
+        claim = self._engine.ledger.claim(kind, request.target, name=step)
+        return self._first_pod(self._engine.job(claim, request))
+
+    @staticmethod
+    def _job_request(
+        spec: dict[str, Any],
+        kind: str,
+        display_name: str | None,
+        description: str | None,
+        labels: dict[str, str] | None,
+        annotations: dict[str, str] | None,
+    ) -> JobRequest:
+        extra = dict(annotations or {})
+        if display_name:
+            extra["kontinue.cloud/display-name"] = display_name
+        if description:
+            extra["kontinue.cloud/description"] = description
+        containers = spec["template"]["spec"]["containers"]
+        return JobRequest(
+            spec=spec,
+            kind=kind,
+            target=str(containers[0].get("image") or ""),
+            labels=dict(labels or {}),
+            annotations=extra,
+        )
+
+    @staticmethod
+    async def _first_pod(outcome: Awaitable[Any]) -> PodResult:
+        result = JobResult.model_validate(await outcome)
+        if result.pods:
+            return result.pods[-1]
+        return PodResult(
+            name="", namespace="", phase="Failed", message=result.message or "no pod ran"
+        )
+
     # Helpers -----------------------------------------------------------------------------
 
     @staticmethod
@@ -420,6 +547,22 @@ class SyncExecutionContext:
     def poll(self, check: Callable[[], T | None], **options: Any) -> T:
         """See :meth:`ExecutionContext.poll`."""
         return self._wait(self._context.poll(check, **options))
+
+    def run_job(self, spec: Any, **options: Any) -> JobResult:
+        """See :meth:`ExecutionContext.run_job`."""
+        return self._wait(self._context.run_job(spec, **options))
+
+    def run_pod(self, spec: Any, **options: Any) -> PodResult:
+        """See :meth:`ExecutionContext.run_pod`."""
+        return self._wait(self._context.run_pod(spec, **options))
+
+    def run_script(self, image: str, command: str, **options: Any) -> PodResult:
+        """See :meth:`ExecutionContext.run_script`."""
+        return self._wait(self._context.run_script(image, command, **options))
+
+    def logs(self, pod: PodResult, *, tail_lines: int = 100, container: str | None = None) -> str:
+        """See :meth:`ExecutionContext.logs`."""
+        return self._wait(self._context.logs(pod, tail_lines=tail_lines, container=container))
 
 
 def bind(context: ExecutionContext) -> Any:

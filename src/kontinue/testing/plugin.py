@@ -3,7 +3,8 @@
 Fixtures:
 
 ``kontinue_server``
-    One embedded API server per test session, in-process, on a :class:`ManualClock`.
+    One embedded API server per test session, in-process, on a :class:`ManualClock`, running
+    Jobs and their pods as local processes.
 ``kontinue_env``
     A :class:`~kontinue.testing.WorkflowEnvironment` in a fresh namespace, closed (workers
     stopped, namespace deleted) after the test.
@@ -40,7 +41,7 @@ def kontinue_server() -> Iterator[TestServer]:
     from kontinue.devserver import DevServerSettings, DevServerThread
 
     clock = ManualClock()
-    settings = DevServerSettings.ephemeral(run_jobs=False, run_pods=False, bookmark_interval=0.5)
+    settings = DevServerSettings.ephemeral(bookmark_interval=0.5)
     with DevServerThread(settings, clock=clock) as thread:
         kubeconfig = str(thread.server.kubeconfig_path)
         from kontinue.installing import install_crds

@@ -44,12 +44,14 @@ from kontinue.kube.conditions import EventRecorder
 from kontinue.sdk._functions import FunctionDef
 
 from ._informer import Informer
+from ._jobs import job_ended
 from ._leases import LeaderElection
 from ._metrics import WorkerMetrics
 from ._runs import Run, steps_to_clear
 from ._status import (
     EXECUTIONS,
     FUNCTIONS,
+    JOBS,
     SUSPENSIONS,
     conditions_for,
     dump_error,
@@ -115,6 +117,13 @@ class Engine:
         self.executions = Informer(client, EXECUTIONS, namespace, self._on_execution)
         self.suspensions = Informer(client, SUSPENSIONS, namespace, self._on_suspension)
         self.function_objects = Informer(client, FUNCTIONS, namespace, self._on_function)
+        self.jobs = Informer(
+            client,
+            JOBS,
+            namespace,
+            self._on_job,
+            label_selector=f"{labels.LABEL_WORKER_GROUP}={self.group}",
+        )
         self.leader = LeaderElection(
             client,
             namespace,
@@ -150,11 +159,13 @@ class Engine:
             self.spawn(self.function_objects.run(), "kontinue-watch-functions"),
             self.spawn(self.executions.run(), "kontinue-watch-executions"),
             self.spawn(self.suspensions.run(), "kontinue-watch-suspensions"),
+            self.spawn(self.jobs.run(), "kontinue-watch-jobs"),
         ]
         try:
             await self.function_objects.ready.wait()
             await self.executions.ready.wait()
             await self.suspensions.ready.wait()
+            await self.jobs.ready.wait()
             self.metrics.start()
             self.ready.set()
             await self.leader.run()
@@ -211,6 +222,8 @@ class Engine:
             self.executions.observe(obj)
         elif kind == "Suspension":
             self.suspensions.observe(obj)
+        elif kind == "Job":
+            self.jobs.observe(obj)
 
     def _index(self, kind: str, event: str, obj: JSON) -> None:
         """Keep ``_children`` (parent -> its Executions and Suspensions) current."""
@@ -259,6 +272,15 @@ class Engine:
             return
         self._enqueue_suspension(name)
 
+    def _on_job(self, event: str, obj: JSON) -> None:
+        self._index("job", event, obj)
+        if event == "DELETED" or job_ended(obj):
+            name = str(obj["metadata"]["name"])
+            self._resolve(("job", name), None if event == "DELETED" else obj)
+            parent = _labels(obj).get(labels.LABEL_PARENT)
+            if parent:
+                self._wake_parked(parent)
+
     def _on_function(self, event: str, obj: JSON) -> None:
         # A function published late may unblock executions that named it.
         if event == "ADDED" and self.leader.is_leader:
@@ -275,18 +297,23 @@ class Engine:
 
     # Waiting ------------------------------------------------------------------------------------
 
+    def _cache(self, kind: str) -> Informer:
+        return {"execution": self.executions, "suspension": self.suspensions, "job": self.jobs}[
+            kind
+        ]
+
     def resolved(self, kind: str, name: str) -> tuple[JSON | None] | None:
         """``(obj,)`` when the awaited object already resolved (``(None,)``: it is gone)."""
-        if kind == "execution":
-            obj = self.executions.cache.get(name)
-            if obj is None:
-                return None
-            return (obj,) if _phase(obj) in _TERMINAL else None
-        obj = self.suspensions.cache.get(name)
+        obj = self._cache(kind).cache.get(name)
         if obj is None:
             return None
-        status = obj.get("status") or {}
-        return (obj,) if status.get("phase", "Waiting") != "Waiting" else None
+        if kind == "execution":
+            done = _phase(obj) in _TERMINAL
+        elif kind == "job":
+            done = job_ended(obj)
+        else:
+            done = (obj.get("status") or {}).get("phase", "Waiting") != "Waiting"
+        return (obj,) if done else None
 
     def waiter(self, kind: str, name: str) -> asyncio.Future[JSON | None]:
         future: asyncio.Future[JSON | None] = asyncio.get_running_loop().create_future()
@@ -341,8 +368,7 @@ class Engine:
         for kind, name in parked.waits:
             if self.resolved(kind, name) is not None:
                 return True
-            cache = self.executions if kind == "execution" else self.suspensions
-            if name not in cache.cache:
+            if name not in self._cache(kind).cache:
                 return True
         return not parked.waits and parked.wake_at is None
 
@@ -727,6 +753,11 @@ class Engine:
         Suspensions still waiting."""
         now = format_time(self.clock.now())
         for kind, name in sorted(self._children.get(parent, ())):
+            if kind == "job":
+                job = self.jobs.cache.get(name)
+                if children and job is not None and not job_ended(job):
+                    await self._quietly_delete(name)
+                continue
             if kind == "suspension":
                 obj = self.suspensions.cache.get(name)
                 if obj is None or (obj.get("status") or {}).get("phase", "Waiting") != "Waiting":
@@ -749,6 +780,15 @@ class Engine:
                     EXECUTIONS, {"spec": {"cancel": request}}, name=name, namespace=self.namespace
                 )
             )
+
+    async def _quietly_delete(self, job: str) -> None:
+        """Delete a running Job and its pods (their processes are killed)."""
+        try:
+            await self.client.delete(JOBS, job, namespace=self.namespace, propagation="Background")
+        except NotFound:
+            pass
+        except Exception as error:
+            _log.warning("deleting Job %s failed: %s", job, error)
 
     async def _quietly(self, call: Coroutine[Any, Any, JSON]) -> None:
         try:

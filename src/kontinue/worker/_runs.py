@@ -48,6 +48,7 @@ from kontinue.kube import (
     NotFound,
     ServerError,
     TooManyRequests,
+    to_dict,
 )
 from kontinue.sdk._context import (
     ChildRequest,
@@ -57,7 +58,8 @@ from kontinue.sdk._context import (
     bind,
 )
 from kontinue.sdk._functions import RESULT_LIMIT, FunctionDef
-from kontinue.sdk._replay import StepClaim, StepLedger, child_name
+from kontinue.sdk._jobs import JobRequest
+from kontinue.sdk._replay import JOB_NAME_LIMIT, StepClaim, StepLedger, child_name
 from kontinue.sdk.errors import (
     ChildCanceled,
     ChildFailed,
@@ -69,6 +71,7 @@ from kontinue.sdk.errors import (
     error_record,
 )
 
+from ._jobs import job_result, read_logs
 from ._status import EXECUTIONS, conditions_for, dump_error, dump_step
 
 if TYPE_CHECKING:
@@ -763,6 +766,70 @@ class Run:
             self.waits.pop(key, None)
             self.wake_at = None
             self._unblocked()
+
+    # Jobs, pods and scripts -------------------------------------------------------------------
+
+    def to_json(self, obj: Any) -> JSON:
+        return to_dict(obj)
+
+    async def job(self, claim: StepClaim, request: JobRequest) -> Any:
+        recorded = claim.recorded
+        if recorded is not None and recorded.state != StepState.PENDING:
+            return _outcome(recorded)
+        if recorded is not None and recorded.child:
+            name = recorded.child
+        else:
+            name = resource_name(self.name, claim.id, self.attempt, limit=JOB_NAME_LIMIT)
+            step = ExecutionStep(
+                kind=claim.kind,
+                name=request.target,
+                child=name,
+                attempt=self.attempt,
+                started_at=self.now(),
+            )
+            self._record(claim.id, step)
+            await self._create(self._job_body(name, claim.id, request), claim.id)
+        obj = await self._wait("job", name, f"Job {name}")
+        step = self.steps.get(claim.id) or ExecutionStep(
+            kind=claim.kind, name=request.target, child=name, attempt=self.attempt
+        )
+        if obj is None:
+            error = InfrastructureError(f"Job {name} was deleted before it finished")
+            self._record(
+                claim.id,
+                step.model_copy(update={"state": StepState.FAILED, "error": error.to_record()}),
+            )
+            raise error
+        try:
+            result = await job_result(self.engine.client, obj)
+        except (ConnectionFailed, ServerError, TooManyRequests) as error:
+            raise RunInterrupted(f"reading the pods of Job {name} failed: {error}") from error
+        value = result.model_dump(mode="json")
+        self._record(claim.id, step.model_copy(update={"state": StepState.DONE, "value": value}))
+        return value
+
+    def _job_body(self, name: str, step_id: str, request: JobRequest) -> JSON:
+        job_labels = {**request.labels, **self._child_labels(step_id)}
+        spec = dict(request.spec)
+        template = dict(spec.get("template") or {})
+        template_meta = dict(template.get("metadata") or {})
+        template_meta["labels"] = {**(template_meta.get("labels") or {}), **job_labels}
+        template["metadata"] = template_meta
+        spec["template"] = template
+        meta: JSON = {
+            "name": name,
+            "namespace": self.namespace,
+            "labels": job_labels,
+            "ownerReferences": [self._owner_reference()],
+        }
+        if request.annotations:
+            meta["annotations"] = dict(request.annotations)
+        return {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta, "spec": spec}
+
+    async def pod_logs(
+        self, namespace: str, name: str, *, tail_lines: int, container: str | None
+    ) -> str:
+        return await read_logs(self.engine.client, namespace, name, tail_lines, container)
 
     # Stopping ------------------------------------------------------------------------------------
 

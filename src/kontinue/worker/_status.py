@@ -13,13 +13,22 @@ from typing import Any
 
 from kontinue.api import ExecutionError, ExecutionPhase, ExecutionStep, format_time
 
-__all__ = ["EXECUTIONS", "FUNCTIONS", "SUSPENSIONS", "conditions_for", "dump_error", "dump_step"]
+__all__ = [
+    "EXECUTIONS",
+    "FUNCTIONS",
+    "JOBS",
+    "SUSPENSIONS",
+    "conditions_for",
+    "dump_error",
+    "dump_step",
+]
 
 JSON = dict[str, Any]
 
 EXECUTIONS = "executions.kontinue.cloud"
 SUSPENSIONS = "suspensions.kontinue.cloud"
 FUNCTIONS = "functions.kontinue.cloud"
+JOBS = "jobs.batch"
 
 
 def dump_step(step: ExecutionStep) -> JSON:

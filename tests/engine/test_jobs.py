@@ -1,0 +1,219 @@
+"""Jobs, pods and scripts from workflows, run by the dev server's local pod runner."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from kubernetes import client as k8s
+
+import kontinue
+from kontinue.api import ExecutionPhase
+from kontinue.sdk import JobResult, PodResult, ValidationFailed
+from kontinue.testing import WorkflowEnvironment
+
+PYTHON = sys.executable
+
+
+def test_scripts_report_success_and_failure_with_logs(kontinue_env: WorkflowEnvironment) -> None:
+    worker = kontinue.Worker(group="jobs")
+
+    @worker.function("scripts")
+    async def scripts(ktx: kontinue.ExecutionContext) -> dict:
+        good = await ktx.run_script("busybox", "echo hello; echo from a script")
+        bad = await ktx.run_script("busybox", "echo working; echo 'disk full' >&2; exit 3")
+        return {
+            "good": [good.succeeded, (await good.logs()).splitlines()],
+            "bad": [
+                bad.succeeded,
+                bad.log_error_summary(),
+                bad.message,
+                bad.containers[0].exit_code,
+            ],
+        }
+
+    @worker.function("fails-with-summary")
+    async def fails(ktx: kontinue.ExecutionContext) -> None:
+        result = await ktx.run_script("busybox", "echo 'migration 42 failed: lock timeout'; exit 1")
+        if not result.succeeded:
+            raise kontinue.NonRetryableError(
+                f"migration failed: {result.message} (logs: {result.log_error_summary()})"
+            )
+
+    with kontinue_env.running(worker):
+        done = kontinue_env.wait(kontinue_env.execute(scripts, {}), timeout=30)
+        failed = kontinue_env.wait(kontinue_env.execute(fails, {}), timeout=30)
+    assert done.status.phase == ExecutionPhase.COMPLETED, done.status
+    assert done.status.result["good"] == [True, ["hello", "from a script"]]
+    succeeded, summary, message, code = done.status.result["bad"]
+    assert succeeded is False and code == 3
+    assert summary == "disk full"
+    assert "exited with code 3" in message
+    assert failed.status.error is not None
+    assert "logs: migration 42 failed: lock timeout" in failed.status.error.message
+
+
+def test_pods_with_init_containers_typed_specs_and_secrets(
+    kontinue_env: WorkflowEnvironment,
+) -> None:
+    kontinue_env.client.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "db"},
+            "stringData": {"password": "s3cret"},
+        }
+    )
+    worker = kontinue.Worker(group="jobs")
+
+    @worker.function("pod")
+    async def pod(ktx: kontinue.ExecutionContext) -> dict:
+        spec = k8s.V1PodSpec(
+            init_containers=[
+                k8s.V1Container(name="prepare", image="busybox", command=["sh", "-c", "echo init"])
+            ],
+            containers=[
+                k8s.V1Container(
+                    name="main",
+                    image="busybox",
+                    command=["sh", "-c", 'echo "password=$PASSWORD"'],
+                    env=[
+                        k8s.V1EnvVar(
+                            name="PASSWORD",
+                            value_from=k8s.V1EnvVarSource(
+                                secret_key_ref=k8s.V1SecretKeySelector(name="db", key="password")
+                            ),
+                        )
+                    ],
+                ),
+                k8s.V1Container(name="side", image="busybox", command=["sh", "-c", "echo side"]),
+            ],
+        )
+        result: PodResult = await ktx.run_pod(spec, display_name="Migrate")
+        return {
+            "ok": result.succeeded,
+            "containers": [(c.name, c.init, c.exit_code) for c in result.containers],
+            "main": await result.logs(container="main"),
+            "side": await ktx.logs(result, container="side"),
+        }
+
+    with kontinue_env.running(worker):
+        done = kontinue_env.wait(kontinue_env.execute(pod, {}), timeout=30)
+    assert done.status.phase == ExecutionPhase.COMPLETED, done.status
+    result = done.status.result
+    assert result["ok"] is True
+    assert result["containers"] == [["prepare", True, 0], ["main", False, 0], ["side", False, 0]]
+    assert result["main"].strip() == "password=s3cret"
+    assert result["side"].strip() == "side"
+
+
+def test_a_job_with_retries_and_a_missing_executable(
+    kontinue_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    marker = tmp_path / "attempts"
+    worker = kontinue.Worker(group="jobs")
+    flaky = (
+        f"n=$(cat {marker} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {marker}; "
+        'echo "try $n"; [ "$n" -ge 3 ]'
+    )
+
+    @worker.function("job")
+    async def job(ktx: kontinue.ExecutionContext) -> dict:
+        result: JobResult = await ktx.run_job(
+            {
+                "backoffLimit": 2,
+                "template": {
+                    "spec": {
+                        "containers": [
+                            {"name": "c", "image": "busybox", "command": ["sh", "-c", flaky]}
+                        ]
+                    }
+                },
+            }
+        )
+        missing = await ktx.run_script("busybox", "x", shell=["/no/such/shell"])
+        return {
+            "succeeded": result.succeeded,
+            "pods": [p.succeeded for p in result.pods],
+            "counts": [result.succeeded_pods, result.failed_pods],
+            "missing": [missing.succeeded, missing.containers[0].exit_code, missing.message],
+        }
+
+    with kontinue_env.running(worker):
+        done = kontinue_env.wait(kontinue_env.execute(job, {}), timeout=60)
+    assert done.status.phase == ExecutionPhase.COMPLETED, done.status
+    result = done.status.result
+    assert sorted(result["pods"]) == [False, False, True]  # same-second pods: any order
+    assert result["counts"] == [1, 2]
+    assert result["succeeded"] is False  # a Job with failed pods did not fully succeed
+    ok, code, message = result["missing"]
+    assert ok is False and code == 127
+    assert "/no/such/shell" in message or "not found" in message.lower()
+
+
+def test_bad_specs_are_refused_before_anything_is_created(
+    kontinue_env: WorkflowEnvironment,
+) -> None:
+    worker = kontinue.Worker(group="jobs")
+    seen: list[str] = []
+
+    @worker.function("bad-spec")
+    async def bad_spec(ktx: kontinue.ExecutionContext) -> None:
+        try:
+            await ktx.run_pod({"containers": [{"name": "x"}]})
+        except ValidationFailed as error:
+            seen.append(error.message)
+        await ktx.run_job({"template": {"spec": {"containers": []}}})
+
+    with kontinue_env.running(worker):
+        done = kontinue_env.wait(kontinue_env.execute(bad_spec, {}))
+    assert seen == ["invalid spec.containers[0].image: is required"]
+    assert done.status.error is not None
+    assert (
+        "spec.template.spec.containers: needs at least one container" in done.status.error.message
+    )
+    assert kontinue_env.client.list("jobs.batch") == []
+
+
+@pytest.mark.timeout(60)
+def test_cancel_kills_the_running_job(kontinue_env: WorkflowEnvironment, tmp_path: Path) -> None:
+    started = tmp_path / "started"
+    worker = kontinue.Worker(group="jobs")
+
+    @worker.function("long")
+    async def long(ktx: kontinue.ExecutionContext) -> None:
+        # "$$$$" is "$$" for the shell: Kubernetes turns "$$" into "$" in commands
+        await ktx.run_script("busybox", f"echo $$$$ > {started}; sleep 300")
+
+    with kontinue_env.running(worker):
+        name = kontinue_env.execute(long, {})
+        deadline = time.monotonic() + 20
+        while not started.exists() or not started.read_text().strip():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        pid = int(started.read_text())
+        kontinue_env.cancel(name, "stop the script")
+        assert kontinue_env.wait(name).status.phase == ExecutionPhase.CANCELED
+        deadline = time.monotonic() + 20
+        while _alive(pid):
+            assert time.monotonic() < deadline, "the script's process is still running"
+            time.sleep(0.05)
+        while kontinue_env.client.list("jobs.batch"):
+            assert time.monotonic() < deadline, "the Job was not deleted"
+            time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return False
+    return state != "Z"

@@ -1,0 +1,61 @@
+"""Fixtures of the reliability tests: a dev server process per test, and measured figures.
+
+The figures (kills, handover times, duplicates, sleep lateness) are printed in a "reliability
+figures" section at the end of the run, whether the tests pass or fail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
+
+import pytest
+
+from .harness import Cluster
+
+_FIGURES: list[str] = []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item,
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    item.stash.setdefault(_REPORTS, {})[report.when] = report
+    return report
+
+
+_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Cluster]:
+    """A dev server process (file-backed, in ``tmp_path``) with the test namespace; worker
+    processes started through it are stopped afterwards. A failed test prints their logs."""
+    running = Cluster(tmp_path).start()
+    try:
+        yield running
+    finally:
+        call = request.node.stash.get(_REPORTS, {}).get("call")
+        if call is not None and call.failed:
+            print(running.diagnostics())
+        running.close()
+
+
+@pytest.fixture
+def figure(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Record a measured figure, reported at the end of the run."""
+
+    def record(text: str) -> None:
+        for line in text.splitlines():
+            _FIGURES.append(f"{request.node.name}: {line}")
+        print(text)
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _FIGURES:
+        terminalreporter.section("reliability figures")
+        for line in _FIGURES:
+            terminalreporter.write_line(line)
