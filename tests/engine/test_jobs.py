@@ -217,3 +217,75 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_a_deadline_fails_the_job(kontinue_env: WorkflowEnvironment) -> None:
+    worker = kontinue.Worker(group="jobs")
+
+    @worker.function("deadline")
+    async def deadline(ktx: kontinue.ExecutionContext) -> dict:
+        result = await ktx.run_job(
+            {
+                "activeDeadlineSeconds": 60,
+                "template": {
+                    "spec": {
+                        "containers": [
+                            {"name": "c", "image": "busybox", "command": ["sleep", "300"]}
+                        ]
+                    }
+                },
+            }
+        )
+        return {"succeeded": result.succeeded, "message": result.message}
+
+    with kontinue_env.running(worker):
+        name = kontinue_env.execute(deadline, {})
+        kontinue_env.wait(
+            name, phases={ExecutionPhase.EXECUTING}, until=lambda ex: bool(ex.status.steps)
+        )
+        time.sleep(0.3)  # the pod starts
+        kontinue_env.advance(61)
+        done = kontinue_env.wait(name, timeout=30)
+    assert done.status.result["succeeded"] is False
+    assert "deadline" in done.status.result["message"].lower()
+
+
+def test_a_job_that_ended_while_no_worker_ran_is_picked_up(
+    kontinue_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    release = tmp_path / "release"
+    runs = tmp_path / "runs"
+
+    def make() -> kontinue.Worker:
+        worker = kontinue.Worker(group="jobs")
+
+        @worker.function("waits-for-file")
+        async def waits(ktx: kontinue.ExecutionContext) -> str:
+            result = await ktx.run_script(
+                "busybox",
+                f"echo run >> {runs}; while [ ! -e {release} ]; do sleep 0.05; done; echo released",
+            )
+            return (await result.logs()).strip()
+
+        return worker
+
+    with kontinue_env.running(make()):
+        name = kontinue_env.execute("waits-for-file", {}, group="jobs")
+        deadline = time.monotonic() + 20
+        while not runs.exists():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    release.touch()  # the Job finishes while no worker runs
+    deadline = time.monotonic() + 20
+    while not any(
+        c.get("type") == "Complete"
+        for j in kontinue_env.client.list("jobs.batch")
+        for c in (j.get("status") or {}).get("conditions") or []
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    with kontinue_env.running(make()):
+        done = kontinue_env.wait(name, timeout=30)
+    assert done.status.result == "released"
+    assert runs.read_text() == "run\n"  # one Job, one pod: never a second one
+    assert len(kontinue_env.client.list("jobs.batch")) == 1
