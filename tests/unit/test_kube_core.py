@@ -150,3 +150,37 @@ def test_decode_raises_for_errors() -> None:
     with pytest.raises(Conflict):
         core.decode(Response(409, {}, _status(409, "Conflict")))
     assert core.decode(Response(200, {}, b'{"a": 1}')) == {"a": 1}
+
+
+def test_models_of_the_official_client_become_wire_json() -> None:
+    from kubernetes import client as k8s
+
+    from kontinue.kube import to_dict
+
+    spec = k8s.V1PodSpec(
+        containers=[
+            k8s.V1Container(
+                name="a",
+                image="busybox",
+                env=[
+                    k8s.V1EnvVar(
+                        name="X",
+                        value_from=k8s.V1EnvVarSource(
+                            secret_key_ref=k8s.V1SecretKeySelector(name="s", key="k")
+                        ),
+                    )
+                ],
+            )
+        ],
+        restart_policy="Never",
+    )
+    assert to_dict(spec) == {
+        "containers": [
+            {
+                "name": "a",
+                "image": "busybox",
+                "env": [{"name": "X", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}],
+            }
+        ],
+        "restartPolicy": "Never",
+    }

@@ -74,6 +74,7 @@ def test_kube_exports() -> None:
             "TooManyRequests",
             "Unauthorized",
             "WatchEvent",
+            "to_dict",
         ]
     )
     for name in kontinue.kube.__all__:
