@@ -24,6 +24,10 @@ PAIRS = [
         ROOT / "src/kontinue/kube/_async_client.py",
         ROOT / "src/kontinue/kube/_sync_client.py",
     ),
+    (
+        ROOT / "src/kontinue/client/_async_client.py",
+        ROOT / "src/kontinue/client/_sync_client.py",
+    ),
 ]
 
 RENAMES = [
@@ -45,6 +49,11 @@ RENAMES = [
     ("__aenter__", "__enter__"),
     ("__aexit__", "__exit__"),
     ("for asyncio code", "for blocking code (thread-safe)"),
+    (
+        "AsyncClient: start, watch and steer executions from outside a worker (asyncio).",
+        "Client: start, watch and steer executions from outside a worker (blocking).",
+    ),
+    ("AsyncClient", "Client"),
 ]
 
 HEADER = (

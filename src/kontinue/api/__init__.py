@@ -32,6 +32,8 @@ from .archives import (
     ArchivedExecution,
     ArchivedExecutionSpec,
     ArchivedExecutionStatus,
+    decode_archive,
+    encode_archive,
 )
 from .executions import (
     RERUNNABLE_PHASES,
@@ -81,6 +83,8 @@ from .suspensions import (
 )
 
 __all__ = [
+    "decode_archive",
+    "encode_archive",
     "API_VERSION",
     "ARCHIVE_ENCODING",
     "DURATION_PATTERN",

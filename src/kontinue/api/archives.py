@@ -9,7 +9,11 @@ so ``kubectl get aex`` is useful without decoding anything.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+import base64
+import gzip
+import json
+from collections.abc import Sequence
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -18,6 +22,8 @@ from .executions import ExecutionPhase
 
 __all__ = [
     "ARCHIVE_ENCODING",
+    "decode_archive",
+    "encode_archive",
     "ArchivedExecution",
     "ArchivedExecutionSpec",
     "ArchivedExecutionStatus",
@@ -79,3 +85,26 @@ class ArchivedExecution(Resource):
     """The archived tree and what it is."""
     status: ArchivedExecutionStatus = Field(default_factory=ArchivedExecutionStatus)
     """The outcome of the root execution."""
+
+
+def encode_archive(tree: dict[str, Any]) -> tuple[str, int]:
+    """``tree`` (``{"executions": [...], "suspensions": [...], "jobs": [...]}``, the objects as
+    JSON) in the archive encoding, and its size in bytes before compression."""
+    raw = json.dumps(tree, separators=(",", ":"), sort_keys=True).encode()
+    return base64.b64encode(gzip.compress(raw, mtime=0)).decode("ascii"), len(raw)
+
+
+def decode_archive(parts: Sequence[ArchivedExecution]) -> dict[str, Any]:
+    """The tree stored in the parts of one archive (in any order; all parts needed)."""
+    if not parts:
+        raise ValueError("an archive needs at least one part")
+    ordered = sorted(parts, key=lambda part: part.spec.part)
+    expected = ordered[0].spec.parts
+    if [p.spec.part for p in ordered] != list(range(expected)):
+        raise ValueError(
+            f"archive of {ordered[0].spec.root} has parts {[p.spec.part for p in ordered]}, "
+            f"expected 0..{expected - 1}"
+        )
+    data = "".join(part.spec.data for part in ordered)
+    tree: dict[str, Any] = json.loads(gzip.decompress(base64.b64decode(data)))
+    return tree

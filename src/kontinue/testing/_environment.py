@@ -269,4 +269,5 @@ class WorkflowEnvironment:
         current = self.get(name)
         count = (current.spec.rerun.count if current.spec.rerun else 0) + 1
         request = {"count": count, "childPolicy": child_policy}
-        self.client.patch(EXECUTIONS, {"spec": {"rerun": request}}, name=name)
+        patch = {"spec": {"rerun": request, "cancel": None, "skip": None}}
+        self.client.patch(EXECUTIONS, patch, name=name)
