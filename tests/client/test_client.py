@@ -101,7 +101,7 @@ def test_spawn_merges_defaults_validates_and_parses_results(client: Client) -> N
         client.spawn("order", {"item": "tea", "quantity": 0})
     with pytest.raises(InvalidArguments, match=r"\(root\): 'item' is a required property"):
         client.spawn("order", {})
-    with pytest.raises(UnknownFunction, match="no function 'ordr'.*published: .*order"):
+    with pytest.raises(UnknownFunction, match=r"no function 'ordr'.*published: .*order"):
         client.spawn("ordr", {})
     assert len(client.list()) == before  # nothing was created
 
@@ -149,7 +149,7 @@ def test_cancel_skip_retry_and_their_preconditions(client: Client) -> None:
         client.cancel(canceled)
     retried = client.retry(canceled, child_policy=ChildPolicy.RETRY_FAILED)
     assert retried.spec.rerun is not None and retried.spec.rerun.count == 1
-    with pytest.raises(InvalidState, match="already pending|only Failed or Canceled"):
+    with pytest.raises(InvalidState, match=r"already pending|only Failed or Canceled"):
         client.retry(retried)
     again = _wait_suspended(client, waiting.metadata.name or "")
     assert again.status.attempt == 2  # the canceled execution runs again

@@ -83,8 +83,6 @@ from .suspensions import (
 )
 
 __all__ = [
-    "decode_archive",
-    "encode_archive",
     "API_VERSION",
     "ARCHIVE_ENCODING",
     "DURATION_PATTERN",
@@ -143,6 +141,8 @@ __all__ = [
     "Time",
     "crd_manifests",
     "custom_resource_definition",
+    "decode_archive",
+    "encode_archive",
     "format_duration",
     "format_time",
     "labels",

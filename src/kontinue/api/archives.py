@@ -22,11 +22,11 @@ from .executions import ExecutionPhase
 
 __all__ = [
     "ARCHIVE_ENCODING",
-    "decode_archive",
-    "encode_archive",
     "ArchivedExecution",
     "ArchivedExecutionSpec",
     "ArchivedExecutionStatus",
+    "decode_archive",
+    "encode_archive",
 ]
 
 ARCHIVE_ENCODING: Literal["gzip+json+base64"] = "gzip+json+base64"
