@@ -134,6 +134,9 @@ class Engine:
             lease_duration=self.settings.lease_duration,
             renew_period=self.settings.renew_period,
         )
+        from kontinue.controllers.scheduling import ScheduleController
+
+        self.schedules = ScheduleController(self)
         self.runs: dict[str, Run] = {}
         self._parked: dict[str, _Parked] = {}
         self._waiters: dict[tuple[str, str], list[asyncio.Future[JSON | None]]] = {}
@@ -160,12 +163,14 @@ class Engine:
             self.spawn(self.executions.run(), "kontinue-watch-executions"),
             self.spawn(self.suspensions.run(), "kontinue-watch-suspensions"),
             self.spawn(self.jobs.run(), "kontinue-watch-jobs"),
+            self.spawn(self.schedules.schedules.run(), "kontinue-watch-schedules"),
         ]
         try:
             await self.function_objects.ready.wait()
             await self.executions.ready.wait()
             await self.suspensions.ready.wait()
             await self.jobs.ready.wait()
+            await self.schedules.schedules.ready.wait()
             self.metrics.start()
             self.ready.set()
             await self.leader.run()
@@ -201,6 +206,7 @@ class Engine:
                 self._enqueue(name)
             for name in list(self.suspensions.cache):
                 self._enqueue_suspension(name)
+            self.schedules.leading()
         else:
             self.leading.clear()
             self.spawn(self._stop_runs(), "kontinue-step-down")
@@ -256,6 +262,7 @@ class Engine:
         if self._ours(obj) or name in self.runs:
             self._enqueue(name)
         self.metrics.execution_changed(event, obj)
+        self.schedules.execution_changed(obj)
 
     def _on_suspension(self, event: str, obj: JSON) -> None:
         name = str(obj["metadata"]["name"])

@@ -1,0 +1,10 @@
+"""Leader loops of a worker group: schedules, TTL and archiving, mutexes and limits.
+
+They run inside the worker, on the replica holding the group's Lease, and keep every piece of
+state in Kubernetes objects (ScheduledExecution status, ArchivedExecutions, Leases), so a new
+leader carries on where the previous one stopped.
+"""
+
+from .scheduling import Plan, ScheduleController, plan, run_name
+
+__all__ = ["Plan", "ScheduleController", "plan", "run_name"]
