@@ -282,6 +282,9 @@ class ExecutionStep(KontinueModel):
     """Pending while the step runs, then Done or Failed."""
     value: Any = None
     """The recorded value (any JSON): the child's result, the stored value, the exit status."""
+    external: bool | None = None
+    """True when the value is a child's result too large to copy here: replay reads it from
+    the child Execution (which lives as long as the tree)."""
     error: ExecutionError | None = None
     """For a Failed step: the error replay raises again."""
     resume_at: Time | None = None

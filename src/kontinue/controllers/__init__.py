@@ -5,6 +5,7 @@ state in Kubernetes objects (ScheduledExecution status, ArchivedExecutions, Leas
 leader carries on where the previous one stopped.
 """
 
+from .expiring import TTLController, split_parts
 from .scheduling import Plan, ScheduleController, plan, run_name
 
-__all__ = ["Plan", "ScheduleController", "plan", "run_name"]
+__all__ = ["Plan", "ScheduleController", "TTLController", "plan", "run_name", "split_parts"]

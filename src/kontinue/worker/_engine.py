@@ -134,9 +134,10 @@ class Engine:
             lease_duration=self.settings.lease_duration,
             renew_period=self.settings.renew_period,
         )
-        from kontinue.controllers.scheduling import ScheduleController
+        from kontinue.controllers import ScheduleController, TTLController
 
         self.schedules = ScheduleController(self)
+        self.ttl = TTLController(self)
         self.runs: dict[str, Run] = {}
         self._parked: dict[str, _Parked] = {}
         self._waiters: dict[tuple[str, str], list[asyncio.Future[JSON | None]]] = {}
@@ -164,6 +165,7 @@ class Engine:
             self.spawn(self.suspensions.run(), "kontinue-watch-suspensions"),
             self.spawn(self.jobs.run(), "kontinue-watch-jobs"),
             self.spawn(self.schedules.schedules.run(), "kontinue-watch-schedules"),
+            self.spawn(self.ttl.archives.run(), "kontinue-watch-archives"),
         ]
         try:
             await self.function_objects.ready.wait()
@@ -171,6 +173,7 @@ class Engine:
             await self.suspensions.ready.wait()
             await self.jobs.ready.wait()
             await self.schedules.schedules.ready.wait()
+            await self.ttl.archives.ready.wait()
             self.metrics.start()
             self.ready.set()
             await self.leader.run()
@@ -207,6 +210,7 @@ class Engine:
             for name in list(self.suspensions.cache):
                 self._enqueue_suspension(name)
             self.schedules.leading()
+            self.ttl.leading()
         else:
             self.leading.clear()
             self.spawn(self._stop_runs(), "kontinue-step-down")
@@ -263,6 +267,8 @@ class Engine:
             self._enqueue(name)
         self.metrics.execution_changed(event, obj)
         self.schedules.execution_changed(obj)
+        if self.leader.is_leader and event != "DELETED":
+            self.ttl.execution_changed(obj)
 
     def _on_suspension(self, event: str, obj: JSON) -> None:
         name = str(obj["metadata"]["name"])

@@ -109,6 +109,11 @@ def resource_name(parent: str, step: str, attempt: int, *, limit: int = 253) -> 
     return child_name(parent, step if attempt <= 1 else f"{step}#{attempt}", limit=limit)
 
 
+CHILD_INLINE_LIMIT = 16 * 1024
+"""Child results up to this many encoded bytes are copied into the parent's step; larger ones
+stay in the child (the parent's status would otherwise grow with every big child)."""
+
+
 def _size(value: Any) -> int:
     return len(orjson.dumps(value))
 
@@ -526,6 +531,8 @@ class Run:
 
     async def child(self, claim: StepClaim, request: ChildRequest) -> Any:
         recorded = claim.recorded
+        if recorded is not None and recorded.external and recorded.child:
+            return await self._child_result(recorded.child)
         if recorded is not None and recorded.state != StepState.PENDING:
             return _outcome(recorded)
         if recorded is not None and recorded.child:
@@ -563,9 +570,10 @@ class Run:
         phase = child_status.get("phase")
         if phase in (ExecutionPhase.COMPLETED.value, ExecutionPhase.SKIPPED.value):
             value = child_status.get("result")
-            self._record(
-                claim.id, step.model_copy(update={"state": StepState.DONE, "value": value})
-            )
+            done: dict[str, Any] = {"state": StepState.DONE, "value": value}
+            if _size(value) > CHILD_INLINE_LIMIT:
+                done = {"state": StepState.DONE, "value": None, "external": True}
+            self._record(claim.id, step.model_copy(update=done))
             return value
         if phase == ExecutionPhase.CANCELED.value:
             error = ChildCanceled.of(name, request.function)
@@ -581,6 +589,19 @@ class Run:
             step.model_copy(update={"state": StepState.FAILED, "error": error.to_record()}),
         )
         raise error
+
+    async def _child_result(self, name: str) -> Any:
+        """The result of a finished child whose value the parent did not copy."""
+        obj = self.engine.executions.cache.get(name)
+        if obj is None:
+            try:
+                obj = await self.engine.client.get(EXECUTIONS, name, namespace=self.namespace)
+            except NotFound:
+                raise InternalError(
+                    f"child execution {name} is gone, and its result was too large to be "
+                    "recorded in the parent"
+                ) from None
+        return (obj.get("status") or {}).get("result")
 
     def _child_body(self, name: str, step_id: str, group: str, request: ChildRequest) -> JSON:
         spec: JSON = {
