@@ -7,5 +7,16 @@ leader carries on where the previous one stopped.
 
 from .expiring import TTLController, split_parts
 from .scheduling import Plan, ScheduleController, plan, run_name
+from .semaphores import Gate, Semaphores, gates_of
 
-__all__ = ["Plan", "ScheduleController", "TTLController", "plan", "run_name", "split_parts"]
+__all__ = [
+    "Gate",
+    "Plan",
+    "ScheduleController",
+    "Semaphores",
+    "TTLController",
+    "gates_of",
+    "plan",
+    "run_name",
+    "split_parts",
+]

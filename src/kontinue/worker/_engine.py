@@ -39,6 +39,7 @@ from kontinue.api import (
     labels,
 )
 from kontinue.clock import Clock
+from kontinue.controllers.semaphores import gates_of
 from kontinue.kube import AsyncKubeClient, Conflict, NotFound
 from kontinue.kube.conditions import EventRecorder
 from kontinue.sdk._functions import FunctionDef
@@ -134,10 +135,12 @@ class Engine:
             lease_duration=self.settings.lease_duration,
             renew_period=self.settings.renew_period,
         )
-        from kontinue.controllers import ScheduleController, TTLController
+        from kontinue.controllers import ScheduleController, Semaphores, TTLController
 
         self.schedules = ScheduleController(self)
         self.ttl = TTLController(self)
+        self.semaphores = Semaphores(self)
+        self._throttled: dict[str, None] = {}
         self.runs: dict[str, Run] = {}
         self._parked: dict[str, _Parked] = {}
         self._waiters: dict[tuple[str, str], list[asyncio.Future[JSON | None]]] = {}
@@ -166,6 +169,7 @@ class Engine:
             self.spawn(self.jobs.run(), "kontinue-watch-jobs"),
             self.spawn(self.schedules.schedules.run(), "kontinue-watch-schedules"),
             self.spawn(self.ttl.archives.run(), "kontinue-watch-archives"),
+            self.spawn(self.semaphores.leases.run(), "kontinue-watch-semaphores"),
         ]
         try:
             await self.function_objects.ready.wait()
@@ -174,6 +178,7 @@ class Engine:
             await self.jobs.ready.wait()
             await self.schedules.schedules.ready.wait()
             await self.ttl.archives.ready.wait()
+            await self.semaphores.leases.ready.wait()
             self.metrics.start()
             self.ready.set()
             await self.leader.run()
@@ -256,6 +261,7 @@ class Engine:
         self._index("execution", event, obj)
         if event == "DELETED" or _phase(obj) in _TERMINAL:
             self._resolve(("execution", name), None if event == "DELETED" else obj)
+            self.semaphores.execution_ended(obj)
         parent = _labels(obj).get(labels.LABEL_PARENT)
         if (
             parent
@@ -340,6 +346,8 @@ class Engine:
 
     def blocked(self, run: Run) -> None:
         self._blocked[run.name] = run
+        if self._throttled:
+            self._unthrottle()
         self._blocked.move_to_end(run.name)
         excess = len(self._blocked) - self.settings.max_cached_runs
         for _ in range(max(0, excess)):
@@ -408,12 +416,22 @@ class Engine:
         if self.runs.get(run.name) is run:
             del self.runs[run.name]
         self._blocked.pop(run.name, None)
+        self._release(run.execution)
         self.metrics.run_ended(run)
         self.metrics.completed(run, phase)
         reason = phase.value
         message = error.message if error else f"{run.definition.name} {phase.value.lower()}"
         self.record_event(run.raw, "Warning" if error else "Normal", reason, message)
         self.spawn(self._cleanup_children(run.name, "the parent execution ended"), "cleanup")
+
+    def _release(self, execution: Execution) -> None:
+        """Give back the gates of an execution that ended, and let held-back ones run."""
+        definition = self.functions.get(execution.spec.function)
+        gates = gates_of(execution, definition.concurrency if definition else None)
+        if gates:
+            name = execution.metadata.name or ""
+            self.spawn(self.semaphores.release(name, gates), f"kontinue-release:{name}")
+        self._unthrottle()
 
     def abandoned(self, run: Run, *, replay: bool) -> None:
         """A run stopped without recording an outcome: another worker took over, or the API
@@ -473,6 +491,21 @@ class Engine:
         return None
 
     # Reconciling executions ---------------------------------------------------------------------
+
+    def enqueue(self, name: str) -> None:
+        """Reconcile the execution ``name`` soon (for the controllers)."""
+        self._enqueue(name)
+
+    def _unthrottle(self) -> None:
+        """A run ended or started waiting: executions held back by the worker's limit move up."""
+        for name in list(self._throttled)[: max(1, self._free_run_slots())]:
+            self._enqueue(name)
+
+    def _free_run_slots(self) -> int:
+        cap = self.settings.max_concurrent_runs
+        if cap is None:
+            return len(self._throttled)
+        return cap - (len(self.runs) - len(self._blocked))
 
     def _enqueue(self, name: str) -> None:
         if not self.leader.is_leader:
@@ -574,6 +607,22 @@ class Engine:
         if definition is None:
             await self._unknown_function(execution, obj)
             return
+        if self.settings.max_concurrent_runs is not None and self._free_run_slots() <= 0:
+            self._throttled[name] = None
+            limit = self.settings.max_concurrent_runs
+            await self._write_status(
+                execution,
+                {"message": f"waiting: this worker runs at most {limit} executions at once"},
+                only_if_changed=True,
+            )
+            return
+        self._throttled.pop(name, None)
+        gates = gates_of(execution, definition.concurrency)
+        if gates:
+            waiting = await self.semaphores.acquire(execution, gates)
+            if waiting is not None:
+                await self._write_status(execution, {"message": waiting}, only_if_changed=True)
+                return
         new_attempt = status.phase in (ExecutionPhase.PENDING, ExecutionPhase.BACKOFF) or (
             status.attempt == 0
         )
@@ -700,6 +749,7 @@ class Engine:
         if error is not None:
             patch["error"] = dump_error(error)
         written = await self._write_status(execution, patch)
+        self._release(execution)
         if written is None:
             return
         self.metrics.completed_name(execution.spec.function, phase, written)

@@ -20,6 +20,9 @@ class WorkerSettings:
         max_cached_runs: Waiting async runs kept in memory as suspended coroutines (1,000);
             beyond it the longest-waiting ones are evicted and replayed when they wake. Replays
             cost CPU, cached runs cost a few KB each.
+        max_concurrent_runs: Most executions this worker process runs at once (None: no cap).
+            Waiting runs (for a child, a sleep, an approval) do not count; held-back executions
+            stay Pending with a message saying so.
         sync_threads: Threads for plain ``def`` workflows and their ``store`` callables (32).
         status_delay: Seconds a run may execute before its status says Executing (0.5). A run
             that ends sooner writes only its outcome: fewer writes per short execution.
@@ -37,6 +40,7 @@ class WorkerSettings:
     lease_duration: float = 15.0
     renew_period: float = 5.0
     max_cached_runs: int = 1000
+    max_concurrent_runs: int | None = None
     sync_threads: int = 32
     status_delay: float = 0.5
     unknown_function_grace: float = 10.0
