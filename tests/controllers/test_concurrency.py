@@ -56,9 +56,9 @@ def test_a_mutex_serves_waiters_in_order(kontinue_env: WorkflowEnvironment) -> N
         waiting = kontinue_env.wait(
             "m3",
             phases={ExecutionPhase.PENDING},
-            until=lambda e: "waiting for mutex db" in (e.status.message or ""),
+            until=lambda e: "(position 3 of 5 waiting)" in (e.status.message or ""),
         )
-        assert "held by m0 (position 3 of 5 waiting)" in (waiting.status.message or "")
+        assert "waiting for mutex db, held by m0" in (waiting.status.message or "")
         for name in names:
             kontinue_env.wait(name, phases={ExecutionPhase.SUSPENDED})
             kontinue_env.resume(kontinue_env.wait_for_suspension(name).metadata.name or "")
@@ -95,10 +95,12 @@ def test_a_function_limit_and_a_worker_cap(kontinue_env: WorkflowEnvironment) ->
         for n in range(10):
             _create(kontinue_env, f"l{n}", "limited", "limits")
         _eventually(lambda: len(running) == 2)
-        time.sleep(0.3)
-        held = kontinue_env.get("l9")
-        assert held.status.phase == ExecutionPhase.PENDING
-        assert "the concurrency limit of limited (2)" in (held.status.message or "")
+        held = kontinue_env.wait(
+            "l9",
+            phases={ExecutionPhase.PENDING},
+            until=lambda e: "the concurrency limit of limited (2)" in (e.status.message or ""),
+        )
+        assert "position" in (held.status.message or "")
         release.set()
         for n in range(10):
             assert kontinue_env.wait(f"l{n}", timeout=20).status.phase == ExecutionPhase.COMPLETED

@@ -97,7 +97,12 @@ def test_a_schedule_runs_every_five_minutes_for_an_hour_and_keeps_its_history(
             started.append(expected)
         _eventually(lambda: len(_runs(kontinue_env, "every5")) == 3)
         status = _eventually(
-            lambda: (s := _get(kontinue_env, "every5").status).last_successful_time and s
+            lambda: (
+                (s := _get(kontinue_env, "every5").status).last_successful_time
+                and s.last_schedule_time == kontinue_env.clock.now()
+                and not s.active
+                and s
+            )
         )
     kept = [r["metadata"]["name"] for r in _runs(kontinue_env, "every5")]
     assert kept == sorted(started[-3:])

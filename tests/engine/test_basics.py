@@ -52,3 +52,64 @@ def test_children_sleep_and_store(kontinue_env: WorkflowEnvironment) -> None:
         done = kontinue_env.wait(name)
     assert done.status.phase == ExecutionPhase.COMPLETED, done.status
     assert done.status.result == {"first": 4, "token": "tok-1"}
+
+
+class Outcome(BaseModel):
+    count: int
+    note: str | None
+
+
+def test_nulls_in_results_and_resume_data_are_kept(kontinue_env: WorkflowEnvironment) -> None:
+    worker = kontinue.Worker(group="basics")
+
+    @worker.function("child-with-none")
+    async def child(ktx: kontinue.ExecutionContext) -> Outcome:
+        return Outcome(count=1, note=None)
+
+    @worker.function("parent-of-none")
+    async def parent(ktx: kontinue.ExecutionContext) -> dict:
+        outcome = await ktx.execute(child)
+        stored = await ktx.store(lambda: {"kept": None})
+        answer = await ktx.suspend("data?")
+        return {"child": outcome.model_dump(), "stored": stored, "answer": answer}
+
+    with kontinue_env.running(worker):
+        name = kontinue_env.execute(parent, {})
+        suspension = kontinue_env.wait_for_suspension(name).metadata.name or ""
+        kontinue_env.resume(suspension, {"first": "try", "comment": "typo"})
+        kontinue_env.wait(name)
+        # a second request replaces the first whole: nothing of it is merged in
+    done = kontinue_env.get(name)
+    assert done.status.phase == ExecutionPhase.COMPLETED, done.status
+    assert done.status.result == {
+        "child": {"count": 1, "note": None},
+        "stored": {"kept": None},
+        "answer": {"first": "try", "comment": "typo"},
+    }
+
+
+def test_a_rejected_resume_is_replaced_not_merged(kontinue_env: WorkflowEnvironment) -> None:
+    worker = kontinue.Worker(group="basics")
+
+    class Form(BaseModel):
+        approved: bool
+        comment: str | None = None
+
+    @worker.function("form")
+    async def form(ktx: kontinue.ExecutionContext) -> dict:
+        return (await ktx.suspend("fill", data=Form)).model_dump()
+
+    with kontinue_env.running(worker):
+        name = kontinue_env.execute(form, {})
+        suspension = kontinue_env.wait_for_suspension(name).metadata.name or ""
+        kontinue_env.resume(suspension, {"approved": "sure", "comment": "typo"})
+        import time
+
+        for _ in range(200):
+            current = kontinue_env.suspensions(name)[0]
+            if current.status.message:
+                break
+            time.sleep(0.02)
+        kontinue_env.resume(suspension, {"approved": True})
+        done = kontinue_env.wait(name)
+    assert done.status.result == {"approved": True, "comment": None}

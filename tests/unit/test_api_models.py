@@ -395,6 +395,8 @@ def test_public_names() -> None:
         "VERSION",
         "crd_manifests",
         "custom_resource_definition",
+        "decode_archive",
+        "encode_archive",
         "format_duration",
         "format_time",
         "labels",

@@ -339,9 +339,11 @@ class AsyncClient:
         patch = rerun_patch(current, child_policy, _now())
         return await self._patch_execution(current, patch, ns)
 
-    async def _patch_execution(self, current: Execution, patch: JSON, ns: str) -> Execution:
+    async def _patch_execution(
+        self, current: Execution, ops: builtins.list[JSON], ns: str
+    ) -> Execution:
         answer = await self._kube.patch(
-            EXECUTIONS, patch, name=current.metadata.name or "", namespace=ns
+            EXECUTIONS, ops, name=current.metadata.name or "", namespace=ns, type="json"
         )
         return Execution.model_validate(answer)
 
@@ -396,7 +398,7 @@ class AsyncClient:
         current = await self.get_suspension(_name(suspension), namespace=ns)
         patch = resume_patch(current, data, by, _now())
         answer = await self._kube.patch(
-            SUSPENSIONS, patch, name=current.metadata.name or "", namespace=ns
+            SUSPENSIONS, patch, name=current.metadata.name or "", namespace=ns, type="json"
         )
         return Suspension.model_validate(answer)
 

@@ -235,38 +235,33 @@ def group_archives(items: Sequence[JSON]) -> dict[str, list[ArchivedExecution]]:
     return grouped
 
 
-def cancel_patch(execution: Execution, message: str | None, now: datetime) -> JSON:
-    """The spec patch asking to cancel ``execution`` (only before it ended)."""
+def cancel_patch(execution: Execution, message: str | None, now: datetime) -> list[JSON]:
+    """The JSON patch asking to cancel ``execution`` (only before it ended)."""
     if execution.is_terminal:
         raise InvalidState(
             f"execution {execution.metadata.name} already ended "
             f"({execution.status.phase.value}): only running executions can be canceled"
         )
     reason = message or "Canceled by client"
-    return {"spec": {"cancel": {"reason": reason, "requestedAt": format_time(now)}}}
+    request = {"reason": reason, "requestedAt": format_time(now)}
+    return [{"op": "add", "path": "/spec/cancel", "value": request}]
 
 
-def skip_patch(execution: Execution, result: Any, message: str | None, now: datetime) -> JSON:
-    """The spec patch asking to skip ``execution`` with ``result`` (only before it ended)."""
+def skip_patch(execution: Execution, result: Any, message: str | None, now: datetime) -> list[JSON]:
+    """The JSON patch asking to skip ``execution`` with ``result`` (only before it ended)."""
     if execution.is_terminal:
         raise InvalidState(
             f"execution {execution.metadata.name} already ended "
             f"({execution.status.phase.value}): only running executions can be skipped"
         )
     value = arguments_json(result) if isinstance(result, BaseModel) else result
-    return {
-        "spec": {
-            "skip": {
-                "result": value,
-                "reason": message or "Skipped by client",
-                "requestedAt": format_time(now),
-            }
-        }
-    }
+    request = {"result": value, "reason": message or "Skipped by client"}
+    request["requestedAt"] = format_time(now)
+    return [{"op": "add", "path": "/spec/skip", "value": request}]
 
 
-def rerun_patch(execution: Execution, child_policy: ChildPolicy | str, now: datetime) -> JSON:
-    """The spec patch asking for another run of a Failed or Canceled execution."""
+def rerun_patch(execution: Execution, child_policy: ChildPolicy | str, now: datetime) -> list[JSON]:
+    """The JSON patch asking for another run of a Failed or Canceled execution."""
     if execution.status.phase not in RERUNNABLE_PHASES:
         raise InvalidState(
             f"execution {execution.metadata.name} is {execution.status.phase.value}: only "
@@ -276,23 +271,25 @@ def rerun_patch(execution: Execution, child_policy: ChildPolicy | str, now: date
         raise InvalidState(f"a retry of {execution.metadata.name} is already pending")
     count = (execution.spec.rerun.count if execution.spec.rerun else 0) + 1
     policy = ChildPolicy(child_policy)
-    return {
-        "metadata": {"resourceVersion": execution.metadata.resource_version},
-        "spec": {
-            # a cancel or skip request belongs to the run it ended: the new run starts clean
-            "cancel": None,
-            "skip": None,
-            "rerun": {
-                "count": count,
-                "childPolicy": policy.value,
-                "requestedAt": format_time(now),
-            },
+    request = {"count": count, "childPolicy": policy.value, "requestedAt": format_time(now)}
+    ops: list[JSON] = [
+        {
+            "op": "replace",
+            "path": "/metadata/resourceVersion",
+            "value": execution.metadata.resource_version,
         },
-    }
+        {"op": "add", "path": "/spec/rerun", "value": request},
+    ]
+    # a cancel or skip request belongs to the run it ended: the new run starts clean
+    if execution.spec.cancel is not None:
+        ops.append({"op": "remove", "path": "/spec/cancel"})
+    if execution.spec.skip is not None:
+        ops.append({"op": "remove", "path": "/spec/skip"})
+    return ops
 
 
-def resume_patch(suspension: Suspension, data: Any, by: str | None, now: datetime) -> JSON:
-    """The spec patch resuming a waiting Suspension, with ``data`` checked against its
+def resume_patch(suspension: Suspension, data: Any, by: str | None, now: datetime) -> list[JSON]:
+    """The JSON patch resuming a waiting Suspension, with ``data`` checked against its
     schema first."""
     if not suspension.is_waiting:
         raise InvalidState(
@@ -318,7 +315,8 @@ def resume_patch(suspension: Suspension, data: Any, by: str | None, now: datetim
     request: JSON = {"data": value, "requestedAt": format_time(now)}
     if by:
         request["requestedBy"] = by
-    return {"spec": {"resume": request}}
+    # "add" replaces a previous (rejected) request whole: nothing of it is merged in
+    return [{"op": "add", "path": "/spec/resume", "value": request}]
 
 
 def parse_result(execution: Execution, type_: type[T] | Any = Any) -> T:

@@ -341,8 +341,10 @@ class Client:
         patch = rerun_patch(current, child_policy, _now())
         return self._patch_execution(current, patch, ns)
 
-    def _patch_execution(self, current: Execution, patch: JSON, ns: str) -> Execution:
-        answer = self._kube.patch(EXECUTIONS, patch, name=current.metadata.name or "", namespace=ns)
+    def _patch_execution(self, current: Execution, ops: builtins.list[JSON], ns: str) -> Execution:
+        answer = self._kube.patch(
+            EXECUTIONS, ops, name=current.metadata.name or "", namespace=ns, type="json"
+        )
         return Execution.model_validate(answer)
 
     # Suspensions ----------------------------------------------------------------------------
@@ -396,7 +398,7 @@ class Client:
         current = self.get_suspension(_name(suspension), namespace=ns)
         patch = resume_patch(current, data, by, _now())
         answer = self._kube.patch(
-            SUSPENSIONS, patch, name=current.metadata.name or "", namespace=ns
+            SUSPENSIONS, patch, name=current.metadata.name or "", namespace=ns, type="json"
         )
         return Suspension.model_validate(answer)
 

@@ -252,22 +252,30 @@ class WorkflowEnvironment:
         request: dict[str, Any] = {"data": data, "requestedAt": format_time(self.clock.now())}
         if by:
             request["requestedBy"] = by
-        self.client.patch(SUSPENSIONS, {"spec": {"resume": request}}, name=suspension)
+        ops = [{"op": "add", "path": "/spec/resume", "value": request}]  # replaces, never merges
+        self.client.patch(SUSPENSIONS, ops, name=suspension, type="json")
 
     def cancel(self, name: str, reason: str | None = None) -> None:
         """Ask for an execution to be canceled."""
         request = {"reason": reason, "requestedAt": format_time(self.clock.now())}
-        self.client.patch(EXECUTIONS, {"spec": {"cancel": request}}, name=name)
+        ops = [{"op": "add", "path": "/spec/cancel", "value": request}]
+        self.client.patch(EXECUTIONS, ops, name=name, type="json")
 
     def skip(self, name: str, result: Any = None, reason: str | None = None) -> None:
         """Ask for an execution to end as Skipped with ``result``."""
         request = {"result": result, "reason": reason}
-        self.client.patch(EXECUTIONS, {"spec": {"skip": request}}, name=name)
+        ops = [{"op": "add", "path": "/spec/skip", "value": request}]  # keeps nulls in result
+        self.client.patch(EXECUTIONS, ops, name=name, type="json")
 
     def rerun(self, name: str, child_policy: str = "None") -> None:
         """Ask for another run of a Failed or Canceled execution."""
         current = self.get(name)
         count = (current.spec.rerun.count if current.spec.rerun else 0) + 1
         request = {"count": count, "childPolicy": child_policy}
-        patch = {"spec": {"rerun": request, "cancel": None, "skip": None}}
-        self.client.patch(EXECUTIONS, patch, name=name)
+        ops: list[dict[str, Any]] = [{"op": "add", "path": "/spec/rerun", "value": request}]
+        ops += [
+            {"op": "remove", "path": f"/spec/{key}"}
+            for key in ("cancel", "skip")
+            if getattr(current.spec, key) is not None
+        ]
+        self.client.patch(EXECUTIONS, ops, name=name, type="json")

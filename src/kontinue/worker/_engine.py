@@ -56,6 +56,7 @@ from ._status import (
     SUSPENSIONS,
     conditions_for,
     dump_error,
+    status_ops,
 )
 from ._timers import Timer, Timers
 from .settings import WorkerSettings
@@ -776,23 +777,22 @@ class Engine:
                 return obj
             phase = ExecutionPhase(patch.get("phase") or status.get("phase") or "Pending")
             generation = int(obj["metadata"].get("generation") or 1)
-            body = {
-                "metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]},
-                "status": {
-                    **patch,
-                    "conditions": conditions_for(
-                        phase,
-                        patch.get("message", status.get("message")),
-                        status.get("conditions") or [],
-                        self.clock.now(),
-                        generation,
-                    ),
-                    "observedGeneration": generation,
-                },
+            changes = {
+                **patch,
+                "conditions": conditions_for(
+                    phase,
+                    patch.get("message", status.get("message")),
+                    status.get("conditions") or [],
+                    self.clock.now(),
+                    generation,
+                ),
+                "observedGeneration": generation,
             }
+            version = obj["metadata"]["resourceVersion"]
+            ops = status_ops(obj.get("status") if "status" in obj else None, changes, version)
             try:
                 answer: JSON = await self.client.patch(
-                    EXECUTIONS, body, name=name, namespace=self.namespace, status=True
+                    EXECUTIONS, ops, name=name, namespace=self.namespace, status=True, type="json"
                 )
             except Conflict:
                 obj = await self._fresh(name)
@@ -912,13 +912,11 @@ class Engine:
                 patch["data"] = data
                 by = request.get("requestedBy")
                 patch["message"] = f"resumed by {by}" if by else "resumed"
-        body = {
-            "metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]},
-            "status": patch,
-        }
+        version = obj["metadata"]["resourceVersion"]
+        ops = status_ops(status if "status" in obj else None, patch, version)
         try:
             answer = await self.client.patch(
-                SUSPENSIONS, body, name=name, namespace=self.namespace, status=True
+                SUSPENSIONS, ops, name=name, namespace=self.namespace, status=True, type="json"
             )
         except Conflict:
             fresh = await self.client.get(SUSPENSIONS, name, namespace=self.namespace)

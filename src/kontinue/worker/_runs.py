@@ -72,7 +72,7 @@ from kontinue.sdk.errors import (
 )
 
 from ._jobs import job_result, read_logs
-from ._status import EXECUTIONS, conditions_for, dump_error, dump_step
+from ._status import EXECUTIONS, conditions_for, dump_error, dump_step, status_ops
 
 if TYPE_CHECKING:
     from ._engine import Engine
@@ -422,10 +422,16 @@ class Run:
     async def _write(self, patch: JSON) -> None:
         client = self.engine.client
         for _ in range(8):
-            body = {"metadata": {"resourceVersion": self.rv}, "status": patch}
+            has_status = "status" in self.raw
+            ops = status_ops(self.persisted if has_status else None, patch, self.rv)
             try:
                 answer = await client.patch(
-                    EXECUTIONS, body, name=self.name, namespace=self.namespace, status=True
+                    EXECUTIONS,
+                    ops,
+                    name=self.name,
+                    namespace=self.namespace,
+                    status=True,
+                    type="json",
                 )
             except Conflict:
                 current = await client.get(EXECUTIONS, self.name, namespace=self.namespace)

@@ -21,6 +21,7 @@ __all__ = [
     "conditions_for",
     "dump_error",
     "dump_step",
+    "status_ops",
 ]
 
 JSON = dict[str, Any]
@@ -82,3 +83,44 @@ def conditions_for(
             }
         )
     return conditions
+
+
+def _pointer(*parts: str) -> str:
+    return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def status_ops(current: JSON | None, changes: JSON, resource_version: str) -> list[JSON]:
+    """A JSON patch (RFC 6902) applying ``changes`` to a status that is ``current``.
+
+    Not a merge patch, where ``null`` means "delete": a result or stored value may hold nulls
+    (``{"note": None}``) and must be stored as given. A key set to None in ``changes`` is
+    removed; ``steps`` entries are added or removed one by one. The first operation sets the
+    resourceVersion the change is based on, so the server refuses it (409) if the object
+    changed meanwhile.
+    """
+    ops: list[JSON] = [
+        {"op": "replace", "path": "/metadata/resourceVersion", "value": resource_version}
+    ]
+    if current is None:
+        ops.append({"op": "add", "path": "/status", "value": {}})
+        current = {}
+    for key, value in changes.items():
+        if key == "steps" and isinstance(value, dict):
+            steps = current.get("steps")
+            if not isinstance(steps, dict):
+                kept = {k: v for k, v in value.items() if v is not None}
+                ops.append({"op": "add", "path": _pointer("status", "steps"), "value": kept})
+                continue
+            for step_id, step in value.items():
+                path = _pointer("status", "steps", step_id)
+                if step is not None:
+                    ops.append({"op": "add", "path": path, "value": step})
+                elif step_id in steps:
+                    ops.append({"op": "remove", "path": path})
+            continue
+        path = _pointer("status", key)
+        if value is not None:
+            ops.append({"op": "add", "path": path, "value": value})
+        elif key in current:
+            ops.append({"op": "remove", "path": path})
+    return ops
