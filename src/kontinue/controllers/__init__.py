@@ -8,12 +8,15 @@ leader carries on where the previous one stopped.
 from .expiring import TTLController, split_parts
 from .scheduling import Plan, ScheduleController, plan, run_name
 from .semaphores import Gate, Semaphores, gates_of
+from .sharding import LABEL_SHARD, ShardController
 
 __all__ = [
+    "LABEL_SHARD",
     "Gate",
     "Plan",
     "ScheduleController",
     "Semaphores",
+    "ShardController",
     "TTLController",
     "gates_of",
     "plan",

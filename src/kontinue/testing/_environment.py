@@ -72,7 +72,7 @@ class RunningWorker:
         runner = asyncio.create_task(self.worker.run(client))
         try:
             await asyncio.sleep(0)  # Worker.run makes its engine before its first await
-            leading = asyncio.create_task(self.worker.engine.leading.wait())
+            leading = asyncio.create_task(self.worker.engine.active.wait())
             done, _ = await asyncio.wait({leading, runner}, return_when=asyncio.FIRST_COMPLETED)
             if runner in done:
                 runner.result()

@@ -40,6 +40,7 @@ from kontinue.api import (
 )
 from kontinue.clock import Clock
 from kontinue.controllers.semaphores import gates_of
+from kontinue.controllers.sharding import LABEL_SHARD
 from kontinue.kube import AsyncKubeClient, Conflict, NotFound
 from kontinue.kube.conditions import EventRecorder
 from kontinue.sdk._functions import FunctionDef
@@ -136,12 +137,20 @@ class Engine:
             lease_duration=self.settings.lease_duration,
             renew_period=self.settings.renew_period,
         )
-        from kontinue.controllers import ScheduleController, Semaphores, TTLController
+        from kontinue.controllers import (
+            ScheduleController,
+            Semaphores,
+            ShardController,
+            TTLController,
+        )
 
         self.schedules = ScheduleController(self)
         self.ttl = TTLController(self)
         self.semaphores = Semaphores(self)
         self._throttled: dict[str, None] = {}
+        self.shards: ShardController | None = (
+            ShardController(self) if self.settings.sharding else None
+        )
         self.runs: dict[str, Run] = {}
         self._parked: dict[str, _Parked] = {}
         self._waiters: dict[tuple[str, str], list[asyncio.Future[JSON | None]]] = {}
@@ -155,7 +164,9 @@ class Engine:
         self.ready = asyncio.Event()
         """Set once the caches are filled (before leadership is sought)."""
         self.leading = asyncio.Event()
-        """Set while this replica holds the group's Lease (and runs executions)."""
+        """Set while this replica holds the group's Lease."""
+        self.active = asyncio.Event()
+        """Set while this replica may run executions: as the leader, or as a live shard."""
 
     # Lifecycle --------------------------------------------------------------------------------
 
@@ -172,6 +183,8 @@ class Engine:
             self.spawn(self.ttl.archives.run(), "kontinue-watch-archives"),
             self.spawn(self.semaphores.leases.run(), "kontinue-watch-semaphores"),
         ]
+        if self.shards is not None:
+            background.append(self.spawn(self.shards.leases.run(), "kontinue-watch-shards"))
         try:
             await self.function_objects.ready.wait()
             await self.executions.ready.wait()
@@ -180,9 +193,14 @@ class Engine:
             await self.schedules.schedules.ready.wait()
             await self.ttl.archives.ready.wait()
             await self.semaphores.leases.ready.wait()
+            if self.shards is not None:
+                await self.shards.leases.ready.wait()
             self.metrics.start()
             self.ready.set()
-            await self.leader.run()
+            if self.shards is None:
+                await self.leader.run()
+            else:
+                await asyncio.gather(self.leader.run(), self.shards.run())
         finally:
             for task in background:
                 task.cancel()
@@ -207,18 +225,34 @@ class Engine:
         if not task.cancelled() and task.exception() is not None:
             _log.error("%s failed", task.get_name(), exc_info=task.exception())
 
+    @property
+    def can_run(self) -> bool:
+        """Whether this replica may run executions now."""
+        return self.shards.alive if self.shards is not None else self.leader.is_leader
+
     def _leadership(self, leader: bool) -> None:
         if leader:
             self.leading.set()
             self.spawn(self.worker.remove_stale_functions(self.client, self.namespace), "prune")
+            self.schedules.leading()
+            self.ttl.leading()
+            if self.shards is not None:
+                self.shards.rebalance()
+        else:
+            self.leading.clear()
+        if self.shards is None:
+            self.active_changed(leader)
+
+    def active_changed(self, active: bool) -> None:
+        """This replica became able (or unable) to run executions."""
+        if active:
+            self.active.set()
             for name in list(self.executions.cache):
                 self._enqueue(name)
             for name in list(self.suspensions.cache):
                 self._enqueue_suspension(name)
-            self.schedules.leading()
-            self.ttl.leading()
         else:
-            self.leading.clear()
+            self.active.clear()
             self.spawn(self._stop_runs(), "kontinue-step-down")
 
     async def _stop_runs(self) -> None:
@@ -270,6 +304,8 @@ class Engine:
             and (event == "DELETED" or _phase(obj) in _TERMINAL)
         ):
             self._wake_parked(parent)
+        if self.shards is not None and event != "DELETED":
+            self.shards.consider(name, obj)
         if self._ours(obj) or name in self.runs:
             self._enqueue(name)
         self.metrics.execution_changed(event, obj)
@@ -310,7 +346,10 @@ class Engine:
                     self._enqueue(key)
 
     def _ours(self, obj: JSON) -> bool:
-        group = _labels(obj).get(labels.LABEL_WORKER_GROUP)
+        obj_labels = _labels(obj)
+        group = obj_labels.get(labels.LABEL_WORKER_GROUP)
+        if self.shards is not None and group == self.group:
+            return obj_labels.get(LABEL_SHARD) == self.identity  # assigned to this replica
         if group is not None:
             return group == self.group
         return True  # unlabelled: looked at by every group (see _unknown_function)
@@ -509,7 +548,7 @@ class Engine:
         return cap - (len(self.runs) - len(self._blocked))
 
     def _enqueue(self, name: str) -> None:
-        if not self.leader.is_leader:
+        if not self.can_run:
             return
         if name in self._reconciling:
             self._again.add(name)
@@ -536,7 +575,7 @@ class Engine:
             self._reconciling.discard(name)
 
     async def _reconcile(self, name: str) -> None:
-        if not self.leader.is_leader:
+        if not self.can_run:
             return
         obj = self.executions.cache.get(name)
         run = self.runs.get(name)
@@ -864,11 +903,15 @@ class Engine:
     # Suspensions ------------------------------------------------------------------------------
 
     def _enqueue_suspension(self, name: str) -> None:
-        if not self.leader.is_leader:
+        if not self.can_run:
             return
         obj = self.suspensions.cache.get(name)
         if obj is None or _labels(obj).get(labels.LABEL_WORKER_GROUP, self.group) != self.group:
             return
+        if self.shards is not None:
+            owner = self.executions.cache.get(str((obj.get("spec") or {}).get("execution")))
+            if owner is None or _labels(owner).get(LABEL_SHARD) != self.identity:
+                return
         if (obj.get("status") or {}).get("phase", "Waiting") != "Waiting":
             return
         spec = obj.get("spec") or {}

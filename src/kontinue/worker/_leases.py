@@ -54,6 +54,7 @@ class LeaderElection:
         *,
         lease_duration: float = 15.0,
         renew_period: float = 5.0,
+        labels: dict[str, str] | None = None,
     ) -> None:
         self.namespace = namespace
         self.name = name
@@ -65,6 +66,7 @@ class LeaderElection:
         self._duration = lease_duration
         self._period = renew_period
         self._renewed: datetime | None = None
+        self._labels = dict(labels or {})
 
     def _set(self, leader: bool) -> None:
         if leader != self.is_leader:
@@ -117,7 +119,11 @@ class LeaderElection:
             body = {
                 "apiVersion": "coordination.k8s.io/v1",
                 "kind": "Lease",
-                "metadata": {"name": self.name, "namespace": self.namespace},
+                "metadata": {
+                    "name": self.name,
+                    "namespace": self.namespace,
+                    "labels": self._labels,
+                },
                 "spec": self._spec(now, 0, None),
             }
             try:

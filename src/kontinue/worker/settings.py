@@ -30,6 +30,11 @@ class WorkerSettings:
             left Pending before it fails (10), so workers starting together can publish first.
         retry_delay: Seconds (real time) before a run interrupted by an API failure is replayed,
             or a failed reconcile is tried again (2).
+        sharding: Replicas of the group share the executions (each runs those assigned to it)
+            instead of the leader running all of them (False).
+        shard_renew: Seconds between renewals of a replica's shard Lease (10).
+        shard_expire: Seconds after which a shard that stopped renewing is dead and its
+            executions go to the other replicas (40).
         metrics_address: ``host:port`` of the Prometheus endpoint; None disables it. Binds
             127.0.0.1 unless told otherwise.
         record_events: Whether lifecycle transitions are recorded as Kubernetes Events.
@@ -45,6 +50,9 @@ class WorkerSettings:
     status_delay: float = 0.5
     unknown_function_grace: float = 10.0
     retry_delay: float = 2.0
+    sharding: bool = False
+    shard_renew: float = 10.0
+    shard_expire: float = 40.0
     metrics_address: str | None = None
     record_events: bool = True
     kube: KubeSettings = field(

@@ -1,0 +1,202 @@
+"""Sharding: replicas of a worker group share the executions instead of one leader running all.
+
+Each replica holds its own Lease (``kontinue-shard-<group>-...``, renewed every
+``shard_renew`` seconds, dead after ``shard_expire``), labelled with its group so the others can
+list them. The group's leader assigns every unassigned execution, and every execution of a
+dead shard, to the live shard running the fewest, by setting the ``kontinue.cloud/shard`` label
+(written with the execution's resourceVersion). A shard runs only the executions labelled with
+its identity; one whose own Lease runs out stops running before anyone may reassign its work,
+and the new owner resumes each execution by replaying it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from kontinue.api import TERMINAL_PHASES, labels
+from kontinue.kube import Conflict, NotFound
+
+if TYPE_CHECKING:
+    from kontinue.worker._engine import Engine
+
+__all__ = ["LABEL_SHARD", "ShardController", "shard_lease_name"]
+
+JSON = dict[str, Any]
+LEASES = "leases.coordination.k8s.io"
+EXECUTIONS = "executions.kontinue.cloud"
+LABEL_SHARD = "kontinue.cloud/shard"
+"""On Executions of a sharded group: the identity of the replica that runs it."""
+LABEL_SHARD_GROUP = "kontinue.cloud/shard-group"
+"""On shard Leases: the worker group of the replica holding it."""
+_TERMINAL = {p.value for p in TERMINAL_PHASES}
+_log = logging.getLogger("kontinue.controllers")
+
+
+def shard_lease_name(group: str, identity: str) -> str:
+    """The Lease a replica renews while it is alive."""
+    slug = re.sub(r"[^a-z0-9-]+", "-", identity.lower()).strip("-")[:30] or "replica"
+    digest = hashlib.sha256(f"{group}/{identity}".encode()).hexdigest()[:8]
+    return f"kontinue-shard-{group[:100]}-{slug}-{digest}"
+
+
+def _time(text: Any) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+class ShardController:
+    """This replica's shard Lease, and (on the leader) the assignment of executions."""
+
+    def __init__(self, engine: Engine) -> None:
+        from kontinue.worker._informer import Informer
+        from kontinue.worker._leases import LeaderElection
+
+        self.engine = engine
+        settings = engine.settings
+        self.lease = LeaderElection(
+            engine.client,
+            engine.namespace,
+            shard_lease_name(engine.group, engine.identity),
+            engine.identity,
+            engine.clock,
+            self._alive_changed,
+            lease_duration=settings.shard_expire,
+            renew_period=settings.shard_renew,
+            labels={LABEL_SHARD_GROUP: engine.group},
+        )
+        self.leases = Informer(
+            engine.client,
+            LEASES,
+            engine.namespace,
+            self._on_lease,
+            label_selector=f"{LABEL_SHARD_GROUP}={engine.group}",
+        )
+        self._expiry: Any = None
+        self._pending: set[str] = set()
+        self._live_seen: list[str] = []
+
+    @property
+    def alive(self) -> bool:
+        """True while this replica's own Lease is valid: only then may it run executions."""
+        return self.lease.is_leader
+
+    def _alive_changed(self, alive: bool) -> None:
+        self.engine.active_changed(alive)
+
+    # Which shards live ----------------------------------------------------------------------
+
+    def live_shards(self) -> list[str]:
+        """Identities of the replicas whose shard Lease is still valid."""
+        now = self.engine.clock.now()
+        live = []
+        for lease in self.leases.cache.values():
+            spec = lease.get("spec") or {}
+            holder = spec.get("holderIdentity")
+            renewed = _time(spec.get("renewTime"))
+            duration = float(spec.get("leaseDurationSeconds") or self.engine.settings.shard_expire)
+            if holder and renewed is not None and now < renewed + timedelta(seconds=duration):
+                live.append(str(holder))
+        return sorted(live)
+
+    def _on_lease(self, event: str, obj: JSON) -> None:
+        if not self.engine.leader.is_leader:
+            return
+        if self.live_shards() != self._live_seen:
+            self.rebalance()  # a shard joined or left: move what has no live owner
+        else:
+            self._plan_expiry()  # a renewal: only the next deadline moved
+
+    # Assignment (leader) --------------------------------------------------------------------
+
+    def rebalance(self) -> None:
+        """Assign every execution that has no live shard; plan the next check."""
+        live = self.live_shards()
+        self._live_seen = live
+        for name, obj in list(self.engine.executions.cache.items()):
+            self.consider(name, obj, live)
+        self._plan_expiry()
+
+    def consider(self, name: str, obj: JSON, live: list[str] | None = None) -> None:
+        """Assign ``name`` to a live shard if it needs one (leader only)."""
+        if not self.engine.leader.is_leader or name in self._pending:
+            return
+        meta = obj.get("metadata") or {}
+        obj_labels = meta.get("labels") or {}
+        if obj_labels.get(labels.LABEL_WORKER_GROUP) != self.engine.group:
+            return
+        if str((obj.get("status") or {}).get("phase") or "Pending") in _TERMINAL:
+            return
+        if meta.get("deletionTimestamp"):
+            return
+        live = self.live_shards() if live is None else live
+        if not live or obj_labels.get(LABEL_SHARD) in live:
+            return
+        load = dict.fromkeys(live, 0)
+        for other in self.engine.executions.cache.values():
+            owner = ((other.get("metadata") or {}).get("labels") or {}).get(LABEL_SHARD)
+            phase = str((other.get("status") or {}).get("phase") or "Pending")
+            if owner in load and phase not in _TERMINAL:
+                load[owner] += 1
+        chosen = min(live, key=lambda shard: (load[shard], shard))
+        self._pending.add(name)
+        self.engine.spawn(self._assign(obj, chosen), f"kontinue-assign:{name}")
+
+    async def _assign(self, obj: JSON, shard: str) -> None:
+        name = str(obj["metadata"]["name"])
+        try:
+            patch = {
+                "metadata": {
+                    "resourceVersion": obj["metadata"]["resourceVersion"],
+                    "labels": {LABEL_SHARD: shard},
+                }
+            }
+            answer = await self.engine.client.patch(
+                EXECUTIONS, patch, name=name, namespace=self.engine.namespace
+            )
+            self.engine.observed(answer)
+        except Conflict:
+            fresh = self.engine.executions.cache.get(name)
+            self._pending.discard(name)
+            if fresh is not None:
+                self.consider(name, fresh)
+            return
+        except NotFound:
+            pass
+        except Exception as error:
+            _log.warning("assigning %s to shard %s failed: %s", name, shard, error)
+        self._pending.discard(name)
+
+    def _plan_expiry(self) -> None:
+        """Check again when the next live shard's Lease would run out."""
+        deadlines = []
+        for lease in self.leases.cache.values():
+            spec = lease.get("spec") or {}
+            renewed = _time(spec.get("renewTime"))
+            duration = float(spec.get("leaseDurationSeconds") or self.engine.settings.shard_expire)
+            if renewed is not None:
+                deadlines.append(renewed + timedelta(seconds=duration))
+        now = self.engine.clock.now()
+        upcoming = [d for d in deadlines if d > now]
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        if upcoming:
+            self._expiry = self.engine.timers.at(
+                min(upcoming) + timedelta(milliseconds=1), self.rebalance
+            )
+
+    async def run(self) -> None:
+        """Keep this replica's shard Lease until cancelled (then give it up)."""
+        try:
+            await self.lease.run()
+        finally:
+            await asyncio.shield(self.lease.release())
