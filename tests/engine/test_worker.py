@@ -159,3 +159,31 @@ def test_conditions_events_and_metrics_follow_the_execution(
     assert "kontinue_execution_latency_bucket" in metrics
     assert 'kontinue_execution_states{phase="Completed",worker_group="observe"} 1.0' in metrics
     assert "kontinue_executions_running" in metrics
+
+
+def test_workers_can_include_each_other(kontinue_env: WorkflowEnvironment) -> None:
+    one = kontinue.Worker(group="one")
+    two = kontinue.Worker(group="combined")
+
+    @one.function("first")
+    async def first(ktx: kontinue.ExecutionContext) -> int:
+        return 1
+
+    @two.function("second")
+    async def second(ktx: kontinue.ExecutionContext) -> int:
+        return 2 + await ktx.execute(first)
+
+    two.include(one)
+    two.include(one)  # the same functions again: nothing changes
+    other = kontinue.Worker()
+
+    @other.function("first")
+    async def impostor(ktx: kontinue.ExecutionContext) -> int:
+        return 0
+
+    import pytest
+
+    with pytest.raises(ValueError, match="a different function named 'first'"):
+        two.include(other)
+    with kontinue_env.running(two):
+        assert kontinue_env.wait(kontinue_env.execute(second, {})).status.result == 3

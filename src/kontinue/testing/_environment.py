@@ -30,7 +30,7 @@ from kontinue.api import (
     labels,
 )
 from kontinue.clock import ManualClock
-from kontinue.kube import AsyncKubeClient, KubeClient, KubeSettings
+from kontinue.kube import AsyncKubeClient, KubeClient, KubeSettings, NotFound
 from kontinue.sdk._functions import function_def
 from kontinue.worker import Worker, WorkerSettings
 
@@ -213,7 +213,13 @@ class WorkflowEnvironment:
         the earliest wake-up."""
         deadline = time.monotonic() + timeout
         while True:
-            execution = self.get(name)
+            try:
+                execution = self.get(name)
+            except NotFound:  # not created yet (a child, a scheduled run): keep waiting
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+                continue
             if execution.status.phase in phases and (until is None or until(execution)):
                 return execution
             if skip_sleeps:

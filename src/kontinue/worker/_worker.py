@@ -128,6 +128,15 @@ class Worker:
         self.functions[definition.name] = definition
         return definition
 
+    def include(self, other: Worker) -> None:
+        """Serve ``other``'s functions too (with their names and options), e.g. to run the
+        functions of several modules in one worker process."""
+        for name, definition in other.functions.items():
+            mine = self.functions.get(name)
+            if mine is not None and mine.fn is not definition.fn:
+                raise ValueError(f"a different function named {name!r} is already registered")
+            self.functions[name] = definition
+
     # Publishing ------------------------------------------------------------------------------
 
     def function_resource(self, definition: FunctionDef, namespace: str) -> JSON:
