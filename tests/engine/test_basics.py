@@ -113,3 +113,29 @@ def test_a_rejected_resume_is_replaced_not_merged(kontinue_env: WorkflowEnvironm
         kontinue_env.resume(suspension, {"approved": True})
         done = kontinue_env.wait(name)
     assert done.status.result == {"approved": True, "comment": None}
+
+
+def test_a_sleep_never_ends_early_at_a_fractional_second(
+    kontinue_env: WorkflowEnvironment,
+) -> None:
+    from datetime import datetime
+
+    worker = kontinue.Worker(group="basics")
+
+    @worker.function("nap")
+    async def nap(ktx: kontinue.ExecutionContext) -> str:
+        started = await ktx.store(lambda: ktx.now().isoformat())
+        await ktx.sleep(timedelta(seconds=1))
+        return started
+
+    now = kontinue_env.clock.now()
+    kontinue_env.clock.set(now.replace(microsecond=0) + timedelta(seconds=1, milliseconds=900))
+    with kontinue_env.running(worker):
+        name = kontinue_env.execute(nap, {})
+        kontinue_env.wait(name, phases={ExecutionPhase.SUSPENDED})
+        [sleep] = kontinue_env.suspensions(name)
+        started = datetime.fromisoformat(kontinue_env.get(name).status.steps["0"].value)
+        assert sleep.spec.resume_at is not None
+        assert sleep.spec.resume_at >= started + timedelta(seconds=1)  # was truncated: 0.1 s
+        kontinue_env.advance(timedelta(seconds=2))
+        assert kontinue_env.wait(name).status.phase == ExecutionPhase.COMPLETED

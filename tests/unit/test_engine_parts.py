@@ -164,3 +164,13 @@ def test_a_work_queue_stops_even_when_woken_at_the_same_moment() -> None:
             assert asyncio.get_running_loop().time() - started < 1
 
     asyncio.run(scenario())
+
+
+def test_durable_waits_round_up_to_whole_seconds() -> None:
+    from kontinue.sdk._context import whole_second_after
+
+    assert whole_second_after(T0) == T0
+    assert whole_second_after(T0 + timedelta(milliseconds=1)) == T0 + timedelta(seconds=1)
+    assert whole_second_after(T0 + timedelta(seconds=1, milliseconds=999)) == T0 + timedelta(
+        seconds=2
+    )

@@ -41,6 +41,7 @@ __all__ = [
     "SuspendRequest",
     "SyncExecutionContext",
     "current_context",
+    "whole_second_after",
 ]
 
 T = TypeVar("T")
@@ -64,6 +65,14 @@ def current_context() -> ExecutionContext:
             "kontinue worker (use the ktx argument it receives)"
         )
     return ktx
+
+
+def whole_second_after(when: datetime) -> datetime:
+    """``when`` rounded up to a whole second: times are recorded with second precision (as
+    Kubernetes records them), and a durable wait may end late by a fraction, never early."""
+    if when.microsecond == 0:
+        return when
+    return when.replace(microsecond=0) + timedelta(seconds=1)
 
 
 def to_timedelta(value: DurationLike, *, field: str) -> timedelta:
@@ -269,7 +278,7 @@ class ExecutionContext:
         """Wait durably: a worker restart neither restarts nor skips the sleep."""
         length = to_timedelta(duration, field="duration")
         claim = self._engine.ledger.claim(StepKind.SLEEP, name=step)
-        request = SuspendRequest(resume_at=self._engine.now() + length)
+        request = SuspendRequest(resume_at=whole_second_after(self._engine.now() + length))
         return self._discard(self._engine.suspend(claim, request))
 
     def sleep_until(self, when: datetime, *, step: str | None = None) -> Coroutine[Any, Any, None]:
@@ -277,7 +286,8 @@ class ExecutionContext:
         if when.tzinfo is None:
             raise ValueError("sleep_until needs a timezone-aware datetime")
         claim = self._engine.ledger.claim(StepKind.SLEEP, name=step)
-        return self._discard(self._engine.suspend(claim, SuspendRequest(resume_at=when)))
+        request = SuspendRequest(resume_at=whole_second_after(when))
+        return self._discard(self._engine.suspend(claim, request))
 
     @overload
     def suspend(

@@ -56,6 +56,7 @@ from kontinue.sdk._context import (
     SuspendRequest,
     SyncExecutionContext,
     bind,
+    whole_second_after,
 )
 from kontinue.sdk._functions import RESULT_LIMIT, FunctionDef
 from kontinue.sdk._jobs import JobRequest
@@ -289,7 +290,7 @@ class Run:
         retry = self.engine.retry_policy(self._execution, self.definition)
         now = self.now()
         if record.retryable and self.attempt <= retry.retries:
-            when = now + retry.backoff
+            when = whole_second_after(now + retry.backoff)
             self.patch.update(
                 phase=ExecutionPhase.BACKOFF.value,
                 error=dump_error(record),
@@ -773,7 +774,7 @@ class Run:
                     step.model_copy(update={"state": StepState.FAILED, "error": error.to_record()}),
                 )
                 raise error
-            when = now + interval
+            when = whole_second_after(now + interval)
             if limit is not None:
                 when = min(when, started + limit)
             step = step.model_copy(update={"resume_at": when})
