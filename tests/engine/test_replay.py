@@ -162,3 +162,63 @@ def test_a_workflow_can_find_its_context(kontinue_env: WorkflowEnvironment) -> N
         name = kontinue_env.execute(nested, {})
         done = kontinue_env.wait(name)
     assert done.status.result == name
+
+
+def test_a_sleep_created_before_a_crash_keeps_its_wake_up_time(
+    kontinue_env: WorkflowEnvironment,
+) -> None:
+    """The Suspension exists but its step was never recorded (the worker died in between):
+    the replay adopts the Suspension and its time, instead of recording a later one."""
+    from kontinue.api import API_VERSION, format_time, labels
+
+    worker = kontinue.Worker(group="replay")
+
+    @worker.function("napper")
+    async def napper(ktx: kontinue.ExecutionContext) -> str:
+        await ktx.sleep(timedelta(hours=1))
+        return "rested"
+
+    name = "napper-crashed"
+    kontinue_env.client.create(
+        {
+            "apiVersion": API_VERSION,
+            "kind": "Execution",
+            "metadata": {"name": name, "labels": {labels.LABEL_WORKER_GROUP: "replay"}},
+            "spec": {"function": "napper"},
+        }
+    )
+    execution = kontinue_env.client.get("executions.kontinue.cloud", name)
+    wake = kontinue_env.clock.now().replace(microsecond=0) + timedelta(minutes=10)
+    kontinue_env.client.create(
+        {
+            "apiVersion": API_VERSION,
+            "kind": "Suspension",
+            "metadata": {
+                "name": f"{name}-0",
+                "labels": {
+                    labels.LABEL_PARENT: name,
+                    labels.LABEL_ROOT: name,
+                    labels.LABEL_WORKER_GROUP: "replay",
+                },
+                "ownerReferences": [
+                    {
+                        "apiVersion": API_VERSION,
+                        "kind": "Execution",
+                        "name": name,
+                        "uid": execution["metadata"]["uid"],
+                    }
+                ],
+            },
+            "spec": {
+                "execution": name,
+                "step": "0",
+                "kind": "Sleep",
+                "resumeAt": format_time(wake),
+            },
+        }
+    )
+    with kontinue_env.running(worker):
+        waiting = kontinue_env.wait(name, phases={ExecutionPhase.SUSPENDED})
+        assert waiting.status.steps["0"].resume_at == wake
+        kontinue_env.advance(timedelta(minutes=11))  # the adopted time, not a new hour
+        assert kontinue_env.wait(name).status.result == "rested"

@@ -14,25 +14,32 @@ import pytest
 from .harness import Cluster
 
 _FIGURES: list[str] = []
+_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "reuse_address: start the dev server process with SO_REUSEADDR"
+    )
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item,
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Keep each phase's report on the item, for the ``cluster`` fixture's teardown."""
     report = yield
     item.stash.setdefault(_REPORTS, {})[report.when] = report
     return report
 
 
-_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
-
-
 @pytest.fixture
 def cluster(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Cluster]:
     """A dev server process (file-backed, in ``tmp_path``) with the test namespace; worker
-    processes started through it are stopped afterwards. A failed test prints their logs."""
-    running = Cluster(tmp_path).start()
+    processes started through it are stopped afterwards. A failed test prints their logs.
+    ``@pytest.mark.reuse_address`` starts the server with SO_REUSEADDR (see ``harness``)."""
+    reuse = request.node.get_closest_marker("reuse_address") is not None
+    running = Cluster(tmp_path, reuse_address=reuse).start()
     try:
         yield running
     finally:

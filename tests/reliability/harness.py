@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,11 +41,8 @@ LEASE = f"kontinue-worker-{workflows.GROUP}"
 TERMINAL = frozenset({"Completed", "Failed", "Canceled", "Skipped"})
 JSON = dict[str, Any]
 
-RESUME_AT_PRECISION = 1.0
-"""Seconds a durable sleep may end early: the engine writes a Suspension's ``resumeAt`` (and
-the step's ``resumeAt``) truncated to whole seconds (``format_time``), so a sleep of 1.5 s
-started at x.9 s wakes at the next whole second + 1, up to a second before it should. The chaos
-tests allow for it; ``test_sleep_precision.py`` reproduces it on its own."""
+CLOCK_EPSILON = 0.01
+"""Seconds between the wall clock a workflow stores (``time.time()``) and the worker's clock."""
 
 
 # Processes --------------------------------------------------------------------------------------
@@ -64,6 +61,8 @@ class DevServer:
     ``reuse_address`` starts it through ``tests.reliability.reuse_address``, which only sets
     ``SO_REUSEADDR`` on the listening socket: without it a restart on the same port fails for
     the minute the killed server's connections stay in TIME_WAIT (see ``test_kill_server``).
+    Linux lets a new server bind over those connections only if the *killed* server set the
+    flag too (accepted sockets inherit it), so both must be started with it.
     """
 
     def __init__(self, data_dir: Path, log: Path) -> None:
@@ -202,9 +201,14 @@ class WorkerProcess:
             self.kill()
 
 
+MARKERS = ("kill", "outage", "restored")
+
+
 def mark(effects: Path, kind: str, pid: int = 0) -> None:
-    """A marker line in the side-effect log: ``kill`` (a worker was killed) or ``outage``
-    (the API server was killed). Duplicates are allowed only across a marker."""
+    """A marker line in the side-effect log: ``kill`` (worker ``pid`` was killed), ``outage``
+    (the API server was killed) or ``restored`` (it serves again). A side effect may run
+    again only across a crash (see :func:`_duplicate`)."""
+    assert kind in MARKERS
     workflows.record_to(effects, kind, "-", "-", 0, pid)
 
 
@@ -248,10 +252,12 @@ def wait_for_leader(
 
 class Cluster:
     """A dev server process with the test namespace, the worker processes started on it, and
-    the side-effect log they share; everything lives in ``directory``."""
+    the side-effect log they share; everything lives in ``directory``. ``reuse_address``: see
+    :class:`DevServer`."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, reuse_address: bool = False) -> None:
         self.directory = directory
+        self.reuse_address = reuse_address
         self.effects = directory / "effects.log"
         self.effects.touch()
         self.server = DevServer(directory / "data", directory / "server.log")
@@ -259,7 +265,7 @@ class Cluster:
         self._kube: KubeClient | None = None
 
     def start(self) -> Cluster:
-        self.server.start()
+        self.server.start(reuse_address=self.reuse_address)
         self._kube = client(self.server.kubeconfig)
         create_namespace(self._kube)
         return self
@@ -333,7 +339,11 @@ class Planned:
 
 
 def plan(
-    count: int, rng: random.Random, functions: tuple[str, ...] = ROOT_FUNCTIONS
+    count: int,
+    rng: random.Random,
+    *,
+    prefix: str = "",
+    functions: tuple[str, ...] = ROOT_FUNCTIONS,
 ) -> list[Planned]:
     """``count`` root executions cycling through ``functions``, with random arguments."""
     planned = []
@@ -342,7 +352,7 @@ def plan(
         arguments: JSON = {"n": rng.randrange(100)}
         if function in ("sleeper", "mixed", "sync-chain"):
             arguments["seconds"] = rng.choice((1.0, 1.5, 2.0))
-        planned.append(Planned(f"{function}-{i:03d}", function, arguments))
+        planned.append(Planned(f"{prefix}{function}-{i:03d}", function, arguments))
     return planned
 
 
@@ -359,16 +369,19 @@ def create_execution(kube: KubeClient, planned: Planned) -> None:
     kube.create(body)
 
 
-def resume_waiting(kube: KubeClient, only: Callable[[JSON], bool] = lambda _: True) -> int:
-    """Resume every manual Suspension still waiting without a resume request (and accepted by
-    ``only``) with ``{"value": resume_value(execution)}``; returns how many."""
+def resume_waiting(kube: KubeClient, suspensions: list[JSON] | None = None) -> int:
+    """Resume every manual Suspension still waiting without a resume request with
+    ``{"value": resume_value(execution)}`` (from ``suspensions``, or listed now); returns how
+    many."""
+    if suspensions is None:
+        suspensions = kube.list(SUSPENSIONS, namespace=NAMESPACE)
     resumed = 0
-    for suspension in kube.list(SUSPENSIONS, namespace=NAMESPACE):
+    for suspension in suspensions:
         spec = suspension.get("spec") or {}
         status = suspension.get("status") or {}
         if spec.get("kind") != "Manual" or spec.get("resume") is not None:
             continue
-        if status.get("phase", "Waiting") != "Waiting" or not only(suspension):
+        if status.get("phase", "Waiting") != "Waiting":
             continue
         data = {"value": workflows.resume_value(str(spec["execution"]))}
         request = {"data": data, "requestedAt": format_time(datetime.now(UTC))}
@@ -383,43 +396,40 @@ def drive(
     roots: list[str],
     *,
     timeout: float,
-    resume: bool = True,
     interval: float = 0.25,
-    stuck_after: float = 10.0,
+    stuck_after: float = 15.0,
 ) -> dict[str, JSON]:
     """Resume suspensions as they appear and wait until every root ended; returns all
     Executions by name. API errors (a server being restarted) are retried until ``timeout``.
 
-    Fails early when an execution has a ``finishedAt`` but a phase that is not final for
-    ``stuck_after`` seconds: its outcome was written, then its phase overwritten, and no
-    worker looks at it again (see :func:`overwritten`).
+    Fails early when the same thing stays stuck for ``stuck_after`` seconds (see
+    :func:`stuck`): no worker would ever move it on, so waiting longer only hides why.
     """
     deadline = time.monotonic() + timeout
     pending = list(roots)
     executions: dict[str, JSON] = {}
-    suspicious: dict[str, float] = {}
+    first_seen: dict[str, float] = {}
     while True:
         try:
-            if resume:
-                resume_waiting(kube)
+            suspensions = kube.list(SUSPENSIONS, namespace=NAMESPACE)
+            resume_waiting(kube, suspensions)
             items = kube.list(EXECUTIONS, namespace=NAMESPACE)
             executions = {item["metadata"]["name"]: item for item in items}
             pending = [name for name in roots if phase(executions.get(name)) not in TERMINAL]
             if not pending:
                 return executions
+            now = time.monotonic()
+            found = stuck(executions, suspensions)
+            first_seen = {key: first_seen.get(key, now) for key in found}
+            lasting = sorted(key for key, since in first_seen.items() if now - since > stuck_after)
+            if lasting:
+                raise AssertionError(
+                    f"stuck for more than {stuck_after}s ({len(lasting)}): "
+                    + "; ".join(found[key] for key in lasting[:8])
+                )
         except KubeError:
             pass
-        now = time.monotonic()
-        bad = {name for name, obj in executions.items() if overwritten(obj)}
-        suspicious = {name: suspicious.get(name, now) for name in bad}
-        stuck = sorted(name for name, since in suspicious.items() if now - since > stuck_after)
-        if stuck:
-            raise AssertionError(
-                f"{len(stuck)} executions have a result and finishedAt but phase Executing for "
-                f"more than {stuck_after}s (the final status was overwritten): "
-                + "; ".join(f"{name} {_summary(executions[name])}" for name in stuck[:10])
-            )
-        if now > deadline:
+        if time.monotonic() > deadline:
             sample = {name: _summary(executions.get(name)) for name in pending[:10]}
             raise AssertionError(
                 f"{len(pending)} of {len(roots)} executions did not end in {timeout}s: {sample}"
@@ -427,11 +437,47 @@ def drive(
         time.sleep(interval)
 
 
-def overwritten(obj: JSON) -> bool:
-    """True for an execution whose outcome was written (``finishedAt``) but whose phase is
-    not final: a later status write replaced the final phase."""
-    status = obj.get("status") or {}
-    return bool(status.get("finishedAt")) and status.get("phase") not in TERMINAL
+def stuck(executions: dict[str, JSON], suspensions: list[JSON]) -> dict[str, str]:
+    """What no worker will move on (key -> description), if it stays so:
+
+    - an execution with a ``finishedAt`` whose phase is not final (its final status was
+      overwritten by a later write);
+    - a running execution whose pending step names a child Execution or Suspension that does
+      not exist (the step was recorded, the object never created);
+    - a Suspension that is due (a sleep past its ``resumeAt``, a manual one asked to resume)
+      but still Waiting.
+    """
+    found: dict[str, str] = {}
+    suspension_names = {str(s["metadata"]["name"]) for s in suspensions}
+    for name, obj in executions.items():
+        status = obj.get("status") or {}
+        if status.get("phase") in TERMINAL:
+            continue
+        if status.get("finishedAt"):
+            found[f"overwritten {name}"] = (
+                f"{name} has finishedAt {status['finishedAt']} and a result, but phase "
+                f"{status.get('phase')} (its final status was overwritten)"
+            )
+        for step_id, step in (status.get("steps") or {}).items():
+            child = step.get("child")
+            if step.get("state") != "Pending" or not child:
+                continue
+            if child not in executions and child not in suspension_names:
+                found[f"missing {name}/{step_id}"] = (
+                    f"{name} waits at step {step_id} for {step.get('kind')} {child}, which "
+                    "does not exist"
+                )
+    now = datetime.now(UTC).timestamp()
+    for suspension in suspensions:
+        spec = suspension.get("spec") or {}
+        if (suspension.get("status") or {}).get("phase", "Waiting") != "Waiting":
+            continue
+        name = suspension["metadata"]["name"]
+        if spec.get("resumeAt") and _parse_time(spec["resumeAt"]) < now:
+            found[f"due {name}"] = f"sleep {name} is still Waiting after {spec['resumeAt']}"
+        elif spec.get("resume") is not None:
+            found[f"due {name}"] = f"suspension {name} is still Waiting after a resume request"
+    return found
 
 
 def phase(obj: JSON | None) -> str:
@@ -480,9 +526,9 @@ class Duplicate:
     key: tuple[str, str, int]
     pids: list[int]
     in_window: bool
-    """Between each run and the next, the worker of the earlier run was killed or the API
-    server was killed: the crash fell between the callable's return and the write of its step
-    (the documented window), and the step was replayed."""
+    """Every run but the last lost its step write to a crash: its worker or the API server
+    was killed after it, or it ran while the API server was down (the documented window
+    between a callable's return and the write of its step)."""
     detail: str
 
 
@@ -497,6 +543,9 @@ class Report:
     entries: int = 0
     sleeps: int = 0
     max_sleep_lateness: float = 0.0
+    """Seconds from started + length to the stored wake-up time, at most."""
+    max_resume_delay: float = 0.0
+    """Seconds from a sleep Suspension's ``resumeAt`` to its ``resumedAt``, at most."""
     min_sleep_ratio: float = 0.0
     step_resume_mismatches: list[str] = field(default_factory=list)
     """Sleeps whose recorded step names another wake-up time than their Suspension."""
@@ -508,14 +557,24 @@ class Report:
             f"{self.executions} executions, {self.effects} side effects, {self.entries} "
             f"workflow entries (runs and replays), worker pids {sorted(self.pids)}",
             f"{len(self.duplicates)} duplicate side effects ({window} in a crash window)",
-            *(f"  {d.detail}" for d in self.duplicates),
-            f"{self.sleeps} sleeps: latest woke {self.max_sleep_lateness:.2f}s after "
+            *(f"  {d.detail}" for d in self.duplicates[:SHOWN]),
+            *(
+                [f"  ... and {len(self.duplicates) - SHOWN} more"]
+                if self.duplicates[SHOWN:]
+                else []
+            ),
+            f"{self.sleeps} sleeps: latest resumed {self.max_resume_delay:.0f}s after its "
+            f"resumeAt and stored its wake-up {self.max_sleep_lateness:.2f}s after "
             f"started+length; shortest lasted {self.min_sleep_ratio:.2f} of its length; "
             f"{len(self.step_resume_mismatches)} steps with a resumeAt other than their "
             "Suspension's",
-            *(f"  {m}" for m in self.step_resume_mismatches[:5]),
+            *(f"  {m}" for m in self.step_resume_mismatches[:SHOWN]),
         ]
         return "\n".join(lines)
+
+
+SHOWN = 10
+"""Duplicates and mismatches listed in a summary (all are counted)."""
 
 
 def _format(timestamp: float) -> str:
@@ -556,12 +615,12 @@ def _check_results(planned: list[Planned], executions: dict[str, JSON], report: 
         elif status.get("attempt") != 1:
             report.problems.append(f"{name} completed in attempt {status.get('attempt')}")
     for root in planned:
-        obj = executions.get(root.name)
-        if obj is None:
+        found_root = executions.get(root.name)
+        if found_root is None:
             report.problems.append(f"{root.name} is missing")
             continue
-        result = (obj.get("status") or {}).get("result") or {}
-        if phase(obj) == "Completed" and result.get("value") != root.expected:
+        result = (found_root.get("status") or {}).get("result") or {}
+        if phase(found_root) == "Completed" and result.get("value") != root.expected:
             report.problems.append(
                 f"{root.name} returned {result.get('value')}, expected {root.expected}"
             )
@@ -578,9 +637,9 @@ def _check_effects(executions: dict[str, JSON], effects: list[Effect], report: R
             if step.get("kind") == "store":
                 recorded.add((name, step_id, int(step.get("attempt") or 1)))
     runs: dict[tuple[str, str, int], list[Effect]] = defaultdict(list)
-    markers = [effect for effect in effects if effect.kind in ("kill", "outage")]
+    markers = [effect for effect in effects if effect.kind in MARKERS]
     for effect in effects:
-        if effect.kind in ("kill", "outage"):
+        if effect.kind in MARKERS:
             continue
         report.pids.add(effect.pid)
         if effect.kind == "entry":
@@ -603,30 +662,35 @@ def _check_effects(executions: dict[str, JSON], effects: list[Effect], report: R
 def _duplicate(
     key: tuple[str, str, int], ran: list[Effect], markers: list[Effect], effects: list[Effect]
 ) -> Duplicate:
-    """Classify the runs of one step: each must be followed by a crash before the next."""
-    crashes = []
-    for earlier, later in itertools.pairwise(ran):
-        between = [
-            m
-            for m in markers
-            if earlier.line < m.line < later.line and (m.kind == "outage" or m.pid == earlier.pid)
-        ]
-        crashes.append(between[0] if between else None)
-    in_window = all(crash is not None for crash in crashes)
+    """Classify the runs of one step: each run but the last must have lost its step write to
+    a crash: it ran while the API server was down, or its worker or the API server was killed
+    after it (before the next run)."""
     notes = []
-    for earlier, crash in zip(ran, crashes, strict=False):
-        if crash is None:
-            notes.append(f"line {earlier.line} (pid {earlier.pid}): no crash before the rerun")
-            continue
-        after = sum(
-            1 for e in effects if e.pid == earlier.pid and earlier.line < e.line < crash.line
-        )
-        notes.append(
-            f"line {earlier.line} (pid {earlier.pid}), {crash.kind} at line {crash.line}, "
-            f"{after} later side effects of that pid before it"
-        )
+    in_window = True
+    for earlier, later in itertools.pairwise(ran):
+        crash = _crash_after(earlier, later, markers, effects)
+        in_window = in_window and crash is not None
+        notes.append(f"line {earlier.line} (pid {earlier.pid}): {crash or 'no crash before rerun'}")
     detail = f"{key} ran {len(ran)} times: " + "; ".join(notes)
     return Duplicate(key, [e.pid for e in ran], in_window, detail)
+
+
+def _crash_after(
+    earlier: Effect, later: Effect, markers: list[Effect], effects: list[Effect]
+) -> str | None:
+    """How the step write of ``earlier`` was lost, if a crash explains it."""
+    server = [m.kind for m in markers if m.kind != "kill" and m.line < earlier.line]
+    if server and server[-1] == "outage":
+        return "ran while the API server was down"
+    for m in markers:
+        if not earlier.line < m.line < later.line:
+            continue
+        if m.kind == "outage" or (m.kind == "kill" and m.pid == earlier.pid):
+            after = sum(
+                1 for e in effects if e.pid == earlier.pid and earlier.line < e.line < m.line
+            )
+            return f"{m.kind} at line {m.line}, {after} later side effects of that pid before it"
+    return None
 
 
 def _check_sleeps(
@@ -637,6 +701,11 @@ def _check_sleeps(
     *,
     slack: float,
 ) -> None:
+    """No sleep ended early, and none restarted from zero: one Suspension per sleep, resumed
+    within ``slack`` of its ``resumeAt`` (the precise check), and the wake-up stored within
+    ``3 * slack`` of started + length (a coarse one: under load the status write of the start
+    time delays the sleep call, and the store of the wake-up time may itself run again after a
+    later crash)."""
     by_step: dict[tuple[str, str], list[JSON]] = defaultdict(list)
     for suspension in suspensions:
         spec = suspension.get("spec") or {}
@@ -657,27 +726,35 @@ def _check_sleeps(
             if len(found) != 1:
                 report.problems.append(f"{where} has {len(found)} Suspensions")
                 continue
-            resume_at = _parse_time(found[0]["spec"]["resumeAt"])
+            spec, status = found[0]["spec"], found[0].get("status") or {}
+            resume_at = _parse_time(spec["resumeAt"])
+            resumed_at = _parse_time(status.get("resumedAt") or spec["resumeAt"])
             step = (executions[sleep["execution"]]["status"]["steps"] or {}).get(sleep["step"])
-            if (step or {}).get("resumeAt") != found[0]["spec"]["resumeAt"]:
+            if (step or {}).get("resumeAt") != spec["resumeAt"]:
                 report.step_resume_mismatches.append(
                     f"{where}: step resumeAt {(step or {}).get('resumeAt')}, Suspension "
-                    f"{found[0]['spec']['resumeAt']}, started {_format(started)}"
+                    f"{spec['resumeAt']}, started {_format(started)}"
                 )
             lateness = woke - (started + seconds)
+            delay = resumed_at - resume_at
             report.max_sleep_lateness = max(report.max_sleep_lateness, lateness)
+            report.max_resume_delay = max(report.max_resume_delay, delay)
             ratios.append((woke - started) / seconds)
-            if woke < resume_at:
+            if woke < resume_at - CLOCK_EPSILON or resumed_at < resume_at:
                 report.problems.append(f"{where} woke before its resumeAt")
-            if resume_at < int(started + seconds) or woke - started < seconds - RESUME_AT_PRECISION:
+            if (
+                resume_at < started + seconds - CLOCK_EPSILON
+                or woke - started < seconds - CLOCK_EPSILON
+            ):
                 report.problems.append(
                     f"{where} was cut short: {woke - started:.2f}s of {seconds}s "
                     f"(resumeAt {resume_at - started:.2f}s after it started)"
                 )
-            if lateness > slack:
+            if delay > slack or lateness > 3 * slack:
                 report.problems.append(
-                    f"{where} woke {lateness:.2f}s late (more than {slack}s: restarted from "
-                    f"zero?); resumeAt {resume_at - started:.2f}s after it started"
+                    f"{where} was resumed {delay:.0f}s after its resumeAt and stored its wake-up "
+                    f"{lateness:.2f}s after started+length (limits {slack}s and {3 * slack}s: "
+                    f"restarted from zero?); resumeAt {resume_at - started:.2f}s after it started"
                 )
     report.min_sleep_ratio = min(ratios, default=0.0)
 
@@ -686,11 +763,6 @@ def list_all(kube: KubeClient) -> tuple[dict[str, JSON], list[JSON]]:
     """Every Execution (by name) and Suspension of the test namespace."""
     items = kube.list(EXECUTIONS, namespace=NAMESPACE)
     return {i["metadata"]["name"]: i for i in items}, kube.list(SUSPENSIONS, namespace=NAMESPACE)
-
-
-def count(effects: list[Effect], kind: str) -> Counter[int]:
-    """Side effects of ``kind`` per worker pid."""
-    return Counter(effect.pid for effect in effects if effect.kind == kind)
 
 
 @contextlib.contextmanager

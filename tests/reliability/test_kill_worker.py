@@ -45,8 +45,8 @@ COUNT = 200
 CREATE_OVER = 20.0
 """Seconds over which the executions are created, so every kill finds work in flight."""
 SLEEP_SLACK = 20.0
-"""How late a sleep may wake: a kill can fall in it, and a new worker needs up to ~8 s
-(start-up, lease expiry, replay) to wake it."""
+"""How late a sleep may be resumed: it can fall due while no worker leads, and under load a
+new worker takes up to ~10 s (start-up, lease expiry, replay) to resume it."""
 
 
 @dataclass
@@ -102,7 +102,7 @@ def test_work_survives_repeated_worker_kills(
         figure(
             f"seed {seed}: {len(kills)} kills (wanted {target}) with "
             f"{[k.pending for k in kills]} root executions pending; handovers {handovers}; "
-            f"{COUNT} roots ended {time.monotonic() - started:.1f}s after the first was created"
+            f"ran {time.monotonic() - started:.1f}s from the first creation"
         )
     executions, suspensions = list_all(cluster.kube)
     report = check_run(

@@ -102,10 +102,12 @@ def _effect(ktx: Any, kind: str, step: str, value: Any) -> Callable[[], Any]:
 
 
 async def _effect_async(ktx: kontinue.ExecutionContext, kind: str, step: str, value: Any) -> Any:
+    """``ktx.store`` of a recorded side effect, under the step name ``step``."""
     return await ktx.store(_effect(ktx, kind, step, value), step=step)
 
 
 def _sleep_report(ktx: Any, step: str, seconds: float, started: float, woke: float) -> Result:
+    """What a workflow reports about one of its sleeps."""
     return {
         "execution": ktx.name,
         "step": step,
@@ -116,6 +118,7 @@ def _sleep_report(ktx: Any, step: str, seconds: float, started: float, woke: flo
 
 
 async def _sleep(ktx: kontinue.ExecutionContext, seconds: float, step: str) -> Result:
+    """A durable sleep between two stored wall-clock times."""
     started = await _effect_async(ktx, "store", f"{step}-start", time.time)
     await ktx.sleep(seconds, step=step)
     woke = await _effect_async(ktx, "store", f"{step}-woke", time.time)

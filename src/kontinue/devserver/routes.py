@@ -81,7 +81,8 @@ class RequestCounter:
     resource is ""); kube-apiserver's own metric spells them as HTTP methods (POST for create).
     Subresource requests count under their resource (``executions`` for ``executions/status``).
     A request is counted when it ends, so a watch is counted once its stream closes, with the
-    status it was answered with; requests that fail authentication are not counted.
+    status it was answered with; requests that fail authentication, and those whose client
+    went away before the answer was complete, are not counted.
     """
 
     def __init__(self) -> None:

@@ -287,7 +287,13 @@ class DevServer:
         self._runner = web.ServerRunner(http, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(
-            self._runner, host, self.settings.port, reuse_address=False, ssl_context=ssl_context
+            # SO_REUSEADDR: a restart after a crash can bind while old connections sit in
+            # TIME_WAIT (a port another server listens on is still refused on Linux)
+            self._runner,
+            host,
+            self.settings.port,
+            reuse_address=True,
+            ssl_context=ssl_context,
         )
         try:
             await site.start()

@@ -117,8 +117,12 @@ class Engine:
         self.events = EventRecorder(
             client, "kontinue-worker", instance=self.identity, clock=self.clock
         )
-        self.executions = Informer(client, EXECUTIONS, namespace, self._on_execution)
-        self.suspensions = Informer(client, SUSPENSIONS, namespace, self._on_suspension)
+        self.executions = Informer(
+            client, EXECUTIONS, namespace, self._on_execution, on_resync=self._resync
+        )
+        self.suspensions = Informer(
+            client, SUSPENSIONS, namespace, self._on_suspension, on_resync=self._resync
+        )
         self.function_objects = Informer(client, FUNCTIONS, namespace, self._on_function)
         self.jobs = Informer(
             client,
@@ -243,6 +247,12 @@ class Engine:
         if self.shards is None:
             self.active_changed(leader)
 
+    def _resync(self) -> None:
+        """A watch reconnected after a failure: look at everything again, since work that
+        failed during the outage (a wake-up, a resume) sends no new event."""
+        if self.can_run:
+            self.active_changed(True)
+
     def active_changed(self, active: bool) -> None:
         """This replica became able (or unable) to run executions."""
         if active:
@@ -360,6 +370,10 @@ class Engine:
         return {"execution": self.executions, "suspension": self.suspensions, "job": self.jobs}[
             kind
         ]
+
+    def cached(self, kind: str, name: str) -> JSON | None:
+        """The watched object ``name`` of ``kind`` (execution, suspension or job), if known."""
+        return self._cache(kind).cache.get(name)
 
     def resolved(self, kind: str, name: str) -> tuple[JSON | None] | None:
         """``(obj,)`` when the awaited object already resolved (``(None,)``: it is gone)."""
@@ -916,13 +930,13 @@ class Engine:
             return
         spec = obj.get("spec") or {}
         if spec.get("resume") is not None:
-            self.spawn(self._resume(name), f"kontinue-resume:{name}")
+            self.spawn(self._resume_or_retry(name), f"kontinue-resume:{name}")
             return
         resume_at = _parse_time(spec.get("resumeAt"))
         if resume_at is None:
             return
         if self.clock.now() >= resume_at:
-            self.spawn(self._resume(name), f"kontinue-wake:{name}")
+            self.spawn(self._resume_or_retry(name), f"kontinue-wake:{name}")
             return
         current = self._suspension_timers.get(name)
         if current is not None and not current.cancelled and current.when == resume_at:
@@ -932,6 +946,17 @@ class Engine:
         self._suspension_timers[name] = self.timers.at(
             resume_at, lambda: self._enqueue_suspension(name)
         )
+
+    async def _resume_or_retry(self, name: str) -> None:
+        try:
+            await self._resume(name)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # e.g. the API server is down: try again shortly
+            _log.warning("resuming %s failed (retrying): %s", name, error)
+            asyncio.get_running_loop().call_later(
+                self.settings.retry_delay, self._enqueue_suspension, name
+            )
 
     async def _resume(self, name: str) -> None:
         """End a Suspension: its sleep is over, or a client asked to resume it."""

@@ -45,6 +45,7 @@ class Informer:
         handler: Handler,
         *,
         label_selector: str = "",
+        on_resync: Callable[[], None] | None = None,
     ) -> None:
         self.kind = kind
         self.namespace = namespace
@@ -53,6 +54,7 @@ class Informer:
         self._client = client
         self._handler = handler
         self._selector = label_selector
+        self._on_resync = on_resync
 
     def observe(self, obj: JSON) -> None:
         """A write of ours succeeded: take its answer unless the cache already has newer."""
@@ -79,11 +81,16 @@ class Informer:
         """List and watch until cancelled."""
         delay = 0.2
         version = ""
+        failed = False
         while True:
             try:
                 if not version:
                     version = await self._relist()
                     delay = 0.2
+                if failed:
+                    failed = False
+                    if self._on_resync is not None:
+                        self._on_resync()
                 version = await self._watch(version)
             except asyncio.CancelledError:
                 raise
@@ -91,6 +98,8 @@ class Informer:
                 version = ""  # compacted: list again
             except Exception as error:
                 _log.warning("watch of %s in %s failed: %s", self.kind, self.namespace, error)
+                failed = True
+                version = ""  # list again: what happened meanwhile is not in the stream
                 await asyncio.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 10.0)
 

@@ -85,22 +85,29 @@ class LeaderElection:
         try:
             while True:
                 try:
-                    held = await self._try()
+                    # a renewal stuck in retries must not outlive the lease: give up in time
+                    held = await asyncio.wait_for(self._try(), self._renew_deadline)
                 except asyncio.CancelledError:
                     raise
                 except Exception as error:
-                    _log.warning("lease %s/%s: %s", self.namespace, self.name, error)
+                    _log.warning("lease %s/%s: %s", self.namespace, self.name, error or "timeout")
                     held = self._still_valid()
                 self._set(held)
                 await asyncio.sleep(self._period)
         finally:
             self._set(False)
 
+    @property
+    def _renew_deadline(self) -> float:
+        """How long a holder keeps acting without a successful renewal (two thirds of the
+        lease, as client-go's default 10 s of 15 s): it stops before anyone may take over."""
+        return self._duration * 2 / 3
+
     def _still_valid(self) -> bool:
         renewed = self._renewed
         if not self.is_leader or renewed is None:
             return False
-        return self._clock.now() < renewed + timedelta(seconds=self._duration)
+        return self._clock.now() < renewed + timedelta(seconds=self._renew_deadline)
 
     def _spec(self, now: datetime, transitions: int, acquired: str | None) -> dict[str, Any]:
         return {

@@ -172,6 +172,10 @@ class Run:
         self.blocked_since: datetime | None = None
         self._write_lock = asyncio.Lock()
         self._flush_scheduled = False
+        self._ending = False
+        """Set once the run records its outcome: only that final write may follow."""
+        self._stopped = False
+        self._flushes: set[asyncio.Task[None]] = set()
         self.logger = logging.LoggerAdapter(
             logging.getLogger("kontinue.workflow"),
             {"namespace": self.namespace, "execution": self.name, "attempt": self.attempt},
@@ -275,6 +279,7 @@ class Run:
     # Ending ------------------------------------------------------------------------------------
 
     async def _finish(self, phase: ExecutionPhase, *, result: Any = None) -> None:
+        self._ending = True
         now = self.now()
         self.patch.update(
             phase=phase.value,
@@ -287,6 +292,7 @@ class Run:
         self.engine.finished(self, phase)
 
     async def _failed(self, record: ExecutionError) -> None:
+        self._ending = True
         retry = self.engine.retry_policy(self._execution, self.definition)
         now = self.now()
         if record.retryable and self.attempt <= retry.retries:
@@ -355,7 +361,7 @@ class Run:
                 await asyncio.sleep(delay)
                 self._schedule_flush()
 
-            self.engine.spawn(later(), f"kontinue-flush-later:{self.name}")
+            self._track(self.engine.spawn(later(), f"kontinue-flush-later:{self.name}"))
             return
         if self._flush_scheduled:
             return
@@ -373,7 +379,11 @@ class Run:
             except Exception as error:
                 _log.warning("status of %s/%s not written: %s", self.namespace, self.name, error)
 
-        self.engine.spawn(soon(), f"kontinue-flush:{self.name}")
+        self._track(self.engine.spawn(soon(), f"kontinue-flush:{self.name}"))
+
+    def _track(self, task: asyncio.Task[None]) -> None:
+        self._flushes.add(task)
+        task.add_done_callback(self._flushes.discard)
 
     def _waiting_phase(self) -> tuple[ExecutionPhase, str | None]:
         if not self.waits:
@@ -389,8 +399,10 @@ class Run:
 
     async def _flush(self, *, final: bool = False) -> None:
         async with self._write_lock:
-            if not final and self.task is not None and self.task.done():
-                return  # the run ended: its last write was final
+            if self._stopped:
+                return  # stopped (canceled, evicted, stale): it writes nothing more
+            if not final and (self._ending or (self.task is not None and self.task.done())):
+                return  # the outcome is being recorded: that final write carries it all
             if not final:
                 phase, message = self._waiting_phase()
                 if self.persisted.get("phase") != phase.value:
@@ -509,9 +521,9 @@ class Run:
             labels.LABEL_WORKER_GROUP: self.engine.group,
         }
 
-    async def _create(self, body: JSON, step_id: str) -> None:
+    async def _create(self, body: JSON, step_id: str) -> JSON:
         try:
-            await self._create_once(body, step_id)
+            return await self._create_once(body, step_id)
         except (ConnectionFailed, ServerError, TooManyRequests) as error:
             raise RunInterrupted(f"creating {body['kind']} failed: {error}") from error
         except ApiError as error:
@@ -519,9 +531,9 @@ class Run:
                 f"cannot create {body['kind']} {body['metadata']['name']}: {error}"
             ) from error
 
-    async def _create_once(self, body: JSON, step_id: str) -> None:
+    async def _create_once(self, body: JSON, step_id: str) -> JSON:
         try:
-            created = await self.engine.client.create(body, namespace=self.namespace)
+            created: JSON = await self.engine.client.create(body, namespace=self.namespace)
         except AlreadyExists:
             kind, name = body["kind"], body["metadata"]["name"]
             existing = await self.engine.client.get(kind, name, namespace=self.namespace)
@@ -533,6 +545,17 @@ class Run:
                 ) from None
             created = existing
         self.engine.observed(created)
+        return created
+
+    async def _ensure(self, kind: str, body: JSON, step_id: str) -> JSON:
+        """The object a pending step waits for: from the cache, or created (again). A step
+        may be recorded before its object was created (a concurrent status write won the race
+        with a crash): replay must then create it, never wait for something that is not
+        there."""
+        existing = self.engine.cached(kind, body["metadata"]["name"])
+        if existing is not None:
+            return existing
+        return await self._create(body, step_id)
 
     # Durable calls -----------------------------------------------------------------------------
 
@@ -544,10 +567,13 @@ class Run:
             return _outcome(recorded)
         if recorded is not None and recorded.child:
             name = recorded.child
+            group = self.engine.group_of(request.function) or self.engine.group
+            body = self._child_body(name, claim.id, group, request)
+            await self._ensure("execution", body, claim.id)
         else:
             name = resource_name(self.name, claim.id, self.attempt)
-            group = self.engine.group_of(request.function)
-            if group is None:
+            found = self.engine.group_of(request.function)
+            if found is None:
                 raise ValidationFailed(
                     f"no worker group publishes function {request.function!r} in namespace "
                     f"{self.namespace}: check the name, or start a worker that registers it"
@@ -560,7 +586,7 @@ class Run:
                 started_at=self.now(),
             )
             self._record(claim.id, step)
-            await self._create(self._child_body(name, claim.id, group, request), claim.id)
+            await self._create(self._child_body(name, claim.id, found, request), claim.id)
         obj = await self._wait("execution", name, f"child {name}")
         step = self.steps.get(claim.id) or ExecutionStep(
             kind=StepKind.EXECUTE, name=request.function, child=name, attempt=self.attempt
@@ -648,6 +674,11 @@ class Run:
         sleep = request.resume_at is not None
         if recorded is not None and recorded.child:
             name = recorded.child
+            if recorded.resume_at is not None:  # the recorded wake-up, not a new one
+                request = SuspendRequest(recorded.resume_at, request.message, request.schema)
+            await self._ensure(
+                "suspension", self._suspension_body(name, claim.id, request), claim.id
+            )
         else:
             name = resource_name(self.name, claim.id, self.attempt)
             step = ExecutionStep(
@@ -658,7 +689,12 @@ class Run:
                 started_at=self.now(),
             )
             self._record(claim.id, step)
-            await self._create(self._suspension_body(name, claim.id, request), claim.id)
+            made = await self._create(self._suspension_body(name, claim.id, request), claim.id)
+            existing = _time_of((made.get("spec") or {}).get("resumeAt"))
+            if existing is not None and existing != request.resume_at:
+                # it existed already (a crash before the step was recorded): its time holds
+                self._record(claim.id, step.model_copy(update={"resume_at": existing}))
+                request = SuspendRequest(existing, request.message, request.schema)
         resume_at = recorded.resume_at if recorded is not None else request.resume_at
         what = (
             f"sleep until {format_time(resume_at)}"
@@ -806,6 +842,7 @@ class Run:
             return _outcome(recorded)
         if recorded is not None and recorded.child:
             name = recorded.child
+            await self._ensure("job", self._job_body(name, claim.id, request), claim.id)
         else:
             name = resource_name(self.name, claim.id, self.attempt, limit=JOB_NAME_LIMIT)
             step = ExecutionStep(
@@ -863,6 +900,9 @@ class Run:
 
     async def stop(self) -> None:
         """Cancel the workflow's task (it writes nothing more) and wait for it to end."""
+        self._stopped = True
+        for flush in list(self._flushes):
+            flush.cancel()
         task = self.task
         if task is None or task.done():
             return
@@ -899,6 +939,15 @@ def steps_to_clear(steps: dict[str, ExecutionStep], policy: ChildPolicy) -> list
         ):
             cleared.append(step_id)
     return cleared
+
+
+def _time_of(text: Any) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
 
 
 def _outcome(step: ExecutionStep) -> Any:
