@@ -63,7 +63,7 @@ class ShardController:
         self.engine = engine
         settings = engine.settings
         self.lease = LeaderElection(
-            engine.client,
+            engine.lease_client,
             engine.namespace,
             shard_lease_name(engine.group, engine.identity),
             engine.identity,

@@ -20,7 +20,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -131,8 +131,13 @@ class Engine:
             self._on_job,
             label_selector=f"{labels.LABEL_WORKER_GROUP}={self.group}",
         )
+        # Leases get their own connection, unthrottled: a renewal must not queue behind a
+        # burst of status writes, or a busy leader would lose its lease to its own work
+        self.lease_client = AsyncKubeClient(
+            client.connection, replace(client.settings, qps=0.0), namespace=namespace
+        )
         self.leader = LeaderElection(
-            client,
+            self.lease_client,
             namespace,
             f"kontinue-worker-{self.group}",
             self.identity,
@@ -216,6 +221,7 @@ class Engine:
             await asyncio.gather(*self._tasks, return_exceptions=True)
             self.metrics.stop()
             self.threads.shutdown(wait=False, cancel_futures=True)
+            await self.lease_client.close()
 
     def spawn(self, coroutine: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         """A background task that is cancelled at shutdown and whose failure is logged."""
