@@ -21,6 +21,8 @@ from kontinue.installing import install_crds_async
 from kontinue.kube import AsyncKubeClient
 from kontinue.worker import Worker
 
+from ._hints import try_this
+
 EXIT_CANNOT_START = 3
 
 
@@ -106,6 +108,8 @@ async def _serve(settings: DevServerSettings, workers: list[Worker]) -> None:
     for w in workers:
         names = ", ".join(sorted(w.functions)) or "no functions"
         typer.echo(f"worker group {w.group!r} running: {names}")
+    for line in try_this(workers):
+        typer.echo(line)
     typer.echo("Press Ctrl-C to stop.")
     try:
         await stop.wait()

@@ -1,0 +1,286 @@
+"""What every cluster command shares: global options, the client, input parsing, errors.
+
+Global options (``-n``, ``--context``, ``--kubeconfig``, ``-o``, ``--debug``) are accepted both
+before the command (``kontinue -n prod list``, as ``kubectl kontinue -n prod list`` passes them)
+and after it (``kontinue list -n prod``); a value after the command wins.
+
+Errors end a command with one line on stderr, ``error: ...``, and an exit code that says what
+kind of problem it was (:data:`EXIT_INVALID` and the others come from
+:mod:`kontinue.client.errors`); ``--debug`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from kontinue.api import parse_duration
+from kontinue.client import Client, ClientError
+from kontinue.client.errors import EXIT_FAILED, EXIT_INVALID, EXIT_NOT_FOUND, EXIT_TIMEOUT
+from kontinue.errors import KontinueError
+
+from ._output import ALL_FORMATS, OutputFormat
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_INVALID",
+    "EXIT_NOT_FOUND",
+    "EXIT_TIMEOUT",
+    "CliError",
+    "Command",
+    "ContextOpt",
+    "DebugOpt",
+    "GlobalOptions",
+    "KubeconfigOpt",
+    "NamespaceOpt",
+    "OutputOpt",
+    "close_iterator",
+    "command",
+    "error_exit",
+    "object_name",
+    "parse_duration_option",
+    "parse_json",
+    "parse_key_values",
+    "store_global_options",
+]
+
+EXIT_INTERRUPTED = 130
+"""Exit code after Ctrl-C, as shells report SIGINT."""
+
+_PANEL = "Global options"
+
+NamespaceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--namespace",
+        "-n",
+        help="Namespace (default: the kubeconfig context's).",
+        show_default=False,
+        rich_help_panel=_PANEL,
+    ),
+]
+ContextOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--context", help="Kubeconfig context to use.", show_default=False, rich_help_panel=_PANEL
+    ),
+]
+KubeconfigOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--kubeconfig",
+        help="Kubeconfig file (default: $KUBECONFIG or ~/.kube/config).",
+        show_default=False,
+        rich_help_panel=_PANEL,
+    ),
+]
+OutputOpt = Annotated[
+    OutputFormat | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Output format: table, json, yaml or name.",
+        case_sensitive=False,
+        show_default=False,
+        rich_help_panel=_PANEL,
+    ),
+]
+DebugOpt = Annotated[
+    bool,
+    typer.Option("--debug", help="Show the traceback of errors.", rich_help_panel=_PANEL),
+]
+
+
+class CliError(KontinueError):
+    """A problem with what the user asked for; ends the command with ``exit_code``."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_INVALID) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass
+class GlobalOptions:
+    """The global options given so far (before the command, then after it)."""
+
+    namespace: str | None = None
+    context: str | None = None
+    kubeconfig: str | None = None
+    output: OutputFormat | None = None
+    debug: bool = False
+
+    def merged(self, later: GlobalOptions) -> GlobalOptions:
+        """These options overridden by those given ``later`` (after the command)."""
+        return GlobalOptions(
+            namespace=later.namespace or self.namespace,
+            context=later.context or self.context,
+            kubeconfig=later.kubeconfig or self.kubeconfig,
+            output=later.output or self.output,
+            debug=later.debug or self.debug,
+        )
+
+
+def _given_before(ctx: typer.Context) -> GlobalOptions:
+    found = ctx.find_object(GlobalOptions)
+    return found if found is not None else GlobalOptions()
+
+
+def store_global_options(ctx: typer.Context, options: GlobalOptions) -> None:
+    """Remember the global options of a group (the app, ``schedules``) for its commands."""
+    before = ctx.find_object(GlobalOptions) or GlobalOptions()
+    ctx.obj = before.merged(options)
+
+
+class Command:
+    """One run of a cluster command: its options and (made on first use) its client."""
+
+    def __init__(self, options: GlobalOptions, output: OutputFormat) -> None:
+        self.options = options
+        self.output = output
+        self._client: Client | None = None
+
+    @property
+    def client(self) -> Client:
+        """The kontinue client for the chosen kubeconfig, context and namespace."""
+        if self._client is None:
+            self._client = Client.from_kubeconfig(
+                self.options.kubeconfig,
+                context=self.options.context,
+                namespace=self.options.namespace,
+            )
+        return self._client
+
+    @property
+    def namespace(self) -> str:
+        """The namespace the command works in."""
+        return self.options.namespace or self.client.namespace
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+@contextmanager
+def command(
+    ctx: typer.Context,
+    namespace: str | None,
+    context: str | None,
+    kubeconfig: str | None,
+    debug: bool,
+    output: OutputFormat | None = None,
+    *,
+    formats: Sequence[OutputFormat] = ALL_FORMATS,
+) -> Iterator[Command]:
+    """Run a command body: merged global options, a client, errors reported as exit codes."""
+    given = GlobalOptions(namespace, context, kubeconfig, output, debug)
+    options = _given_before(ctx).merged(given)
+    chosen = options.output or formats[0]
+    run = Command(options, chosen)
+    try:
+        with reported_errors(options.debug):
+            if chosen not in formats:
+                listed = ", ".join(f.value for f in formats)
+                raise CliError(f"-o {chosen.value} is not available here (use {listed})")
+            yield run
+    finally:
+        run.close()
+
+
+@contextmanager
+def reported_errors(debug: bool) -> Iterator[None]:
+    """Turn exceptions into ``error: ...`` on stderr and the matching exit code."""
+    try:
+        yield
+    except (typer.Exit, typer.Abort, typer.BadParameter):
+        raise
+    except KeyboardInterrupt:
+        if debug:
+            traceback.print_exc()
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except Exception as error:
+        if debug:
+            traceback.print_exc()
+        code, message = describe_error(error)
+        error_exit(message, code)
+
+
+def error_exit(message: str, code: int) -> NoReturn:
+    """Print ``error: message`` (on one line) to stderr and end with ``code``."""
+    flat = "; ".join(line.strip() for line in str(message).splitlines() if line.strip())
+    typer.echo(f"error: {flat}", err=True)
+    raise typer.Exit(code)
+
+
+def describe_error(error: Exception) -> tuple[int, str]:
+    """The exit code and the message for an exception."""
+    from kontinue.kube import ApiError, NotFound
+
+    if isinstance(error, CliError | ClientError):
+        return error.exit_code, str(error)
+    if isinstance(error, NotFound):
+        message = error.message
+        if "doesn't have a resource type" in message or "has no kind" in message:
+            message += " (are kontinue's CRDs installed? run: kontinue install --apply)"
+        return EXIT_NOT_FOUND, message
+    if isinstance(error, ApiError):
+        return 1, f"{error.reason or error.status_code}: {error.message}"
+    if isinstance(error, KontinueError):
+        return 1, str(error)
+    return 1, f"{type(error).__name__}: {error}"
+
+
+def close_iterator(iterator: object) -> None:
+    """Close a generator (the watch or stream behind it) if the caller stopped early."""
+    close = getattr(iterator, "close", None)
+    if callable(close):
+        close()
+
+
+# Input -----------------------------------------------------------------------------------------
+
+
+def object_name(text: str) -> str:
+    """A name as the user typed it, with any ``kind/`` prefix (``executions/x``) removed."""
+    return text.rsplit("/", 1)[-1]
+
+
+def parse_json(text: str, what: str) -> Any:
+    """``text`` as JSON; :class:`CliError` (exit 2) naming ``what`` when it is not."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CliError(f"{what} is not valid JSON: {error}") from None
+
+
+def parse_key_values(pairs: Sequence[str], what: str) -> dict[str, Any]:
+    """``key=value`` pairs as a dict; each value is JSON when it parses as JSON, else a
+    string (``n=3`` is 3, ``ok=true`` is true, ``name=ana`` is "ana")."""
+    parsed: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise CliError(f"{what} {pair!r} is not KEY=VALUE")
+        try:
+            parsed[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            parsed[key] = raw
+    return parsed
+
+
+def parse_duration_option(text: str | None, option: str) -> timedelta | None:
+    """A duration option (``30s``, ``5m``, ``2h``, ``7d``); :class:`CliError` when invalid."""
+    if text is None:
+        return None
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise CliError(f"{option}: {error}") from None
