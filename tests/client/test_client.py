@@ -312,3 +312,14 @@ def test_retry_with_a_child_policy_runs_a_failed_child_again(
         assert attempts[0].attempt() is not None
         assert len([n for n in tree.root.children if n.kind == NodeKind.EXECUTION]) == 2
     _ = timedelta
+
+
+def test_suspensions_of_the_namespace_and_of_a_missing_execution(client: Client) -> None:
+    waiting = client.spawn("approve")
+    found = _wait_suspended(client, waiting.metadata.name or "")
+    everywhere = client.suspensions()
+    assert [s.spec.execution for s in everywhere] == [found.metadata.name]
+    with pytest.raises(NotFound):
+        client.resume_execution("no-such-execution")
+    published = client.function("order")
+    assert client.spawn_and_wait(published, {"item": "z"}).status.phase == ExecutionPhase.COMPLETED

@@ -139,3 +139,5 @@ def test_a_sleep_never_ends_early_at_a_fractional_second(
         assert sleep.spec.resume_at >= started + timedelta(seconds=1)  # was truncated: 0.1 s
         kontinue_env.advance(timedelta(seconds=2))
         assert kontinue_env.wait(name).status.phase == ExecutionPhase.COMPLETED
+    # leave the shared clock on a whole second, as the other tests expect
+    kontinue_env.clock.set(kontinue_env.clock.now().replace(microsecond=0) + timedelta(seconds=1))

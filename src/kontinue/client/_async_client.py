@@ -145,7 +145,7 @@ class AsyncClient:
 
     async def spawn(
         self,
-        function: str,
+        function: str | Function,
         args: Any = None,
         *,
         name: str | None = None,
@@ -156,11 +156,16 @@ class AsyncClient:
         mutex: str | ExecutionMutex | None = None,
         labels: dict[str, str] | None = None,
     ) -> Execution:
-        """Start an execution of ``function``. Arguments (a dict, model or dataclass) are
-        merged with the function's defaults and checked against its schema first: bad ones
-        raise :class:`InvalidArguments` and nothing is created."""
+        """Start an execution of ``function`` (a name, or a Function already read). Arguments
+        (a dict, model or dataclass) are merged with the function's defaults and checked
+        against its schema first: bad ones raise :class:`InvalidArguments` and nothing is
+        created."""
         ns = self._ns(namespace)
-        published = await self.function(function, namespace=ns)
+        published = (
+            function
+            if isinstance(function, Function)
+            else await self.function(function, namespace=ns)
+        )
         body = spawn_body(
             published,
             arguments_json(args),
@@ -175,7 +180,12 @@ class AsyncClient:
         return Execution.model_validate(await self._kube.create(body, namespace=ns))
 
     async def spawn_and_wait(
-        self, function: str, args: Any = None, *, wait_timeout: float | None = None, **options: Any
+        self,
+        function: str | Function,
+        args: Any = None,
+        *,
+        wait_timeout: float | None = None,
+        **options: Any,
     ) -> Execution:
         """:meth:`spawn`, then :meth:`wait` for the end."""
         execution = await self.spawn(function, args, **options)
@@ -355,11 +365,21 @@ class AsyncClient:
         return Suspension.model_validate(await self._kube.get(SUSPENSIONS, name, namespace=ns))
 
     async def suspensions(
-        self, execution: ExecutionRef, *, namespace: str | None = None, recursive: bool = False
+        self,
+        execution: ExecutionRef | None = None,
+        *,
+        namespace: str | None = None,
+        recursive: bool = False,
     ) -> builtins.list[Suspension]:
-        """The Suspensions of an execution (of its whole tree with ``recursive``)."""
+        """The Suspensions of an execution (of its whole tree with ``recursive``), or of the
+        whole namespace without an execution; :class:`NotFound` for an unknown execution."""
         ns = self._ns(namespace)
+        if execution is None:
+            items = await self._kube.list(SUSPENSIONS, namespace=ns)
+            return [Suspension.model_validate(i) for i in items]
         name = _name(execution)
+        if isinstance(execution, str):
+            await self.get(name, namespace=ns)  # NotFound names the execution
         if recursive:
             current = await self.get(name, namespace=ns)
             root = current.metadata.labels.get(labels.LABEL_ROOT, name)
@@ -433,13 +453,11 @@ class AsyncClient:
     async def function(self, name: str, *, namespace: str | None = None) -> Function:
         """The published Function called ``name``; :class:`UnknownFunction` if none is."""
         ns = self._ns(namespace)
-        for item in await self._kube.list(FUNCTIONS, namespace=ns):
+        items = await self._kube.list(FUNCTIONS, namespace=ns)
+        for item in items:
             if (item.get("spec") or {}).get("name") == name:
                 return Function.model_validate(item)
-        known = sorted(
-            str((item.get("spec") or {}).get("name"))
-            for item in await self._kube.list(FUNCTIONS, namespace=ns)
-        )
+        known = sorted(str((item.get("spec") or {}).get("name")) for item in items)
         raise UnknownFunction(
             f"no function {name!r} in namespace {ns} (published: {', '.join(known) or 'none'})"
         )

@@ -278,7 +278,13 @@ class AsyncTransport:
                 data=request.body,
                 headers=self.connection.request_headers(request),
                 allow_redirects=False,
-                timeout=aiohttp.ClientTimeout(total=request.timeout or self.timeout),
+                # per connection attempt and per read, not in total: a request queued for a
+                # pooled connection (a burst of thousands) waits without timing out
+                timeout=aiohttp.ClientTimeout(
+                    total=None,
+                    sock_connect=self.timeout,
+                    sock_read=request.timeout or self.timeout,
+                ),
             ) as response:
                 body = await response.read()
                 return Response(response.status, dict(response.headers), body)

@@ -80,6 +80,18 @@ def _labels(obj: JSON) -> dict[str, str]:
     return (obj.get("metadata") or {}).get("labels") or {}
 
 
+def _needs_attention(obj: JSON, run: Run) -> bool:
+    """Whether an event about a running execution asks for a reconcile: a client request, a
+    deletion, or a write that is not the run's own (its timeouts are timers)."""
+    meta = obj.get("metadata") or {}
+    if meta.get("deletionTimestamp"):
+        return True
+    spec = obj.get("spec") or {}
+    if spec.get("cancel") is not None or spec.get("skip") is not None:
+        return True
+    return str(meta.get("resourceVersion")) != run.rv
+
+
 def _parse_time(text: Any) -> datetime | None:
     if not text:
         return None
@@ -322,7 +334,10 @@ class Engine:
             self._wake_parked(parent)
         if self.shards is not None and event != "DELETED":
             self.shards.consider(name, obj)
-        if self._ours(obj) or name in self.runs:
+        run = self.runs.get(name)
+        if run is not None and event != "DELETED" and not _needs_attention(obj, run):
+            pass  # our own write, or nothing a live run must react to
+        elif self._ours(obj) or run is not None:
             self._enqueue(name)
         self.metrics.execution_changed(event, obj)
         self.schedules.execution_changed(obj)
@@ -420,7 +435,8 @@ class Engine:
     async def _evict(self, run: Run) -> None:
         waits = list(run.waits)
         wake_at = run.wake_at
-        await run.evict()
+        if not await run.evict():
+            return
         if self.runs.get(run.name) is run:
             del self.runs[run.name]
             self.metrics.run_ended(run)

@@ -173,6 +173,9 @@ class Run:
         self._write_lock = asyncio.Lock()
         self._flush_scheduled = False
         self._ending = False
+        self._announce = False
+        """A new attempt's Started event is due with its first intermediate write (a run that
+        ends in one go only gets its outcome's event: fewer writes per short execution)."""
         """Set once the run records its outcome: only that final write may follow."""
         self._stopped = False
         self._flushes: set[asyncio.Task[None]] = set()
@@ -222,8 +225,7 @@ class Run:
     async def _run_function(self) -> None:
         context = ExecutionContext(self)
         bind(context)
-        if self.patch.get("phase") == ExecutionPhase.EXECUTING.value:
-            self.engine.record_event(self.raw, "Normal", "Started", f"attempt {self.attempt}")
+        self._announce = self.patch.get("phase") == ExecutionPhase.EXECUTING.value
         self._schedule_flush(self.engine.settings.status_delay)
         try:
             arguments = self.definition.parse_arguments(self._execution.spec.arguments)
@@ -404,6 +406,11 @@ class Run:
             if not final and (self._ending or (self.task is not None and self.task.done())):
                 return  # the outcome is being recorded: that final write carries it all
             if not final:
+                if self._announce:
+                    self._announce = False
+                    self.engine.record_event(
+                        self.raw, "Normal", "Started", f"attempt {self.attempt}"
+                    )
                 phase, message = self._waiting_phase()
                 if self.persisted.get("phase") != phase.value:
                     self.patch["phase"] = phase.value
@@ -913,13 +920,18 @@ class Run:
         except BaseException:
             pass
 
-    async def evict(self) -> None:
-        """Drop the waiting coroutine to save memory; the next run replays it."""
+    async def evict(self) -> bool:
+        """Drop the waiting coroutine to save memory (the next run replays it); False when
+        its state could not be written first (it stays in memory)."""
         try:
             await self._flush()
-        except Exception:
-            return
+        except RunLost:
+            await self.stop()  # stale anyway: another worker owns it now
+            return True
+        except (RunInterrupted, Exception):
+            return False
         await self.stop()
+        return True
 
 
 def steps_to_clear(steps: dict[str, ExecutionStep], policy: ChildPolicy) -> list[str]:
