@@ -9,18 +9,24 @@ sees them. Each workload gets a fresh namespace and worker, so caches do not car
 Workloads (``--quick`` divides the sizes by ten):
 
 1. ``noop_latency``: sequential no-op executions, create to observed Completed, p50/p99.
-2. ``noop_throughput``: 2,000 no-op executions created at once, executions per second.
+2. ``noop_throughput``: 2,000 no-op executions created at once, executions per second, and
+   the CPU time this process (worker and benchmark client) and the server spent per execution.
 3. ``fan_out``: one parent running 500 children with ``asyncio.gather`` of ``ktx.execute``.
 4. ``sleepers``: 1,000 executions each taking ``ktx.sleep(2)``: how late they wake, against the
-   recorded ``resumeAt`` of the sleep and against the moment they asked plus 2 s, and the
-   process's RSS (the worker runs here); ``--sleepers N`` adds a run with N sleepers.
-5. ``store_step``: one execution running 1,000 ``ktx.store`` steps in sequence, ms per step.
+   recorded ``resumeAt`` of the sleep (a whole second) and against the moment they asked plus
+   2 s; the process's RSS (the worker runs here) and the requests per sleeper. Executions that
+   never end are counted as stuck, not waited for forever. ``--sleepers N`` adds a run with N.
+5. ``store_step``: one execution running 1,000 ``ktx.store`` steps in sequence, ms per step
+   (and with a tenth of the steps, as the status, hence each write, grows with every step).
 6. ``api_requests``: requests the server counted (``GET /metrics``) during workload 2, per
    execution: all, writes (create/update/patch/delete) and reads, and by verb and resource.
 
 The same workloads run on DBOS Transact (``_dbos_peer.py``, SQLite) in a fresh process after
 ours; ratios are oriented so that above 1 means kontinue is faster (throughput: ours/dbos; fan
-out, latency p50 and store step: dbos/ours). Prints ``name: value unit`` lines.
+out, latency p50 and store step: dbos/ours). The worker keeps its default settings unless
+``--worker-qps``, ``--worker-burst`` or ``--no-events`` say otherwise. The machine's load
+average is printed before and after: figures from a busy machine are not comparable. Prints
+``name: value unit`` lines.
 
     .venv/bin/python bench/engine.py [--quick] [--only throughput,fanout] [--sleepers 10000]
 """
@@ -32,15 +38,19 @@ import asyncio
 import contextlib
 import gc
 import importlib.util
+import logging
 import multiprocessing
+import os
 import re
+import signal
 import statistics
+import sys
 import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -50,7 +60,14 @@ from _server import dev_server
 
 from kontinue import ExecutionContext, Worker, WorkerSettings
 from kontinue.api import API_VERSION, labels
-from kontinue.kube import AlreadyExists, AsyncKubeClient, KubeSettings
+from kontinue.kube import (
+    AlreadyExists,
+    ApiError,
+    AsyncKubeClient,
+    ConnectionFailed,
+    Gone,
+    KubeSettings,
+)
 
 Figures = dict[str, tuple[float, str]]
 JSON = dict[str, Any]
@@ -134,19 +151,30 @@ def make_worker(namespace: str, settings: WorkerSettings) -> Worker:
 class Outcomes:
     """A watch on the namespace's Executions: a future per name, resolved when it ends.
 
-    The future holds the ``perf_counter`` time the terminal state was seen and the object.
+    The future holds the ``perf_counter`` time the terminal state was seen and the object, or
+    what ``keep`` takes of it (so that a big batch holds little in this process's memory).
     """
 
     def __init__(self, client: AsyncKubeClient, namespace: str) -> None:
         self.client = client
         self.namespace = namespace
         self.ended = 0
+        self.keep: Callable[[JSON], JSON] = lambda obj: obj
+        self.latest: dict[str, str] = {}
+        """The last phase seen of each expected execution, and whether it had a result."""
         self._futures: dict[str, asyncio.Future[tuple[float, JSON]]] = {}
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        _, version = await self.client.list_with_version(EXECUTIONS, namespace=self.namespace)
+        version = await self._list()
         self._task = asyncio.create_task(self._follow(version), name="bench-watch")
+
+    async def _list(self) -> str:
+        items, version = await self.client.list_with_version(EXECUTIONS, namespace=self.namespace)
+        seen = time.perf_counter()
+        for item in items:
+            self._observe(seen, item)
+        return version
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -162,28 +190,71 @@ class Outcomes:
         return future
 
     async def _follow(self, version: str) -> None:
-        while True:  # the server ends a watch after a while: go on from the last version
-            async for event in self.client.watch_events(
-                EXECUTIONS, namespace=self.namespace, resource_version=version
-            ):
-                seen = time.perf_counter()
-                version = event.resource_version or version
-                if event.type in ("ADDED", "MODIFIED"):
-                    self._observe(seen, event.object)
+        while True:  # a watch ends after a while or fails: go on from the last version
+            try:
+                async for event in self.client.watch_events(
+                    EXECUTIONS, namespace=self.namespace, resource_version=version
+                ):
+                    seen = time.perf_counter()
+                    version = event.resource_version or version
+                    if event.type in ("ADDED", "MODIFIED"):
+                        self._observe(seen, event.object)
+            except Gone:
+                version = await self._list()
+            except (ApiError, ConnectionFailed) as error:
+                print(f"(watch of executions failed, resuming: {error})", file=sys.stderr)
+                await asyncio.sleep(0.2)
 
     def _observe(self, seen: float, obj: JSON) -> None:
-        phase = (obj.get("status") or {}).get("phase")
-        if phase not in TERMINAL:
-            return
-        future = self._futures.get(obj["metadata"]["name"])
+        name = obj["metadata"]["name"]
+        future = self._futures.get(name)
         if future is None or future.done():
+            return
+        status = obj.get("status") or {}
+        phase = status.get("phase")
+        self.latest[name] = f"{phase}, result {'result' in status}"
+        if phase not in TERMINAL:
             return
         self.ended += 1
         if phase == "Completed":
-            future.set_result((seen, obj))
+            future.set_result((seen, self.keep(obj)))
         else:
             message = (obj.get("status") or {}).get("message")
             future.set_exception(RuntimeError(f"{obj['metadata']['name']} {phase}: {message}"))
+
+
+@dataclass
+class Batch:
+    """How a batch of executions ended: (seen, object) of each Completed one, the errors of
+    those that ended otherwise, and the names of those that had not ended."""
+
+    completed: list[tuple[float, JSON]] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    stuck: list[str] = field(default_factory=list)
+    stuck_states: Counter[str] = field(default_factory=Counter)
+    """How many stuck executions were last seen in each phase, with a result or not."""
+
+    def report(self, label: str) -> None:
+        """Say on stderr what did not complete."""
+        if self.failed:
+            print(f"({label}: {len(self.failed)} failed, e.g. {self.failed[0]})", file=sys.stderr)
+        if self.stuck:
+            states = ", ".join(f"{n} x {state}" for state, n in self.stuck_states.most_common())
+            print(
+                f"({label}: {len(self.stuck)} never ended, e.g. {self.stuck[0]}; last seen: "
+                f"{states})",
+                file=sys.stderr,
+            )
+
+    def check(self) -> None:
+        """Raise unless every execution completed."""
+        if self.failed or self.stuck:
+            self.report("batch")
+            example = (self.failed or [f"{self.stuck[0]} did not end"])[0]
+            raise RuntimeError(
+                f"{len(self.failed)} failed and {len(self.stuck)} stuck of "
+                f"{len(self.completed) + len(self.failed) + len(self.stuck)} (e.g. {example})"
+            )
 
 
 @dataclass(frozen=True)
@@ -237,17 +308,33 @@ class Bench:
                 pass  # a retried create whose first try had landed (the names are unique)
 
     async def many(
-        self, count: int, function: str, arguments: JSON | None = None, within: float = 600.0
-    ) -> list[tuple[float, JSON]]:
-        """Create ``count`` executions at once and wait for all; (seen, object) per execution."""
+        self, count: int, function: str, arguments: JSON | None = None, stall: float = 60.0
+    ) -> Batch:
+        """Create ``count`` executions at once and wait until all have ended, or until none has
+        ended for ``stall`` seconds (the rest are reported as stuck)."""
         names = [f"{function}-{uuid.uuid4().hex[:10]}" for _ in range(count)]
         futures = [self.outcomes.expect(name) for name in names]
         await asyncio.gather(*(self.create(name, function, arguments) for name in names))
-        try:
-            return await asyncio.wait_for(asyncio.gather(*futures), within)
-        except TimeoutError:
-            done = sum(f.done() for f in futures)
-            raise TimeoutError(f"{done}/{count} ended within {within:.0f}s") from None
+        everything = asyncio.gather(*futures, return_exceptions=True)
+        ended = -1
+        while ended != self.outcomes.ended:
+            ended = self.outcomes.ended
+            done, _ = await asyncio.wait({everything}, timeout=stall)
+            if done:
+                break
+        batch = Batch()
+        for name, future in zip(names, futures, strict=True):
+            if not future.done():
+                batch.stuck.append(name)
+                batch.stuck_states[self.outcomes.latest.get(name, "not seen")] += 1
+            elif future.exception() is not None:
+                batch.failed.append(str(future.exception()))
+            else:
+                batch.completed.append(future.result())
+        everything.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await everything
+        return batch
 
     async def settled_request_counts(self) -> tuple[Counter[tuple[str, str]], int]:
         """The counts once they stop moving (the worker records Events after it writes an
@@ -350,8 +437,9 @@ async def noop_throughput(setup: Setup, n: int) -> Figures:
         before = await bench.request_counts()
         cpu_before = bench.cpu_seconds()
         started = time.perf_counter()
-        outcomes = await bench.many(n, "bench-noop")
-        elapsed = max(seen for seen, _ in outcomes) - started
+        batch = await bench.many(n, "bench-noop")
+        batch.check()
+        elapsed = max(seen for seen, _ in batch.completed) - started
         cpu_after = bench.cpu_seconds()
         after, scrapes = await bench.settled_request_counts()
     own, server = (b - a for a, b in zip(cpu_before, cpu_after, strict=True))
@@ -360,19 +448,23 @@ async def noop_throughput(setup: Setup, n: int) -> Figures:
         "noop_cpu_bench_process": (own / n * 1000, "ms/execution"),
         "noop_cpu_server_process": (server / n * 1000, "ms/execution"),
     }
-    delta = after - before
+    return figures | per_execution("api", after - before, scrapes, n)
+
+
+def per_execution(prefix: str, delta: Counter[tuple[str, str]], scrapes: int, n: int) -> Figures:
+    """Requests the server counted, per execution: all, writes, reads, and by kind."""
     delta[("get", "")] -= scrapes  # the scrapes themselves
     total = sum(delta.values())
     writes = sum(count for (verb, _), count in delta.items() if verb in WRITE_VERBS)
-    figures["api_requests_per_execution"] = (total / n, "requests")
-    figures["api_writes_per_execution"] = (writes / n, "requests")
-    figures["api_reads_per_execution"] = ((total - writes) / n, "requests")
+    figures: Figures = {
+        f"{prefix}_requests_per_execution": (total / n, "requests"),
+        f"{prefix}_writes_per_execution": (writes / n, "requests"),
+        f"{prefix}_reads_per_execution": ((total - writes) / n, "requests"),
+    }
     for (verb, resource), count in sorted(delta.items()):
-        if count:
-            figures[f"api_{verb}_{resource or 'nonresource'}_per_execution"] = (
-                count / n,
-                "requests",
-            )
+        if count > 0:
+            name = f"{prefix}_{verb}_{resource or 'nonresource'}_per_execution"
+            figures[name] = (count / n, "requests")
     return figures
 
 
@@ -388,9 +480,18 @@ async def fan_out_time(setup: Setup, children: int) -> Figures:
     return {"fan_out": (elapsed, "s")}
 
 
+def _sleep_summary(obj: JSON) -> JSON:
+    """What the lateness needs of a finished sleeper: its result and the recorded resumeAt."""
+    status = obj["status"]
+    steps = status.get("steps") or {}
+    resume_at = next(step["resumeAt"] for step in steps.values() if step["kind"] == "sleep")
+    return {"result": status["result"], "resumeAt": resume_at}
+
+
 async def sleepers(setup: Setup, n: int, prefix: str = "sleepers") -> Figures:
     async with bench_in(setup, prefix) as bench:
         await bench.execute("bench-noop")  # warm-up
+        bench.outcomes.keep = _sleep_summary
         gc.collect()
         before = peak = _rss_mb()
         sampling = True
@@ -402,26 +503,28 @@ async def sleepers(setup: Setup, n: int, prefix: str = "sleepers") -> Figures:
                 await asyncio.sleep(0.1)
 
         sampler = asyncio.create_task(sample())
+        before_requests = await bench.request_counts()
         started = time.perf_counter()
         try:
-            outcomes = await bench.many(n, "bench-sleeper", within=max(600.0, n * 0.2))
+            batch = await bench.many(n, "bench-sleeper")
         finally:
             sampling = False
             await sampler
-        elapsed = max(seen for seen, _ in outcomes) - started
+        batch.report(prefix)
+        if len(batch.completed) < 2:
+            batch.check()
+        elapsed = max(seen for seen, _ in batch.completed) - started
         gc.collect()
         after = _rss_mb()
+        after_requests, scrapes = await bench.settled_request_counts()
     late_recorded: list[float] = []
     late_asked: list[float] = []
     replayed = 0
-    for _, obj in outcomes:
-        status = obj["status"]
-        result = status["result"]
+    for _, summary in batch.completed:
+        result = summary["result"]
         woke = datetime.fromisoformat(result["woke"])
-        resume_at = next(
-            step["resumeAt"] for step in status["steps"].values() if step["kind"] == "sleep"
-        )
-        late_recorded.append((woke - datetime.fromisoformat(resume_at)).total_seconds() * 1000)
+        resume_at = datetime.fromisoformat(summary["resumeAt"])
+        late_recorded.append((woke - resume_at).total_seconds() * 1000)
         if result["resumptions"]:
             replayed += 1  # its "asked" is the replay's time, not the original request's
             continue
@@ -438,24 +541,57 @@ async def sleepers(setup: Setup, n: int, prefix: str = "sleepers") -> Figures:
         figures[f"{prefix}_lateness_vs_asked_p99"] = (p99, "ms")
         figures[f"{prefix}_lateness_vs_asked_min"] = (min(late_asked), "ms")
     figures[f"{prefix}_replayed"] = (replayed, "executions")
+    figures[f"{prefix}_failed"] = (len(batch.failed), "executions")
+    figures[f"{prefix}_stuck"] = (len(batch.stuck), "executions")
     figures[f"{prefix}_total_time"] = (elapsed, "s")
     figures[f"{prefix}_rss_before"] = (before, "MB")
     figures[f"{prefix}_rss_peak"] = (peak, "MB")
     figures[f"{prefix}_rss_after"] = (after, "MB")
-    return figures
+    return figures | per_execution(prefix, after_requests - before_requests, scrapes, n)
 
 
 async def store_steps(setup: Setup, n: int) -> Figures:
+    """Workload 5; also with a tenth of the steps, since every step rewrites a status that
+    holds all the steps before it."""
+    figures: Figures = {}
     async with bench_in(setup, "steps") as bench:
         await bench.execute("bench-noop")  # warm-up
-        elapsed, obj = await asyncio.wait_for(bench.execute("bench-stepper", {"steps": n}), 600)
-    total = obj["status"].get("result")
-    if total != n * (n + 1) // 2:
-        raise RuntimeError(f"the steps summed {total}")
-    return {"store_step": (elapsed / n * 1000, "ms")}
+        for steps, name in ((n // 10, f"store_step_of_{n // 10}"), (n, "store_step")):
+            elapsed, obj = await asyncio.wait_for(
+                bench.execute("bench-stepper", {"steps": steps}), 600
+            )
+            total = obj["status"].get("result")
+            if total != steps * (steps + 1) // 2:
+                raise RuntimeError(f"the steps summed {total}")
+            figures[name] = (elapsed / steps * 1000, "ms")
+    return figures
 
 
 # Driver ---------------------------------------------------------------------------------------
+
+
+class LogTally(logging.Handler):
+    """Counts the warnings and errors the worker logs, instead of printing each one (a
+    struggling worker logs thousands); keeps the first few messages as examples."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.counts: Counter[str] = Counter()
+        self.examples: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.counts[record.levelname.lower()] += 1
+        if len(self.examples) < 3:
+            self.examples.append(f"{record.name}: {record.getMessage()}"[:300])
+
+    def report(self, workload: str) -> None:
+        """Emit the counts of ``workload`` (if any), show the examples, and start over."""
+        for level, count in sorted(self.counts.items()):
+            emit(f"{workload}_worker_log_{level}", count, "records")
+        for example in self.examples:
+            print(f"({workload}: logged {example})", file=sys.stderr)
+        self.counts.clear()
+        self.examples.clear()
 
 
 def emit(name: str, value: float, unit: str) -> None:
@@ -474,18 +610,25 @@ async def run_ours(
         "steps": lambda: store_steps(setup, 1000 // scale),
     }
     if extra_sleepers:
-        workloads = [*workloads, "extra"]
-        plans["extra"] = lambda: sleepers(setup, extra_sleepers, f"sleepers{extra_sleepers}")
+        label = f"sleepers{extra_sleepers}"
+        workloads = [*workloads, label]
+        plans[label] = lambda: sleepers(setup, extra_sleepers, label)
     figures: Figures = {}
-    for workload in workloads:
-        try:
-            result = await plans[workload]()
-        except Exception as error:
-            print(f"{workload}: failed ({type(error).__name__}: {error})", flush=True)
-            continue
-        for name, (value, unit) in result.items():
-            emit(name, value, unit)
-        figures |= result
+    tally = LogTally()
+    logging.getLogger().addHandler(tally)
+    try:
+        for workload in workloads:
+            try:
+                result = await plans[workload]()
+            except Exception as error:
+                print(f"{workload}: failed ({type(error).__name__}: {error})", flush=True)
+                result = {}
+            for name, (value, unit) in result.items():
+                emit(name, value, unit)
+            figures |= result
+            tally.report(workload)
+    finally:
+        logging.getLogger().removeHandler(tally)
     return figures
 
 
@@ -536,7 +679,12 @@ def ratios(ours: Figures, peer: Figures) -> None:
             emit(name, a / b if higher_is_better else b / a, "x")
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds, so the dev server is stopped too
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of every size")
     parser.add_argument(
@@ -556,6 +704,12 @@ def main() -> None:
         help="the worker client's request rate limit (0: none; default: the worker's own)",
     )
     parser.add_argument(
+        "--worker-burst",
+        type=int,
+        default=defaults.kube.burst,
+        help="requests the worker client may send at once above its rate",
+    )
+    parser.add_argument(
         "--no-events", action="store_true", help="workers record no Kubernetes Events"
     )
     args = parser.parse_args()
@@ -564,15 +718,17 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown workloads: {', '.join(sorted(unknown))}")
     scale = 10 if args.quick else 1
-    kube = replace(defaults.kube, qps=args.worker_qps)
+    kube = replace(defaults.kube, qps=args.worker_qps, burst=args.worker_burst)
     worker_settings = replace(defaults, kube=kube, record_events=not args.no_events)
     emit("worker_qps_limit", kube.qps, "requests/s")
     emit("worker_burst_limit", kube.burst, "requests")
     emit("worker_record_events", float(worker_settings.record_events), "bool")
+    emit("host_load_average_1m", os.getloadavg()[0], "(at start; 2 cores)")
     with dev_server() as server:
         emit("server_startup", server.startup_ms, "ms")
         setup = Setup(server.kubeconfig, server.process.pid, worker_settings)
         ours = run_loop(run_ours(setup, workloads, scale, args.sleepers))
+    emit("host_load_average_1m", os.getloadavg()[0], "(after ours)")
     if args.no_peer:
         return
     peer = run_peer(args.quick)
