@@ -539,6 +539,8 @@ class Engine:
             return
 
         async def record() -> None:
+            # Events are for people: they yield to the writes that make progress
+            await asyncio.sleep(0.005)
             try:
                 await self.events.record(obj, type, reason, message[:1024])
             except Exception as error:
@@ -702,7 +704,7 @@ class Engine:
         new_attempt = status.phase in (ExecutionPhase.PENDING, ExecutionPhase.BACKOFF) or (
             status.attempt == 0
         )
-        run = Run(self, obj, definition, new_attempt=new_attempt)
+        run = Run(self, obj, definition, new_attempt=new_attempt, execution=execution)
         self.runs[name] = run
         self.metrics.run_started(run)
         run.start()

@@ -60,6 +60,15 @@ class WorkerMetrics:
         self._tally: Tally[str] = Tally()
         self._server: Any = None
         self._running: set[str] = set()
+        self._children: dict[tuple[Any, ...], Any] = {}
+
+    def _child(self, metric: Any, *values: str) -> Any:
+        """``metric.labels(*values)``, cached: the library's lookup is slow on a hot path."""
+        key = (id(metric), *values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child
 
     def start(self) -> None:
         address = self._engine.settings.metrics_address
@@ -83,22 +92,22 @@ class WorkerMetrics:
 
     def run_started(self, run: Run) -> None:
         self._running.add(run.name)
-        self.running.labels(self._engine.group).set(len(self._running))
+        self._child(self.running, self._engine.group).set(len(self._running))
 
     def run_ended(self, run: Run) -> None:
         self._running.discard(run.name)
-        self.running.labels(self._engine.group).set(len(self._running))
+        self._child(self.running, self._engine.group).set(len(self._running))
 
     def completed(self, run: Run, phase: ExecutionPhase) -> None:
         self.completed_name(run.definition.name, phase, run.raw)
 
     def completed_name(self, function: str, phase: ExecutionPhase, obj: JSON) -> None:
-        self.completed_total.labels(function, phase.value).inc()
+        self._child(self.completed_total, function, phase.value).inc()
         created = (obj.get("metadata") or {}).get("creationTimestamp")
         if created:
             started = datetime.fromisoformat(str(created))
             seconds = (self._engine.clock.now() - started).total_seconds()
-            self.latency.labels(function, phase.value).observe(max(0.0, seconds))
+            self._child(self.latency, function, phase.value).observe(max(0.0, seconds))
 
     def execution_changed(self, event: str, obj: JSON) -> None:
         meta = obj.get("metadata") or {}
@@ -114,4 +123,4 @@ class WorkerMetrics:
             self._tally[phase] += 1
         for changed in (before, self._phases.get(name)):
             if changed is not None:
-                self.states.labels(self._engine.group, changed).set(self._tally[changed])
+                self._child(self.states, self._engine.group, changed).set(self._tally[changed])

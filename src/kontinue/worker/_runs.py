@@ -129,11 +129,12 @@ class Run:
         definition: FunctionDef,
         *,
         new_attempt: bool,
+        execution: Execution | None = None,
     ) -> None:
         self.engine = engine
         self.definition = definition
         self.raw = obj
-        self._execution = Execution.model_validate(obj)
+        self._execution = execution if execution is not None else Execution.model_validate(obj)
         meta = self._execution.metadata
         self.name = meta.name or ""
         self.namespace = meta.namespace or engine.namespace
