@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets up (if needed), starts `kontinue dev` with the example worker, runs a durable workflow,
-# and walks through a kubectl session against the embedded API server.
+# Sets up (if needed), starts `kontinue dev` with the examples' worker, runs the deployment
+# pipeline (children per stage, a durable sleep, an approval given from the CLI) and shows its
+# tree, then walks through a kubectl session against the embedded API server.
 # The server keeps running afterwards for you to explore; Ctrl-C stops it.
 # DEMO_NONINTERACTIVE=1 stops the server at the end instead (used by the tests).
 set -euo pipefail
@@ -9,7 +10,7 @@ cd "$root"
 bash scripts/setup.sh
 data_dir=${KONTINUE_DEMO_DIR:-$(mktemp -d -t kontinue-demo-XXXX)}
 port=${KONTINUE_DEMO_PORT:-0}
-.venv/bin/kontinue dev --data-dir "$data_dir" --port "$port" --worker examples.hello:worker \
+.venv/bin/kontinue dev --data-dir "$data_dir" --port "$port" --worker examples.workers:worker \
   >"$data_dir/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
@@ -23,15 +24,27 @@ export KUBECONFIG="$data_dir/kubeconfig"
 kubectl() { "$root/.tools/bin/kubectl" "$@"; }
 step() { printf '\n$ kubectl %s\n' "$*"; kubectl "$@"; }
 step version --short
-printf '\n# A durable workflow (examples/hello.py), run by the worker inside kontinue dev:\n'
-step get functions
-printf '\n$ kubectl create -f examples/hello-execution.yaml\n'
-execution=$(kubectl create -f examples/hello-execution.yaml -o name)
-echo "$execution created"
-step wait --for=condition=Ready "$execution" --timeout=60s
+kontinue() { "$root/.venv/bin/kontinue" "$@"; }
+run() { printf '\n$ kontinue %s\n' "$*"; kontinue "$@"; }
+phase() { kontinue get "$1" -o json | "$root/.venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["status"].get("phase", "Pending"))'; }
+wait_phase() { for _ in $(seq 300); do [ "$(phase "$1")" = "$2" ] && return 0; sleep 0.1; done; echo "timed out waiting for $1 to be $2"; return 1; }
+printf '\n# Durable workflows (examples/), run by the worker inside kontinue dev:\n'
+run functions
+run execute hello --arg name=kontinue --wait
+printf '\n$ kontinue execute deploy-pipeline --arg service=checkout --arg soak_seconds=3 -o name\n'
+pipeline=$(kontinue execute deploy-pipeline --arg service=checkout --arg soak_seconds=3 -o name)
+echo "$pipeline"
+wait_phase "$pipeline" Suspended
+run tree "$pipeline"
+run suspensions
+printf '\n# Approve the production deploy from the CLI:\n'
+run resume "$pipeline" --data '{"approved": true, "approver": "you", "comment": "ship it"}' --by you
+wait_phase "$pipeline" Completed
+run tree "$pipeline"
+run get "$pipeline"
+printf '\n# kubectl sees the same resources:\n'
 step get executions
-printf '\n$ kubectl get %s -o jsonpath={.status.result}\n' "$execution"
-kubectl get "$execution" -o 'jsonpath={.status.result}'; echo
+step wait --for=condition=Ready "execution/$pipeline" --timeout=60s
 printf '\n# The rest is the plain Kubernetes API of the dev server:\n'
 step get namespaces
 step apply -f examples/devserver/widgets-crd.yaml

@@ -25,7 +25,9 @@ def test_demo_script_runs_to_the_end(kubectl_binary: str, tmp_path: Path) -> Non
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     out = result.stdout
     assert "condition met" in out
-    assert "hello kontinue! (started " in out
+    assert "hello kontinue (started " in out
+    assert out.count("deploy-pipeline") >= 3
+    assert "Completed" in out and "Suspended" in out
     assert "widgets.demo.kontinue.cloud created" in out
     assert 'The Widget "broken" is invalid' in out + result.stderr
     assert "job.batch/hello condition met" in out
