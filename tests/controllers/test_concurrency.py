@@ -4,24 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import kontinue
 from kontinue.api import API_VERSION, ExecutionPhase, labels
-from kontinue.testing import WorkflowEnvironment
+from kontinue.testing import WorkflowEnvironment, eventually
 
 LEASES = "leases.coordination.k8s.io"
-
-
-def _eventually(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
 
 
 def _create(env: WorkflowEnvironment, name: str, function: str, group: str, **spec: Any) -> None:
@@ -63,7 +52,7 @@ def test_a_mutex_serves_waiters_in_order(kontinue_env: WorkflowEnvironment) -> N
             kontinue_env.wait(name, phases={ExecutionPhase.SUSPENDED})
             kontinue_env.resume(kontinue_env.wait_for_suspension(name).metadata.name or "")
             kontinue_env.wait(name)
-        lease = _eventually(
+        lease = eventually(
             lambda: [
                 item
                 for item in kontinue_env.client.list(LEASES)
@@ -94,7 +83,7 @@ def test_a_function_limit_and_a_worker_cap(kontinue_env: WorkflowEnvironment) ->
     with kontinue_env.running(worker):
         for n in range(10):
             _create(kontinue_env, f"l{n}", "limited", "limits")
-        _eventually(lambda: len(running) == 2)
+        eventually(lambda: len(running) == 2)
         held = kontinue_env.wait(
             "l9",
             phases={ExecutionPhase.PENDING},

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +14,7 @@ from kontinue.api import (
     labels,
 )
 from kontinue.controllers import plan, run_name
-from kontinue.testing import WorkflowEnvironment
+from kontinue.testing import WorkflowEnvironment, eventually
 
 SCHEDULES = "scheduledexecutions.kontinue.cloud"
 EXECUTIONS = "executions.kontinue.cloud"
@@ -54,16 +53,6 @@ def _runs(env: WorkflowEnvironment, name: str) -> list[dict[str, Any]]:
     return sorted(items, key=lambda e: e["metadata"]["name"])
 
 
-def _eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
-
-
 def _to_next_five_minutes(env: WorkflowEnvironment) -> datetime:
     now = env.clock.now()
     target = now.replace(second=0, microsecond=0) + timedelta(minutes=5 - now.minute % 5)
@@ -87,7 +76,7 @@ def test_a_schedule_runs_every_five_minutes_for_an_hour_and_keeps_its_history(
         for _ in range(12):
             due = _to_next_five_minutes(kontinue_env)
             expected = run_name("every5", due)
-            _eventually(
+            eventually(
                 lambda e=expected: (
                     kontinue_env.get(e).status.phase.is_terminal
                     if e in {r["metadata"]["name"] for r in _runs(kontinue_env, "every5")}
@@ -95,8 +84,8 @@ def test_a_schedule_runs_every_five_minutes_for_an_hour_and_keeps_its_history(
                 )
             )
             started.append(expected)
-        _eventually(lambda: len(_runs(kontinue_env, "every5")) == 3)
-        status = _eventually(
+        eventually(lambda: len(_runs(kontinue_env, "every5")) == 3)
+        status = eventually(
             lambda: (
                 (s := _get(kontinue_env, "every5").status).last_successful_time
                 and s.last_schedule_time == kontinue_env.clock.now()
@@ -119,14 +108,14 @@ def test_forbid_skips_and_replace_cancels_overlapping_runs(
         _schedule(kontinue_env, "forbid", "hang", concurrencyPolicy="Forbid")
         _schedule(kontinue_env, "replace", "hang", concurrencyPolicy="Replace")
         first = _to_next_five_minutes(kontinue_env)
-        _eventually(lambda: len(_runs(kontinue_env, "forbid")) == 1)
-        _eventually(lambda: len(_runs(kontinue_env, "replace")) == 1)
+        eventually(lambda: len(_runs(kontinue_env, "forbid")) == 1)
+        eventually(lambda: len(_runs(kontinue_env, "replace")) == 1)
         kontinue_env.wait(run_name("replace", first), phases={ExecutionPhase.SUSPENDED})
         second = _to_next_five_minutes(kontinue_env)
-        forbidden = _eventually(
+        forbidden = eventually(
             lambda: (s := _get(kontinue_env, "forbid").status).missed_runs == 1 and s
         )
-        _eventually(lambda: len(_runs(kontinue_env, "replace")) == 2)
+        eventually(lambda: len(_runs(kontinue_env, "replace")) == 2)
         replaced = kontinue_env.wait(run_name("replace", first))
         newest = kontinue_env.wait(run_name("replace", second), phases={ExecutionPhase.SUSPENDED})
     assert len(_runs(kontinue_env, "forbid")) == 1
@@ -144,15 +133,15 @@ def test_after_downtime_one_missed_run_starts_and_the_rest_are_counted(
         _schedule(kontinue_env, "catchup", "tick")
         _schedule(kontinue_env, "deadline", "tick", startingDeadlineSeconds=60)
         _to_next_five_minutes(kontinue_env)
-        _eventually(lambda: _all_done(kontinue_env, "catchup", 1))
-        _eventually(lambda: _all_done(kontinue_env, "deadline", 1))
+        eventually(lambda: _all_done(kontinue_env, "catchup", 1))
+        eventually(lambda: _all_done(kontinue_env, "deadline", 1))
     kontinue_env.advance(timedelta(minutes=62))  # the worker is down for 12 due times
     with kontinue_env.running(_worker()):
-        _eventually(lambda: _all_done(kontinue_env, "catchup", 2))
-        catchup = _eventually(
+        eventually(lambda: _all_done(kontinue_env, "catchup", 2))
+        catchup = eventually(
             lambda: (s := _get(kontinue_env, "catchup").status).missed_runs == 11 and s
         )
-        late = _eventually(
+        late = eventually(
             lambda: (s := _get(kontinue_env, "deadline").status).missed_runs == 12 and s
         )
         time.sleep(0.2)
@@ -167,17 +156,17 @@ def test_suspend_and_resume_and_invalid_schedules(kontinue_env: WorkflowEnvironm
         _schedule(kontinue_env, "paused", "tick", suspend=True, startingDeadlineSeconds=30)
         _schedule(kontinue_env, "broken", "tick", schedule="61 * * * *")
         _to_next_five_minutes(kontinue_env)
-        broken = _eventually(lambda: (s := _get(kontinue_env, "broken").status).message and s)
+        broken = eventually(lambda: (s := _get(kontinue_env, "broken").status).message and s)
         _to_next_five_minutes(kontinue_env)
-        paused = _eventually(lambda: (s := _get(kontinue_env, "paused").status).message and s)
+        paused = eventually(lambda: (s := _get(kontinue_env, "paused").status).message and s)
         assert _runs(kontinue_env, "paused") == []
         # resumed right at a due time: that run starts (within the 30 s deadline); the one due
         # while suspended is counted as missed, as a CronJob counts it
         kontinue_env.client.patch(SCHEDULES, {"spec": {"suspend": False}}, name="paused")
-        _eventually(lambda: _all_done(kontinue_env, "paused", 1))
-        resumed = _eventually(lambda: (s := _get(kontinue_env, "paused").status).active == [] and s)
+        eventually(lambda: _all_done(kontinue_env, "paused", 1))
+        resumed = eventually(lambda: (s := _get(kontinue_env, "paused").status).active == [] and s)
         _to_next_five_minutes(kontinue_env)
-        _eventually(lambda: _all_done(kontinue_env, "paused", 2))
+        eventually(lambda: _all_done(kontinue_env, "paused", 2))
     assert resumed.missed_runs == 1 and resumed.message is None
     assert paused.message == "suspended" and paused.next_schedule_time is None
     assert "invalid schedule '61 * * * *'" in (broken.message or "")

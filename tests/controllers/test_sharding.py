@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 import kontinue
 from kontinue.api import API_VERSION, ExecutionPhase, labels
 from kontinue.controllers import LABEL_SHARD
-from kontinue.testing import RunningWorker, WorkflowEnvironment
-
-
-def _eventually(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
+from kontinue.testing import RunningWorker, WorkflowEnvironment, eventually
 
 
 def test_shards_share_executions_and_take_over_from_a_replica_that_stops(
@@ -75,7 +62,7 @@ def test_shards_share_executions_and_take_over_from_a_replica_that_stops(
         leaving = owners["s0"]
         gone = [n for n in names if owners[n] == leaving]
         replicas[["a", "b", "c"].index(leaving)].stop()  # its shard Lease is released
-        moved = _eventually(
+        moved = eventually(
             lambda: (
                 all(
                     kontinue_env.get(n).metadata.labels.get(LABEL_SHARD) not in (leaving, None)

@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import kontinue
 from kontinue.api import ExecutionPhase, ExecutionTTL, labels
 from kontinue.client import Client, NodeKind
-from kontinue.testing import WorkflowEnvironment
+from kontinue.testing import WorkflowEnvironment, eventually
 
 EXECUTIONS = "executions.kontinue.cloud"
 ARCHIVES = "archivedexecutions.kontinue.cloud"
-
-
-def _eventually(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
 
 
 def _worker() -> kontinue.Worker:
@@ -77,10 +66,10 @@ def test_a_tree_is_archived_then_deleted(kontinue_env: WorkflowEnvironment) -> N
         time.sleep(0.2)
         assert kontinue_env.client.list(ARCHIVES) == []  # not yet
         kontinue_env.advance(timedelta(minutes=2))
-        _eventually(lambda: kontinue_env.client.list(ARCHIVES))
-        _eventually(lambda: not _live(kontinue_env, EXECUTIONS, root))
-        _eventually(lambda: not _live(kontinue_env, "suspensions.kontinue.cloud", root))
-        _eventually(lambda: not _live(kontinue_env, "jobs.batch", root))
+        eventually(lambda: kontinue_env.client.list(ARCHIVES))
+        eventually(lambda: not _live(kontinue_env, EXECUTIONS, root))
+        eventually(lambda: not _live(kontinue_env, "suspensions.kontinue.cloud", root))
+        eventually(lambda: not _live(kontinue_env, "jobs.batch", root))
         [archive] = kontinue_env.client.list(ARCHIVES)
         assert archive["status"]["phase"] == "Completed"
         assert archive["spec"]["function"] == "tree"
@@ -92,7 +81,7 @@ def test_a_tree_is_archived_then_deleted(kontinue_env: WorkflowEnvironment) -> N
         assert kinds == ["Execution", "Execution", "Job", "Suspension"]
         assert root in [e.metadata.name for e in client.list(function="tree")]
         kontinue_env.advance(timedelta(days=1))
-        _eventually(lambda: not kontinue_env.client.list(ARCHIVES))
+        eventually(lambda: not kontinue_env.client.list(ARCHIVES))
 
 
 def test_delete_after_removes_the_tree_and_split_archives(
@@ -107,8 +96,8 @@ def test_delete_after_removes_the_tree_and_split_archives(
         assert big.status.phase == ExecutionPhase.COMPLETED, big.status
         big_name = big.metadata.name or ""
         kontinue_env.advance(timedelta(minutes=11))
-        _eventually(lambda: not _live(kontinue_env, EXECUTIONS, short))
-        _eventually(lambda: not _live(kontinue_env, EXECUTIONS, big_name))
+        eventually(lambda: not _live(kontinue_env, EXECUTIONS, short))
+        eventually(lambda: not _live(kontinue_env, EXECUTIONS, big_name))
         parts = kontinue_env.client.list(ARCHIVES)  # written in full before the tree went
         tree = client.get_tree(big_name)
     assert len(parts) >= 2

@@ -402,6 +402,7 @@ def test_public_names() -> None:
         "labels",
         "openapi_schema",
         "parse_duration",
+        "parse_time",
     ]
     for name in kontinue.api.__all__:
         assert getattr(kontinue.api, name) is not None

@@ -129,6 +129,7 @@ def test_engine_exports() -> None:
         "RunningWorker",
         "TestServer",
         "WorkflowEnvironment",
+        "eventually",
     ]
     assert sorted(kontinue.__all__) == sorted(
         [

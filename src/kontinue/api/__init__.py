@@ -26,6 +26,7 @@ from ._meta import (
     ResourceNames,
     Time,
     format_time,
+    parse_time,
 )
 from .archives import (
     ARCHIVE_ENCODING,
@@ -148,4 +149,5 @@ __all__ = [
     "labels",
     "openapi_schema",
     "parse_duration",
+    "parse_time",
 ]

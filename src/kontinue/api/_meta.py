@@ -38,6 +38,7 @@ __all__ = [
     "ResourceNames",
     "Time",
     "format_time",
+    "parse_time",
 ]
 
 GROUP: Final = "kontinue.cloud"
@@ -52,6 +53,21 @@ def _utc_seconds(value: datetime) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).replace(microsecond=0)
+
+
+def parse_time(value: Any) -> datetime | None:
+    """A time as Kubernetes writes it (``metav1.Time`` or ``MicroTime``, RFC 3339), as an
+    aware ``datetime``; None when absent or unreadable (a reader of others' objects must not
+    fail on a malformed field)."""
+    if isinstance(value, datetime):
+        return value
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def format_time(value: datetime) -> str:

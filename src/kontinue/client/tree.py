@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from kontinue.api import Execution, ExecutionAttempt, Suspension, labels
+from kontinue.api import Execution, ExecutionAttempt, Suspension, labels, parse_time
 
 __all__ = ["ExecutionTree", "NodeKind", "TreeNode", "TreeUpdate", "build_tree"]
 
@@ -101,17 +101,6 @@ class TreeUpdate:
     error: Exception | None = None
 
 
-def _time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and value:
-        try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
-
-
 def _job_phase(job: JSON) -> tuple[str, str | None]:
     status = job.get("status") or {}
     for condition in status.get("conditions") or []:
@@ -178,9 +167,9 @@ def _job_node(job: JSON) -> TreeNode:
         namespace=str(meta.get("namespace") or ""),
         phase=phase,
         message=message,
-        created_at=_time(meta.get("creationTimestamp")),
-        started_at=_time(status.get("startTime")),
-        finished_at=_time(status.get("completionTime")),
+        created_at=parse_time(meta.get("creationTimestamp")),
+        started_at=parse_time(status.get("startTime")),
+        finished_at=parse_time(status.get("completionTime")),
         resource=job,
     )
 

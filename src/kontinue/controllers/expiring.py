@@ -27,6 +27,7 @@ from kontinue.api import (
     encode_archive,
     format_time,
     labels,
+    parse_time,
 )
 from kontinue.kube import AlreadyExists, ApiError, NotFound
 
@@ -50,15 +51,6 @@ _log = logging.getLogger("kontinue.controllers")
 def split_parts(data: str, size: int = PART_BYTES) -> list[str]:
     """``data`` cut into pieces of at most ``size`` characters (at least one piece)."""
     return [data[i : i + size] for i in range(0, len(data), size)] or [""]
-
-
-def _time(text: Any) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(str(text))
-    except ValueError:
-        return None
 
 
 class TTLController:
@@ -91,7 +83,7 @@ class TTLController:
         if obj_labels.get(labels.LABEL_WORKER_GROUP) != self.engine.group:
             return
         status = obj.get("status") or {}
-        finished = _time(status.get("finishedAt"))
+        finished = parse_time(status.get("finishedAt"))
         if status.get("phase") not in _TERMINAL or finished is None:
             return
         execution = Execution.model_validate(obj)
@@ -110,7 +102,7 @@ class TTLController:
             return
         if (meta.get("labels") or {}).get(labels.LABEL_WORKER_GROUP) != self.engine.group:
             return
-        when = _time((meta.get("annotations") or {}).get(DELETE_AT))
+        when = parse_time((meta.get("annotations") or {}).get(DELETE_AT))
         if when is not None:
             self._at("forget", str((obj.get("spec") or {}).get("root")), when)
 

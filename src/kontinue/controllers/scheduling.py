@@ -30,6 +30,7 @@ from kontinue.api import (
     ScheduledExecution,
     format_time,
     labels,
+    parse_time,
 )
 from kontinue.kube import AlreadyExists, Conflict, NotFound
 
@@ -113,15 +114,6 @@ def plan(schedule: ScheduledExecution, now: datetime, since: datetime) -> Plan:
 
 def _phase(obj: JSON) -> str:
     return str((obj.get("status") or {}).get("phase") or "Pending")
-
-
-def _time(text: Any) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(str(text))
-    except ValueError:
-        return None
 
 
 class ScheduleController:
@@ -235,7 +227,7 @@ class ScheduleController:
             patch["lastScheduleTime"] = format_time(decision.latest)
         await self._prune(schedule, runs)
         succeeded = [
-            _time((e.get("status") or {}).get("finishedAt"))
+            parse_time((e.get("status") or {}).get("finishedAt"))
             for e in runs
             if _phase(e) == ExecutionPhase.COMPLETED.value
         ]

@@ -15,10 +15,10 @@ import asyncio
 import hashlib
 import logging
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from kontinue.api import TERMINAL_PHASES, labels
+from kontinue.api import TERMINAL_PHASES, labels, parse_time
 from kontinue.kube import Conflict, NotFound
 
 if TYPE_CHECKING:
@@ -42,15 +42,6 @@ def shard_lease_name(group: str, identity: str) -> str:
     slug = re.sub(r"[^a-z0-9-]+", "-", identity.lower()).strip("-")[:30] or "replica"
     digest = hashlib.sha256(f"{group}/{identity}".encode()).hexdigest()[:8]
     return f"kontinue-shard-{group[:100]}-{slug}-{digest}"
-
-
-def _time(text: Any) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 class ShardController:
@@ -101,7 +92,7 @@ class ShardController:
         for lease in self.leases.cache.values():
             spec = lease.get("spec") or {}
             holder = spec.get("holderIdentity")
-            renewed = _time(spec.get("renewTime"))
+            renewed = parse_time(spec.get("renewTime"))
             duration = float(spec.get("leaseDurationSeconds") or self.engine.settings.shard_expire)
             if holder and renewed is not None and now < renewed + timedelta(seconds=duration):
                 live.append(str(holder))
@@ -180,7 +171,7 @@ class ShardController:
         deadlines = []
         for lease in self.leases.cache.values():
             spec = lease.get("spec") or {}
-            renewed = _time(spec.get("renewTime"))
+            renewed = parse_time(spec.get("renewTime"))
             duration = float(spec.get("leaseDurationSeconds") or self.engine.settings.shard_expire)
             if renewed is not None:
                 deadlines.append(renewed + timedelta(seconds=duration))

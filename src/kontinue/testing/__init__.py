@@ -10,7 +10,7 @@ and a test asks for ``kontinue_env``::
         assert done.status.phase == "Completed"
 """
 
-from ._environment import RunningWorker, WorkflowEnvironment
+from ._environment import RunningWorker, WorkflowEnvironment, eventually
 from .plugin import TestServer
 
-__all__ = ["RunningWorker", "TestServer", "WorkflowEnvironment"]
+__all__ = ["RunningWorker", "TestServer", "WorkflowEnvironment", "eventually"]

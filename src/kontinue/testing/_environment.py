@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from kontinue.api import (
     API_VERSION,
@@ -34,7 +34,24 @@ from kontinue.kube import AsyncKubeClient, KubeClient, KubeSettings, NotFound
 from kontinue.sdk._functions import function_def
 from kontinue.worker import Worker, WorkerSettings
 
-__all__ = ["RunningWorker", "WorkflowEnvironment"]
+__all__ = ["RunningWorker", "WorkflowEnvironment", "eventually"]
+
+T = TypeVar("T")
+
+
+def eventually(check: Callable[[], T], *, timeout: float = 15.0, what: str = "condition") -> T:
+    """Call ``check`` until it returns something truthy (and return that), for at most
+    ``timeout`` seconds of real time: the way to wait for the cluster to converge without a
+    fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not met within {timeout} s")
+        time.sleep(0.02)
+
 
 EXECUTIONS = "executions.kontinue.cloud"
 SUSPENSIONS = "suspensions.kontinue.cloud"

@@ -37,6 +37,7 @@ from kontinue.api import (
     ExecutionRetry,
     format_time,
     labels,
+    parse_time,
 )
 from kontinue.clock import Clock
 from kontinue.controllers.semaphores import gates_of
@@ -90,15 +91,6 @@ def _needs_attention(obj: JSON, run: Run) -> bool:
     if spec.get("cancel") is not None or spec.get("skip") is not None:
         return True
     return str(meta.get("resourceVersion")) != run.rv
-
-
-def _parse_time(text: Any) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(str(text))
-    except ValueError:
-        return None
 
 
 @dataclass
@@ -956,7 +948,7 @@ class Engine:
         if spec.get("resume") is not None:
             self.spawn(self._resume_or_retry(name), f"kontinue-resume:{name}")
             return
-        resume_at = _parse_time(spec.get("resumeAt"))
+        resume_at = parse_time(spec.get("resumeAt"))
         if resume_at is None:
             return
         if self.clock.now() >= resume_at:

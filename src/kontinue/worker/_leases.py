@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from kontinue.api import parse_time
 from kontinue.clock import Clock
 from kontinue.kube import AlreadyExists, AsyncKubeClient, Conflict, NotFound
 
@@ -25,19 +26,6 @@ _log = logging.getLogger("kontinue.worker")
 
 def _micro_time(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    from datetime import UTC
-
-    for layout in ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ"):
-        try:
-            return datetime.strptime(text, layout).replace(tzinfo=UTC)
-        except ValueError:
-            continue
-    return None
 
 
 class LeaderElection:
@@ -145,7 +133,7 @@ class LeaderElection:
         if holder == self.identity:
             lease["spec"] = self._spec(now, transitions, spec.get("acquireTime"))
         else:
-            renewed = _parse_time(spec.get("renewTime"))
+            renewed = parse_time(spec.get("renewTime"))
             duration = float(spec.get("leaseDurationSeconds") or self._duration)
             if holder and renewed is not None and now < renewed + timedelta(seconds=duration):
                 return False

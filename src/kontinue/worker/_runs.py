@@ -38,6 +38,7 @@ from kontinue.api import (
     SuspensionKind,
     format_time,
     labels,
+    parse_time,
 )
 from kontinue.kube import (
     AlreadyExists,
@@ -698,7 +699,7 @@ class Run:
             )
             self._record(claim.id, step)
             made = await self._create(self._suspension_body(name, claim.id, request), claim.id)
-            existing = _time_of((made.get("spec") or {}).get("resumeAt"))
+            existing = parse_time((made.get("spec") or {}).get("resumeAt"))
             if existing is not None and existing != request.resume_at:
                 # it existed already (a crash before the step was recorded): its time holds
                 self._record(claim.id, step.model_copy(update={"resume_at": existing}))
@@ -952,15 +953,6 @@ def steps_to_clear(steps: dict[str, ExecutionStep], policy: ChildPolicy) -> list
         ):
             cleared.append(step_id)
     return cleared
-
-
-def _time_of(text: Any) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(str(text))
-    except ValueError:
-        return None
 
 
 def _outcome(step: ExecutionStep) -> Any:
