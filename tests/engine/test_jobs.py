@@ -289,3 +289,44 @@ def test_a_job_that_ended_while_no_worker_ran_is_picked_up(
     assert done.status.result == "released"
     assert runs.read_text() == "run\n"  # one Job, one pod: never a second one
     assert len(kontinue_env.client.list("jobs.batch")) == 1
+
+
+def test_job_logs_follow_a_script_while_it_prints(
+    kontinue_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    from kontinue.client import Client
+
+    release = tmp_path / "release"
+    worker = kontinue.Worker(group="jobs")
+
+    @worker.function("chatty")
+    async def chatty(ktx: kontinue.ExecutionContext) -> str:
+        script = f"echo first; while [ ! -e {release} ]; do sleep 0.05; done; echo second"
+        return (await (await ktx.run_script("busybox", script)).logs()).strip()
+
+    with (
+        kontinue_env.running(worker),
+        Client.from_kubeconfig(kontinue_env.kubeconfig, namespace=kontinue_env.namespace) as client,
+    ):
+        name = kontinue_env.execute(chatty, {})
+        job = _wait_for_job(kontinue_env)
+        seen: list[str] = []
+        for line in client.job_logs(job, follow=True):
+            seen.append(line)
+            if line == "first":
+                assert not release.exists()  # streamed while the script still runs
+                release.touch()
+        done = kontinue_env.wait(name)
+    assert seen == ["first", "second"]
+    assert done.status.result == "first\nsecond"
+
+
+def _wait_for_job(env: WorkflowEnvironment) -> str:
+    deadline = time.monotonic() + 20
+    while True:
+        pods = env.client.list("pods")
+        running = [p for p in pods if (p.get("status") or {}).get("phase") == "Running"]
+        if running:
+            return str(running[0]["metadata"]["labels"]["job-name"])
+        assert time.monotonic() < deadline, "no pod started"
+        time.sleep(0.05)
