@@ -417,4 +417,11 @@ def test_public_names() -> None:
         "LABEL_STEP",
         "LABEL_WORKER_GROUP",
         "PREFIX",
+        "label_value",
     ]
+
+
+def test_label_values_are_valid_kubernetes_label_values() -> None:
+    assert kontinue.api.labels.label_value("deploy cluster/v2") == "deploy-cluster-v2"
+    assert kontinue.api.labels.label_value("_x_" + "a" * 80) == "x_" + "a" * 60
+    assert kontinue.api.labels.label_value("---", "step") == "step"

@@ -7,6 +7,7 @@ Every key lives in the ``kontinue.cloud`` prefix so nothing collides with users'
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "LABEL_STEP",
     "LABEL_WORKER_GROUP",
     "PREFIX",
+    "label_value",
 ]
 
 PREFIX: Final = "kontinue.cloud/"
@@ -48,3 +50,9 @@ ANNOTATION_DESCRIPTION: Final = "kontinue.cloud/description"
 """On Functions and Executions: a longer human-readable description."""
 ANNOTATION_HIDDEN: Final = "kontinue.cloud/hidden"
 """On Functions: ``"true"`` hides the function from listings (helpers called only as children)."""
+
+
+def label_value(text: str, fallback: str = "x") -> str:
+    """``text`` as a valid label value: at most 63 characters of letters, digits, ``-``, ``_``
+    and ``.``, beginning and ending with a letter or digit (other characters become ``-``)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "-", text)[:63].strip("-_.") or fallback

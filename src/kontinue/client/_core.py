@@ -155,7 +155,7 @@ def spawn_body(
         "namespace": namespace,
         "labels": {
             **(extra_labels or {}),
-            labels.LABEL_FUNCTION: _label(spec_name),
+            labels.LABEL_FUNCTION: labels.label_value(spec_name, "function"),
             labels.LABEL_WORKER_GROUP: function.spec.worker_group,
             labels.LABEL_ROOT: chosen,
         },
@@ -168,12 +168,6 @@ def spawn_body(
         if dumped is not None:
             spec[key] = dumped
     return {"apiVersion": API_VERSION, "kind": "Execution", "metadata": meta, "spec": spec}
-
-
-def _label(text: str) -> str:
-    import re
-
-    return re.sub(r"[^A-Za-z0-9._-]", "-", text)[:63].strip("-_.") or "function"
 
 
 def _name_prefix(function: str) -> str:
@@ -198,7 +192,7 @@ def execution_selector(
     elif label_selector:
         parts.append(label_selector)
     if function:
-        parts.append(f"{labels.LABEL_FUNCTION}={_label(function)}")
+        parts.append(f"{labels.LABEL_FUNCTION}={labels.label_value(function, 'function')}")
     if root:
         parts.append(f"{labels.LABEL_ROOT}={root}")
     if schedule:

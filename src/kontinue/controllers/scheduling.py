@@ -283,7 +283,7 @@ class ScheduleController:
                 "name": execution_name,
                 "namespace": self.engine.namespace,
                 "labels": {
-                    labels.LABEL_FUNCTION: schedule.spec.function[:63],
+                    labels.LABEL_FUNCTION: labels.label_value(schedule.spec.function, "function"),
                     labels.LABEL_WORKER_GROUP: self.engine.group,
                     labels.LABEL_ROOT: execution_name,
                     labels.LABEL_SCHEDULED_EXECUTION: name,

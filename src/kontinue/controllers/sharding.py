@@ -74,6 +74,7 @@ class ShardController:
         self._expiry: Any = None
         self._pending: set[str] = set()
         self._live_seen: list[str] = []
+        self._load: dict[str, int] | None = None
 
     @property
     def alive(self) -> bool:
@@ -131,15 +132,28 @@ class ShardController:
         live = self.live_shards() if live is None else live
         if not live or obj_labels.get(LABEL_SHARD) in live:
             return
-        load = dict.fromkeys(live, 0)
-        for other in self.engine.executions.cache.values():
-            owner = ((other.get("metadata") or {}).get("labels") or {}).get(LABEL_SHARD)
-            phase = str((other.get("status") or {}).get("phase") or "Pending")
-            if owner in load and phase not in _TERMINAL:
-                load[owner] += 1
+        load = self._load_of(live)
         chosen = min(live, key=lambda shard: (load[shard], shard))
+        load[chosen] += 1
         self._pending.add(name)
         self.engine.spawn(self._assign(obj, chosen), f"kontinue-assign:{name}")
+
+    def _load_of(self, live: list[str]) -> dict[str, int]:
+        """Running executions per live shard, counted once per loop iteration (a rebalance or
+        a burst of new executions shares one count instead of scanning the cache each time)."""
+        if self._load is None or set(self._load) != set(live):
+            load = dict.fromkeys(live, 0)
+            for other in self.engine.executions.cache.values():
+                owner = ((other.get("metadata") or {}).get("labels") or {}).get(LABEL_SHARD)
+                phase = str((other.get("status") or {}).get("phase") or "Pending")
+                if owner in load and phase not in _TERMINAL:
+                    load[owner] += 1
+            self._load = load
+            asyncio.get_running_loop().call_soon(self._forget_load)
+        return self._load
+
+    def _forget_load(self) -> None:
+        self._load = None
 
     async def _assign(self, obj: JSON, shard: str) -> None:
         name = str(obj["metadata"]["name"])

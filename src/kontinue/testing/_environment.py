@@ -193,7 +193,7 @@ class WorkflowEnvironment:
         if timeout is not None:
             spec["timeout"] = timeout.model_dump(mode="json", by_alias=True, exclude_none=True)
         meta: dict[str, Any] = {"name": name or f"{function_name}-{uuid.uuid4().hex[:8]}"}
-        meta["labels"] = {labels.LABEL_FUNCTION: function_name}
+        meta["labels"] = {labels.LABEL_FUNCTION: labels.label_value(function_name, "function")}
         if group is not None or self._workers:
             meta["labels"][labels.LABEL_WORKER_GROUP] = group or self._workers[0].worker.group
         body = {"apiVersion": API_VERSION, "kind": "Execution", "metadata": meta, "spec": spec}

@@ -526,7 +526,7 @@ class Run:
         return {
             labels.LABEL_PARENT: self.name,
             labels.LABEL_ROOT: mine.get(labels.LABEL_ROOT, self.name),
-            labels.LABEL_STEP: step_id[:63].strip("-_.") or "step",
+            labels.LABEL_STEP: labels.label_value(step_id, "step"),
             labels.LABEL_WORKER_GROUP: self.engine.group,
         }
 
@@ -665,7 +665,7 @@ class Run:
             annotations[labels.ANNOTATION_DESCRIPTION] = request.description
         child_labels = self._child_labels(step_id)
         child_labels[labels.LABEL_WORKER_GROUP] = group
-        child_labels[labels.LABEL_FUNCTION] = _label_value(request.function)
+        child_labels[labels.LABEL_FUNCTION] = labels.label_value(request.function, "function")
         meta: JSON = {
             "name": name,
             "namespace": self.namespace,
@@ -979,13 +979,6 @@ def _json_value(value: Any, *, what: str) -> Any:
             f"{what} is {size} bytes encoded, more than the {RESULT_LIMIT} byte limit"
         )
     return dumped
-
-
-def _label_value(text: str) -> str:
-    import re
-
-    cleaned = re.sub(r"[^A-Za-z0-9._-]", "-", text)[:63].strip("-_.")
-    return cleaned or "function"
 
 
 def _merge(older: JSON, newer: JSON) -> JSON:
