@@ -64,10 +64,13 @@ class TTLController:
         self._timers: dict[tuple[str, str], Any] = {}
         self._busy: set[tuple[str, str]] = set()
 
-    def _ttl(self, execution: Execution) -> ExecutionTTL | None:
-        if execution.spec.ttl is not None:
-            return execution.spec.ttl
-        definition = self.engine.functions.get(execution.spec.function)
+    def _ttl(self, obj: JSON) -> ExecutionTTL | None:
+        """The execution's own TTL, else its function's default (read from the raw object:
+        this runs on every event of a finished root)."""
+        spec = obj.get("spec") or {}
+        if spec.get("ttl") is not None:
+            return ExecutionTTL.model_validate(spec["ttl"])
+        definition = self.engine.functions.get(str(spec.get("function")))
         if definition is not None and definition.defaults is not None:
             return definition.defaults.ttl
         return None
@@ -86,8 +89,7 @@ class TTLController:
         finished = parse_time(status.get("finishedAt"))
         if status.get("phase") not in _TERMINAL or finished is None:
             return
-        execution = Execution.model_validate(obj)
-        ttl = self._ttl(execution)
+        ttl = self._ttl(obj)
         if ttl is None:
             return
         name = str(meta["name"])
@@ -165,7 +167,7 @@ class TTLController:
         except NotFound:
             return
         execution = Execution.model_validate(root)
-        ttl = self._ttl(execution)
+        ttl = self._ttl(root)
         if not execution.is_terminal or ttl is None or execution.metadata.deletion_timestamp:
             return
         tree = await self._tree(root)
