@@ -2,7 +2,8 @@
 
 What a user of kontinue pays for durability, end to end: the dev server (``kontinue dev``,
 SQLite on disk) runs in its own process; a :class:`kontinue.Worker` runs in this process on the
-benchmark's event loop, as ``kontinue worker`` would; executions are created with plain API
+benchmark's event loop, as ``kontinue worker`` would (in a process of its own for the
+sleepers, whose figure is the worker's memory); executions are created with plain API
 writes and their outcomes observed through a watch on Executions (no polling), as any client
 sees them. Each workload gets a fresh namespace and worker, so caches do not carry over.
 
@@ -14,7 +15,8 @@ Workloads (``--quick`` divides the sizes by ten):
 3. ``fan_out``: one parent running 500 children with ``asyncio.gather`` of ``ktx.execute``.
 4. ``sleepers``: 1,000 executions each taking ``ktx.sleep(2)``: how late they wake, against the
    recorded ``resumeAt`` of the sleep (a whole second) and against the moment they asked plus
-   2 s; the process's RSS (the worker runs here) and the requests per sleeper. Executions that
+   2 s; the worker's RSS (for this workload the worker runs in a process of its own, as
+   ``kontinue worker`` does) and the requests per sleeper. Executions that
    never end are counted as stuck, not waited for forever. ``--sleepers N`` adds a run with N.
 5. ``store_step``: one execution running 1,000 ``ktx.store`` steps in sequence, ms per step
    (and with a tenth of the steps, as the status, hence each write, grows with every step).
@@ -36,7 +38,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import importlib.util
 import logging
 import multiprocessing
@@ -53,7 +54,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import psutil
 from _server import dev_server
@@ -70,6 +71,7 @@ from kontinue.kube import (
 )
 
 Figures = dict[str, tuple[float, str]]
+T = TypeVar("T")
 JSON = dict[str, Any]
 
 EXECUTIONS = "executions.kontinue.cloud"
@@ -274,7 +276,8 @@ class Bench:
         self.client = AsyncKubeClient.from_kubeconfig(
             setup.kubeconfig, namespace=namespace, settings=BENCH_CLIENT
         )
-        self.worker = make_worker(namespace, setup.worker)
+        self.worker_pid = os.getpid()
+        """The process the worker runs in."""
         self.outcomes = Outcomes(self.client, namespace)
         self.server = psutil.Process(setup.server_pid)
         self._creating = asyncio.Semaphore(CREATE_CONCURRENCY)
@@ -363,14 +366,40 @@ class Bench:
 
 
 @contextlib.asynccontextmanager
-async def bench_in(setup: Setup, label: str) -> AsyncIterator[Bench]:
-    """A fresh namespace with a worker that has become leader, for one workload."""
+async def bench_in(
+    setup: Setup, label: str, *, worker_process: bool = False
+) -> AsyncIterator[Bench]:
+    """A fresh namespace with a worker that has become leader, for one workload: on this
+    loop, or with ``worker_process`` in a process of its own (as ``kontinue worker`` runs), so
+    that its memory is its own."""
     namespace = f"bench-{label}-{uuid.uuid4().hex[:6]}"
     async with AsyncKubeClient.from_kubeconfig(setup.kubeconfig, settings=BENCH_CLIENT) as admin:
         namespace_body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
         await admin.create(namespace_body)
     bench = Bench(setup, namespace)
-    worker = bench.worker
+    if worker_process:
+        context = multiprocessing.get_context("spawn")
+        ready = context.Event()
+        process = context.Process(
+            target=_worker_process,
+            args=(setup.kubeconfig, namespace, setup.worker, ready),
+            name="bench-worker",
+            daemon=True,
+        )
+        process.start()
+        try:
+            if not await asyncio.to_thread(ready.wait, 60):
+                raise TimeoutError("the worker process did not become leader in time")
+            bench.worker_pid = process.pid or os.getpid()
+            await bench.outcomes.start()
+            yield bench
+        finally:
+            await bench.outcomes.stop()
+            process.terminate()
+            await asyncio.to_thread(process.join, 30)
+            await bench.client.close()
+        return
+    worker = make_worker(namespace, setup.worker)
     worker_client = AsyncKubeClient.from_kubeconfig(
         setup.kubeconfig, namespace=namespace, settings=worker.settings.kube
     )
@@ -386,6 +415,22 @@ async def bench_in(setup: Setup, label: str) -> AsyncIterator[Bench]:
             await running
         await worker_client.close()
         await bench.client.close()
+
+
+def _worker_process(kubeconfig: str, namespace: str, settings: WorkerSettings, ready: Any) -> None:
+    """A worker process of the benchmark: runs until terminated."""
+
+    async def serve() -> None:
+        worker = make_worker(namespace, settings)
+        client = AsyncKubeClient.from_kubeconfig(
+            kubeconfig, namespace=namespace, settings=settings.kube
+        )
+        running = asyncio.create_task(worker.run(client), name="bench-worker")
+        await _until_leader(worker, running)
+        ready.set()
+        await running
+
+    run_loop(serve())
 
 
 async def _until_leader(worker: Worker, running: asyncio.Task[None], within: float = 30) -> None:
@@ -414,8 +459,8 @@ def _percentiles(values: list[float]) -> tuple[float, float]:
     return cuts[49], cuts[98]
 
 
-def _rss_mb() -> float:
-    return float(psutil.Process().memory_info().rss) / 2**20
+def _rss_mb(pid: int | None = None) -> float:
+    return float(psutil.Process(pid).memory_info().rss) / 2**20
 
 
 # Workloads ------------------------------------------------------------------------------------
@@ -489,17 +534,16 @@ def _sleep_summary(obj: JSON) -> JSON:
 
 
 async def sleepers(setup: Setup, n: int, prefix: str = "sleepers") -> Figures:
-    async with bench_in(setup, prefix) as bench:
+    async with bench_in(setup, prefix, worker_process=True) as bench:
         await bench.execute("bench-noop")  # warm-up
         bench.outcomes.keep = _sleep_summary
-        gc.collect()
-        before = peak = _rss_mb()
+        before = peak = _rss_mb(bench.worker_pid)
         sampling = True
 
         async def sample() -> None:
             nonlocal peak
             while sampling:
-                peak = max(peak, _rss_mb())
+                peak = max(peak, _rss_mb(bench.worker_pid))
                 await asyncio.sleep(0.1)
 
         sampler = asyncio.create_task(sample())
@@ -514,8 +558,7 @@ async def sleepers(setup: Setup, n: int, prefix: str = "sleepers") -> Figures:
         if len(batch.completed) < 2:
             batch.check()
         elapsed = max(seen for seen, _ in batch.completed) - started
-        gc.collect()
-        after = _rss_mb()
+        after = _rss_mb(bench.worker_pid)
         after_requests, scrapes = await bench.settled_request_counts()
     late_recorded: list[float] = []
     late_asked: list[float] = []
@@ -632,7 +675,7 @@ async def run_ours(
     return figures
 
 
-def run_loop(main: Awaitable[Figures]) -> Figures:
+def run_loop(main: Awaitable[T]) -> T:
     """Run on uvloop, as ``kontinue worker`` does (asyncio's loop where it is missing)."""
     try:
         import uvloop

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 import kontinue
 from kontinue.api import ExecutionPhase
-from kontinue.testing import WorkflowEnvironment
+from kontinue.testing import WorkflowEnvironment, eventually
 
 
 class Greeting(BaseModel):
@@ -141,3 +141,50 @@ def test_a_sleep_never_ends_early_at_a_fractional_second(
         assert kontinue_env.wait(name).status.phase == ExecutionPhase.COMPLETED
     # leave the shared clock on a whole second, as the other tests expect
     kontinue_env.clock.set(kontinue_env.clock.now().replace(microsecond=0) + timedelta(seconds=1))
+
+
+def test_a_sleep_wakes_on_the_worker_clock_without_waiting_for_its_suspension_write(
+    kontinue_env: WorkflowEnvironment,
+) -> None:
+    """The wake-up of a sleep needs no API round trip: the run goes on at ``resumeAt`` while
+    the write that marks its Suspension Resumed is still held back, and that write then
+    records Resumed (not Canceled because the execution ended first)."""
+    import asyncio
+    import threading
+
+    worker = kontinue.Worker(group="basics")
+
+    @worker.function("nap")
+    async def nap(ktx: kontinue.ExecutionContext) -> str:
+        await ktx.sleep(timedelta(hours=1))
+        return ktx.now().isoformat()
+
+    released = threading.Event()
+    with kontinue_env.running(worker) as running:
+        client = running.worker.engine.client
+        patch = client.patch
+
+        async def held_patch(resource: str, *args: object, **kwargs: object) -> object:
+            if resource.startswith("suspensions"):
+                await asyncio.to_thread(released.wait)
+            return await patch(resource, *args, **kwargs)
+
+        client.patch = held_patch
+        try:
+            name = kontinue_env.execute(nap, {})
+            kontinue_env.wait(name, phases={ExecutionPhase.SUSPENDED})
+            [sleep] = kontinue_env.suspensions(name)
+            kontinue_env.advance(timedelta(hours=1))
+            done = kontinue_env.wait(name)
+            assert done.status.phase == ExecutionPhase.COMPLETED
+            assert done.status.result == sleep.spec.resume_at.isoformat()
+            [still] = kontinue_env.suspensions(name)
+            assert still.status.phase == "Waiting"
+            released.set()
+            resumed = eventually(
+                lambda: [s for s in kontinue_env.suspensions(name) if s.status.phase != "Waiting"],
+                what="the Suspension to be marked resumed",
+            )
+        finally:
+            released.set()  # never leave the worker's write hanging
+        assert resumed[0].status.phase == "Resumed"

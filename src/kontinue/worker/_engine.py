@@ -894,6 +894,10 @@ class Engine:
                 obj = self.suspensions.cache.get(name)
                 if obj is None or (obj.get("status") or {}).get("phase", "Waiting") != "Waiting":
                     continue
+                resume_at = parse_time((obj.get("spec") or {}).get("resumeAt"))
+                if resume_at is not None and self.clock.now() >= resume_at:
+                    await self._resume_or_retry(name)  # a sleep its run woke from on time
+                    continue
                 patch = {"status": {"phase": "Canceled", "message": reason, "resumedAt": now}}
                 await self._quietly(
                     self.client.patch(

@@ -84,6 +84,9 @@ __all__ = ["Parked", "Run", "RunLost", "resource_name", "steps_to_clear"]
 JSON = dict[str, Any]
 _log = logging.getLogger("kontinue.worker")
 
+_TIME_IS_UP: JSON = {}
+"""What :meth:`Run._wait` returns when its ``until`` came before the object resolved."""
+
 
 class Parked(BaseException):
     """Raised through a plain-``def`` workflow when it must wait: its thread unwinds, and the
@@ -483,20 +486,39 @@ class Run:
 
     # Waiting -----------------------------------------------------------------------------------
 
-    async def _wait(self, kind: str, name: str, description: str) -> JSON | None:
-        """Wait until the object resolves (a child ends, a Suspension stops waiting)."""
+    async def _wait(
+        self, kind: str, name: str, description: str, until: datetime | None = None
+    ) -> JSON | None:
+        """Wait until the object resolves (a child ends, a Suspension stops waiting), or
+        until the clock reaches ``until``: then :data:`_TIME_IS_UP`, without waiting for the
+        object to say so (a sleep wakes on this worker's clock, not after a write)."""
         found = self.engine.resolved(kind, name)
         if found is not None:
             return found[0]
+        if until is not None and self.now() >= until:
+            return _TIME_IS_UP
         key = (kind, name)
         self.waits[key] = description
+        if until is not None:
+            self.wake_at = until if self.wake_at is None else min(self.wake_at, until)
         if self.is_sync:
             raise Parked(name)
         future = self.engine.waiter(kind, name)
+        timer = None
+        if until is not None:
+
+            def time_is_up() -> None:
+                if not future.done():
+                    future.set_result(_TIME_IS_UP)
+
+            timer = self.engine.timers.at(until, time_is_up)
         self._blocked()
         try:
             return await future
         finally:
+            if timer is not None:
+                timer.cancel()
+                self.wake_at = None
             self.waits.pop(key, None)
             self._unblocked()
 
@@ -710,12 +732,15 @@ class Run:
             if sleep and resume_at is not None
             else f"resume of {name}" + (f" ({request.message})" if request.message else "")
         )
-        obj = await self._wait("suspension", name, what)
+        obj = await self._wait("suspension", name, what, resume_at if sleep else None)
         step = (
             self.steps[claim.id]
             if claim.id in self.steps
             else ExecutionStep(kind=claim.kind, child=name, attempt=self.attempt)
         )
+        if obj is _TIME_IS_UP:  # the engine marks the Suspension Resumed on its own time
+            self._record(claim.id, step.model_copy(update={"state": StepState.DONE}))
+            return None
         status = (obj or {}).get("status") or {}
         if obj is None or status.get("phase") == "Canceled":
             error = WorkflowError(f"suspension {name} was canceled", retryable=False)
