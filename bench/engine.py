@@ -17,7 +17,10 @@ Workloads (``--quick`` divides the sizes by ten):
    recorded ``resumeAt`` of the sleep (a whole second) and against the moment they asked plus
    2 s; the worker's RSS (for this workload the worker runs in a process of its own, as
    ``kontinue worker`` does) and the requests per sleeper. Executions that
-   never end are counted as stuck, not waited for forever. ``--sleepers N`` adds a run with N.
+   never end are counted as stuck, not waited for forever. ``--sleepers N`` adds a run with N
+   sleeping N/40 s, so that all of them are asleep at once (``asleep_at_once`` counts them):
+   the worker's RSS with N waiting executions, and their lateness when they wake (staggered as
+   they started).
 5. ``store_step``: one execution running 1,000 ``ktx.store`` steps in sequence, ms per step
    (and with a tenth of the steps, as the status, hence each write, grows with every step).
 6. ``api_requests``: requests the server counted (``GET /metrics``) during workload 2, per
@@ -79,6 +82,9 @@ GROUP = "bench"
 TERMINAL = frozenset({"Completed", "Failed", "Canceled", "Skipped"})
 WRITE_VERBS = frozenset({"create", "update", "patch", "delete", "deletecollection"})
 SLEEP_SECONDS = 2.0
+SLEEPERS_STARTED_PER_SECOND = 40
+"""A safe guess of how fast sleepers start: ``--sleepers N`` sleep N/40 s, so that all N are
+asleep at once before the first wakes."""
 WORKLOADS = ("latency", "throughput", "fanout", "sleepers", "steps")
 # The benchmark's own client is not throttled; the worker keeps its default limits.
 BENCH_CLIENT = KubeSettings(qps=0, burst=1, field_manager="bench")
@@ -112,7 +118,7 @@ async def fan_out(ktx: ExecutionContext, args: dict[str, Any]) -> int:
 async def sleeper(ktx: ExecutionContext, args: dict[str, Any]) -> JSON:
     """Sleep durably; report when it asked (exact only if never replayed) and when it woke."""
     asked = ktx.now()
-    await ktx.sleep(SLEEP_SECONDS)
+    await ktx.sleep(float(args.get("seconds", SLEEP_SECONDS)))
     return {
         "asked": asked.isoformat(),
         "woke": ktx.now().isoformat(),
@@ -526,14 +532,29 @@ async def fan_out_time(setup: Setup, children: int) -> Figures:
 
 
 def _sleep_summary(obj: JSON) -> JSON:
-    """What the lateness needs of a finished sleeper: its result and the recorded resumeAt."""
+    """What the figures need of a finished sleeper: its result, and its sleep's recorded
+    resumeAt and start."""
     status = obj["status"]
     steps = status.get("steps") or {}
-    resume_at = next(step["resumeAt"] for step in steps.values() if step["kind"] == "sleep")
-    return {"result": status["result"], "resumeAt": resume_at}
+    sleep = next(step for step in steps.values() if step["kind"] == "sleep")
+    return {"result": status["result"], "resumeAt": sleep["resumeAt"], "from": sleep["startedAt"]}
 
 
-async def sleepers(setup: Setup, n: int, prefix: str = "sleepers") -> Figures:
+def _most_at_once(intervals: list[tuple[datetime, datetime]]) -> int:
+    """The most intervals that overlap at one instant."""
+    edges = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    most = current = 0
+    for _, change in edges:
+        current += change
+        most = max(most, current)
+    return most
+
+
+async def sleepers(
+    setup: Setup, n: int, prefix: str = "sleepers", seconds: float = SLEEP_SECONDS
+) -> Figures:
+    """Workload 4 with ``n`` sleepers of ``seconds`` each (long enough, for a big ``n``, that
+    all of them are asleep at once: ``asleep_at_once`` says whether they were)."""
     async with bench_in(setup, prefix, worker_process=True) as bench:
         await bench.execute("bench-noop")  # warm-up
         bench.outcomes.keep = _sleep_summary
@@ -550,7 +571,7 @@ async def sleepers(setup: Setup, n: int, prefix: str = "sleepers") -> Figures:
         before_requests = await bench.request_counts()
         started = time.perf_counter()
         try:
-            batch = await bench.many(n, "bench-sleeper")
+            batch = await bench.many(n, "bench-sleeper", {"seconds": seconds}, stall=seconds + 60)
         finally:
             sampling = False
             await sampler
@@ -562,16 +583,18 @@ async def sleepers(setup: Setup, n: int, prefix: str = "sleepers") -> Figures:
         after_requests, scrapes = await bench.settled_request_counts()
     late_recorded: list[float] = []
     late_asked: list[float] = []
+    asleep: list[tuple[datetime, datetime]] = []
     replayed = 0
     for _, summary in batch.completed:
         result = summary["result"]
         woke = datetime.fromisoformat(result["woke"])
         resume_at = datetime.fromisoformat(summary["resumeAt"])
+        asleep.append((datetime.fromisoformat(summary["from"]), woke))
         late_recorded.append((woke - resume_at).total_seconds() * 1000)
         if result["resumptions"]:
             replayed += 1  # its "asked" is the replay's time, not the original request's
             continue
-        wanted = datetime.fromisoformat(result["asked"]) + timedelta(seconds=SLEEP_SECONDS)
+        wanted = datetime.fromisoformat(result["asked"]) + timedelta(seconds=seconds)
         late_asked.append((woke - wanted).total_seconds() * 1000)
     p50, p99 = _percentiles(late_recorded)
     figures: Figures = {
@@ -583,6 +606,8 @@ async def sleepers(setup: Setup, n: int, prefix: str = "sleepers") -> Figures:
         figures[f"{prefix}_lateness_vs_asked_p50"] = (p50, "ms")
         figures[f"{prefix}_lateness_vs_asked_p99"] = (p99, "ms")
         figures[f"{prefix}_lateness_vs_asked_min"] = (min(late_asked), "ms")
+    figures[f"{prefix}_sleep_length"] = (seconds, "s")
+    figures[f"{prefix}_asleep_at_once"] = (_most_at_once(asleep), "executions")
     figures[f"{prefix}_replayed"] = (replayed, "executions")
     figures[f"{prefix}_failed"] = (len(batch.failed), "executions")
     figures[f"{prefix}_stuck"] = (len(batch.stuck), "executions")
@@ -655,7 +680,8 @@ async def run_ours(
     if extra_sleepers:
         label = f"sleepers{extra_sleepers}"
         workloads = [*workloads, label]
-        plans[label] = lambda: sleepers(setup, extra_sleepers, label)
+        length = max(SLEEP_SECONDS, extra_sleepers / SLEEPERS_STARTED_PER_SECOND)
+        plans[label] = lambda: sleepers(setup, extra_sleepers, label, length)
     figures: Figures = {}
     tally = LogTally()
     logging.getLogger().addHandler(tally)

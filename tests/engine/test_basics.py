@@ -188,3 +188,48 @@ def test_a_sleep_wakes_on_the_worker_clock_without_waiting_for_its_suspension_wr
         finally:
             released.set()  # never leave the worker's write hanging
         assert resumed[0].status.phase == "Resumed"
+
+
+def test_a_sleep_starts_while_its_suspension_is_still_being_written(
+    kontinue_env: WorkflowEnvironment,
+) -> None:
+    """A backlog of API writes cannot make a sleep late: its timer starts when it is asked
+    for, the Suspension is created meanwhile, and the status waits for that create."""
+    import asyncio
+    import threading
+
+    worker = kontinue.Worker(group="basics")
+    woke = threading.Event()
+
+    @worker.function("nap")
+    async def nap(ktx: kontinue.ExecutionContext) -> str:
+        await ktx.sleep(timedelta(hours=1))
+        woke.set()
+        return "rested"
+
+    creating, released = threading.Event(), threading.Event()
+    with kontinue_env.running(worker) as running:
+        client = running.worker.engine.client
+        create = client.create
+
+        async def held_create(body: dict, *args: object, **kwargs: object) -> object:
+            if body.get("kind") == "Suspension":
+                creating.set()
+                await asyncio.to_thread(released.wait)
+            return await create(body, *args, **kwargs)
+
+        client.create = held_create
+        try:
+            name = kontinue_env.execute(nap, {})
+            assert creating.wait(10), "the sleep never created its Suspension"
+            kontinue_env.advance(timedelta(hours=1))
+            assert woke.wait(10), "the sleep waited for its Suspension to be written"
+            assert kontinue_env.get(name).status.phase != ExecutionPhase.COMPLETED
+        finally:
+            released.set()
+        assert kontinue_env.wait(name).status.result == "rested"
+        resumed = eventually(
+            lambda: [s for s in kontinue_env.suspensions(name) if s.status.phase != "Waiting"],
+            what="the Suspension to be created and marked resumed",
+        )
+    assert resumed[0].status.phase == "Resumed"

@@ -164,11 +164,13 @@ def test_a_workflow_can_find_its_context(kontinue_env: WorkflowEnvironment) -> N
     assert done.status.result == name
 
 
+@pytest.mark.parametrize("due_in", [timedelta(minutes=10), -timedelta(minutes=1)])
 def test_a_sleep_created_before_a_crash_keeps_its_wake_up_time(
-    kontinue_env: WorkflowEnvironment,
+    kontinue_env: WorkflowEnvironment, due_in: timedelta
 ) -> None:
     """The Suspension exists but its step was never recorded (the worker died in between):
-    the replay adopts the Suspension and its time, instead of recording a later one."""
+    the replay adopts the Suspension and its time, instead of recording a later one (also
+    when that time has passed, so that the engine may resume the Suspension first)."""
     from kontinue.api import API_VERSION, format_time, labels
 
     worker = kontinue.Worker(group="replay")
@@ -188,7 +190,7 @@ def test_a_sleep_created_before_a_crash_keeps_its_wake_up_time(
         }
     )
     execution = kontinue_env.client.get("executions.kontinue.cloud", name)
-    wake = kontinue_env.clock.now().replace(microsecond=0) + timedelta(minutes=10)
+    wake = kontinue_env.clock.now().replace(microsecond=0) + due_in
     kontinue_env.client.create(
         {
             "apiVersion": API_VERSION,
@@ -218,7 +220,10 @@ def test_a_sleep_created_before_a_crash_keeps_its_wake_up_time(
         }
     )
     with kontinue_env.running(worker):
-        waiting = kontinue_env.wait(name, phases={ExecutionPhase.SUSPENDED})
-        assert waiting.status.steps["0"].resume_at == wake
-        kontinue_env.advance(timedelta(minutes=11))  # the adopted time, not a new hour
-        assert kontinue_env.wait(name).status.result == "rested"
+        if due_in > timedelta(0):
+            waiting = kontinue_env.wait(name, phases={ExecutionPhase.SUSPENDED})
+            assert waiting.status.steps["0"].resume_at == wake
+            kontinue_env.advance(due_in + timedelta(minutes=1))  # the adopted time, not an hour
+        done = kontinue_env.wait(name)
+    assert done.status.result == "rested"
+    assert done.status.steps["0"].resume_at == wake

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -187,3 +188,69 @@ def test_workers_can_include_each_other(kontinue_env: WorkflowEnvironment) -> No
         two.include(other)
     with kontinue_env.running(two):
         assert kontinue_env.wait(kontinue_env.execute(second, {})).status.result == 3
+
+
+def test_events_give_way_to_progress_when_too_many_are_waiting(
+    kontinue_env: WorkflowEnvironment,
+) -> None:
+    """Beyond ``max_pending_events`` waiting to be written, Events are dropped and counted
+    (as client-go drops them when its queue is full); the executions are not held back."""
+    worker = kontinue.Worker(group="quiet", settings=kontinue.WorkerSettings(max_pending_events=0))
+
+    @worker.function("hello")
+    async def hello(ktx: kontinue.ExecutionContext) -> str:
+        return "hi"
+
+    with kontinue_env.running(worker) as running:
+        names = [kontinue_env.execute(hello, {}) for _ in range(3)]
+        assert {kontinue_env.wait(n).status.result for n in names} == {"hi"}
+        metrics = running.worker.engine.metrics.text()
+    assert 'kontinue_events_dropped_total{worker_group="quiet"} 3.0' in metrics
+    events = kontinue_env.client.list("events")
+    assert not [e for e in events if e["involvedObject"]["name"] in names]
+
+
+def test_new_executions_wait_while_the_client_is_behind(
+    kontinue_env: WorkflowEnvironment,
+) -> None:
+    """With ``max_write_backlog`` requests unanswered, a new execution waits untouched in the
+    cache (no run, no write) and starts once the backlog shrinks; started runs go on."""
+    import asyncio
+    import threading
+
+    worker = kontinue.Worker(group="backlog", settings=kontinue.WorkerSettings(max_write_backlog=1))
+
+    @worker.function("gate")
+    async def gate(ktx: kontinue.ExecutionContext) -> str:
+        await ktx.suspend("held")
+        return "gate"
+
+    @worker.function("hello")
+    async def hello(ktx: kontinue.ExecutionContext) -> str:
+        return "hi"
+
+    creating, released = threading.Event(), threading.Event()
+    with kontinue_env.running(worker) as running:
+        transport = running.worker.engine.client._transport  # where a request waits
+        send = transport.send
+
+        async def held_send(request: Any) -> Any:
+            if request.method == "POST" and request.path.endswith("/suspensions"):
+                creating.set()
+                await asyncio.to_thread(released.wait)
+            return await send(request)
+
+        transport.send = held_send
+        try:
+            first = kontinue_env.execute(gate, {})
+            assert creating.wait(10)
+            second = kontinue_env.execute(hello, {})
+            time.sleep(0.5)
+            waiting = kontinue_env.get(second)
+            assert waiting.status.phase == ExecutionPhase.PENDING
+            assert waiting.status.attempt == 0  # not started: nothing written about it
+        finally:
+            released.set()
+        assert kontinue_env.wait(second).status.result == "hi"
+        kontinue_env.resume(kontinue_env.wait_for_suspension(first).metadata.name or "")
+        assert kontinue_env.wait(first).status.result == "gate"

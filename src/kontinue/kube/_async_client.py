@@ -108,18 +108,22 @@ class AsyncKubeClient(AsyncClientMixin, ClientBase):
 
     async def _send(self, request: Request) -> JSON:
         attempt = 0
-        while True:
-            wait = self._wait_for_token()
-            if wait:
-                await asyncio.sleep(wait)
-            try:
-                return self._core.decode(await self._transport.send(request))
-            except (ApiError, ConnectionFailed) as exc:
-                delay = self._core.retry_delay(request, attempt, exc)
-                if delay is None:
-                    raise
-            attempt += 1
-            await asyncio.sleep(delay)
+        self._count_request(1)
+        try:
+            while True:
+                wait = self._wait_for_token()
+                if wait:
+                    await asyncio.sleep(wait)
+                try:
+                    return self._core.decode(await self._transport.send(request))
+                except (ApiError, ConnectionFailed) as exc:
+                    delay = self._core.retry_delay(request, attempt, exc)
+                    if delay is None:
+                        raise
+                attempt += 1
+                await asyncio.sleep(delay)
+        finally:
+            self._count_request(-1)
 
     async def _discover(self, need: NeedDiscovery) -> None:
         if need.group_version is None:

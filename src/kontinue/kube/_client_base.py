@@ -62,6 +62,7 @@ class ClientBase:
         )
         self._limiter = RateLimiter(settings.qps, settings.burst)
         self._limiter_lock = threading.Lock()
+        self._unanswered = [0]  # one cell, shared with clones like the rate limit
         self._observers: list[WriteObserver] = []
 
     def observe_writes(self, observer: WriteObserver) -> Callable[[], None]:
@@ -88,12 +89,23 @@ class ClientBase:
     def _share_with(self, clone: ClientBase) -> None:
         """Make ``clone`` share this client's rate limit and write observers."""
         clone._limiter, clone._limiter_lock = self._limiter, self._limiter_lock
+        clone._unanswered = self._unanswered
         clone._observers = self._observers
 
     @property
     def namespace(self) -> str:
         """The namespace used when a call names none (from the kubeconfig context)."""
         return self._core.namespace
+
+    @property
+    def unanswered(self) -> int:
+        """Requests made through this client (and its clones) not answered yet, waiting for
+        the rate limit included: how far behind the API server it is (watches excluded)."""
+        return self._unanswered[0]
+
+    def _count_request(self, change: int) -> None:
+        with self._limiter_lock:
+            self._unanswered[0] += change
 
     def _wait_for_token(self) -> float:
         with self._limiter_lock:

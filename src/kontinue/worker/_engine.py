@@ -71,6 +71,8 @@ __all__ = ["Engine"]
 JSON = dict[str, Any]
 _log = logging.getLogger("kontinue.worker")
 _TERMINAL = {phase.value for phase in TERMINAL_PHASES}
+_BACKLOG_CHECK = 0.02
+"""Seconds between looks at the client's backlog while new executions wait for it."""
 
 
 def _phase(obj: JSON) -> str:
@@ -166,6 +168,10 @@ class Engine:
         )
         self.runs: dict[str, Run] = {}
         self._parked: dict[str, _Parked] = {}
+        self._events_pending = 0
+        self._backlogged: dict[str, None] = {}
+        """New executions waiting for the client's backlog to shrink (see _hold_for_backlog)."""
+        self._backlog_timer: asyncio.TimerHandle | None = None
         self._waiters: dict[tuple[str, str], list[asyncio.Future[JSON | None]]] = {}
         self._blocked: OrderedDict[str, Run] = OrderedDict()
         self._reconciling: set[str] = set()
@@ -217,6 +223,8 @@ class Engine:
         finally:
             for task in background:
                 task.cancel()
+            if self._backlog_timer is not None:
+                self._backlog_timer.cancel()
             await self._stop_runs()
             with contextlib.suppress(Exception):
                 await self.leader.release()
@@ -529,16 +537,23 @@ class Engine:
     def record_event(self, obj: JSON, type: str, reason: str, message: str) -> None:
         if not self.settings.record_events:
             return
+        if self._events_pending >= self.settings.max_pending_events:
+            # Events are for people: under a write backlog they give way to the writes that
+            # make progress, as client-go's broadcaster drops them when its queue is full
+            self.metrics.event_dropped()
+            return
+        self._events_pending += 1
 
         async def record() -> None:
-            # Events are for people: they yield to the writes that make progress
-            await asyncio.sleep(0.005)
             try:
+                await asyncio.sleep(0.005)  # let the write that made progress go first
                 await self.events.record(obj, type, reason, message[:1024])
             except Exception as error:
                 _log.info(
                     "event %s for %s not recorded: %s", reason, obj["metadata"]["name"], error
                 )
+            finally:
+                self._events_pending -= 1
 
         self.spawn(record(), "kontinue-event")
 
@@ -570,6 +585,27 @@ class Engine:
         """A run ended or started waiting: executions held back by the worker's limit move up."""
         for name in list(self._throttled)[: max(1, self._free_run_slots())]:
             self._enqueue(name)
+
+    def _hold_for_backlog(self, name: str) -> None:
+        """Start ``name`` once the client's backlog of requests shrinks: under a burst, new
+        executions wait in the watch cache (a few KB each) rather than as runs with queued
+        requests. Nothing is written about it: the wait is short, and a write would add to it."""
+        self._backlogged[name] = None  # a name held again keeps its place in the line
+        if self._backlog_timer is None:
+            self._backlog_timer = asyncio.get_running_loop().call_later(
+                _BACKLOG_CHECK, self._release_backlogged
+            )
+
+    def _release_backlogged(self) -> None:
+        self._backlog_timer = None
+        room = self.settings.max_write_backlog - self.client.unanswered
+        for name in list(self._backlogged)[: max(0, room)]:
+            del self._backlogged[name]  # held again if the backlog grew meanwhile
+            self._enqueue(name)
+        if self._backlogged:
+            self._backlog_timer = asyncio.get_running_loop().call_later(
+                _BACKLOG_CHECK, self._release_backlogged
+            )
 
     def _free_run_slots(self) -> int:
         cap = self.settings.max_concurrent_runs
@@ -687,15 +723,18 @@ class Engine:
             )
             return
         self._throttled.pop(name, None)
+        new_attempt = status.phase in (ExecutionPhase.PENDING, ExecutionPhase.BACKOFF) or (
+            status.attempt == 0
+        )
+        if new_attempt and self.client.unanswered >= self.settings.max_write_backlog:
+            self._hold_for_backlog(name)
+            return
         gates = gates_of(execution, definition.concurrency)
         if gates:
             waiting = await self.semaphores.acquire(execution, gates)
             if waiting is not None:
                 await self._write_status(execution, {"message": waiting}, only_if_changed=True)
                 return
-        new_attempt = status.phase in (ExecutionPhase.PENDING, ExecutionPhase.BACKOFF) or (
-            status.attempt == 0
-        )
         run = Run(self, obj, definition, new_attempt=new_attempt, execution=execution)
         self.runs[name] = run
         self.metrics.run_started(run)

@@ -56,6 +56,12 @@ class WorkerMetrics:
             ["worker_group", "phase"],
             registry=self.registry,
         )
+        self.events_dropped = Counter(
+            "kontinue_events_dropped",
+            "Kubernetes Events not recorded because too many were waiting to be written",
+            ["worker_group"],
+            registry=self.registry,
+        )
         self._phases: dict[str, str] = {}
         self._tally: Tally[str] = Tally()
         self._server: Any = None
@@ -89,6 +95,9 @@ class WorkerMetrics:
     def text(self) -> str:
         """The metrics in the Prometheus text format (what the endpoint serves)."""
         return generate_latest(self.registry).decode()
+
+    def event_dropped(self) -> None:
+        self._child(self.events_dropped, self._engine.group).inc()
 
     def run_started(self, run: Run) -> None:
         self._running.add(run.name)

@@ -184,6 +184,8 @@ class Run:
         """Set once the run records its outcome: only that final write may follow."""
         self._stopped = False
         self._flushes: set[asyncio.Task[None]] = set()
+        self._creating: set[asyncio.Task[datetime | None]] = set()
+        """Suspensions of sleeps being created while their timers run (see :meth:`suspend`)."""
         self.logger = logging.LoggerAdapter(
             logging.getLogger("kontinue.workflow"),
             {"namespace": self.namespace, "execution": self.name, "attempt": self.attempt},
@@ -405,6 +407,7 @@ class Run:
         return ExecutionPhase.EXECUTING, message
 
     async def _flush(self, *, final: bool = False) -> None:
+        await self._settle()
         async with self._write_lock:
             if self._stopped:
                 return  # stopped (canceled, evicted, stale): it writes nothing more
@@ -487,11 +490,18 @@ class Run:
     # Waiting -----------------------------------------------------------------------------------
 
     async def _wait(
-        self, kind: str, name: str, description: str, until: datetime | None = None
+        self,
+        kind: str,
+        name: str,
+        description: str,
+        until: datetime | None = None,
+        creating: asyncio.Task[datetime | None] | None = None,
     ) -> JSON | None:
         """Wait until the object resolves (a child ends, a Suspension stops waiting), or
         until the clock reaches ``until``: then :data:`_TIME_IS_UP`, without waiting for the
-        object to say so (a sleep wakes on this worker's clock, not after a write)."""
+        object to say so (a sleep wakes on this worker's clock, not after a write).
+        ``creating`` is the object's creation still under way: its failure ends the wait,
+        and an earlier time it finds replaces ``until``."""
         found = self.engine.resolved(kind, name)
         if found is not None:
             return found[0]
@@ -512,6 +522,20 @@ class Run:
                     future.set_result(_TIME_IS_UP)
 
             timer = self.engine.timers.at(until, time_is_up)
+            if creating is not None:
+
+                def created(task: asyncio.Task[datetime | None]) -> None:
+                    nonlocal timer
+                    if future.done() or task.cancelled():
+                        return
+                    error = task.exception()
+                    if error is not None:
+                        future.set_exception(error)
+                    elif (earlier := task.result()) is not None and timer is not None:
+                        timer.cancel()
+                        timer = self.engine.timers.at(earlier, time_is_up)
+
+                creating.add_done_callback(created)
         self._blocked()
         try:
             return await future
@@ -703,6 +727,7 @@ class Run:
         if recorded is not None and recorded.state != StepState.PENDING:
             return _outcome(recorded)
         sleep = request.resume_at is not None
+        creating: asyncio.Task[datetime | None] | None = None
         if recorded is not None and recorded.child:
             name = recorded.child
             if recorded.resume_at is not None:  # the recorded wake-up, not a new one
@@ -712,6 +737,13 @@ class Run:
             )
         else:
             name = resource_name(self.name, claim.id, self.attempt)
+            known = self.engine.cached("suspension", name) if sleep else None
+            if known is not None and _parent_of(known) == self.name:
+                # made before a crash that lost its step: its time holds, nothing to create
+                earlier = parse_time((known.get("spec") or {}).get("resumeAt"))
+                request = SuspendRequest(earlier or request.resume_at, request.message, None)
+            else:
+                known = None
             step = ExecutionStep(
                 kind=claim.kind,
                 child=name,
@@ -720,19 +752,26 @@ class Run:
                 started_at=self.now(),
             )
             self._record(claim.id, step)
-            made = await self._create(self._suspension_body(name, claim.id, request), claim.id)
-            existing = parse_time((made.get("spec") or {}).get("resumeAt"))
-            if existing is not None and existing != request.resume_at:
-                # it existed already (a crash before the step was recorded): its time holds
-                self._record(claim.id, step.model_copy(update={"resume_at": existing}))
-                request = SuspendRequest(existing, request.message, request.schema)
+            body = self._suspension_body(name, claim.id, request)
+            if known is None and sleep and not self.is_sync:
+                # The sleep starts now, on this worker's clock; its Suspension is written
+                # meanwhile, so a backlog of API writes cannot make the wake-up late.
+                creating = asyncio.get_running_loop().create_task(
+                    self._create_sleep(body, claim.id), name=f"kontinue-sleep:{name}"
+                )
+                self._creating.add(creating)
+            elif known is None:
+                made = await self._create(body, claim.id)
+                existing = self._recorded_time(claim.id, made)
+                if existing is not None:
+                    request = SuspendRequest(existing, request.message, request.schema)
         resume_at = recorded.resume_at if recorded is not None else request.resume_at
         what = (
             f"sleep until {format_time(resume_at)}"
             if sleep and resume_at is not None
             else f"resume of {name}" + (f" ({request.message})" if request.message else "")
         )
-        obj = await self._wait("suspension", name, what, resume_at if sleep else None)
+        obj = await self._wait("suspension", name, what, resume_at if sleep else None, creating)
         step = (
             self.steps[claim.id]
             if claim.id in self.steps
@@ -752,6 +791,27 @@ class Run:
         value = None if sleep else status.get("data")
         self._record(claim.id, step.model_copy(update={"state": StepState.DONE, "value": value}))
         return value
+
+    async def _create_sleep(self, body: JSON, step_id: str) -> datetime | None:
+        """Create a sleep's Suspension; the earlier time it already had, if any."""
+        return self._recorded_time(step_id, await self._create(body, step_id))
+
+    def _recorded_time(self, step_id: str, made: JSON) -> datetime | None:
+        """The time of a sleep's Suspension that existed already (a crash before its step was
+        recorded): that time holds, and the step now says so."""
+        existing = parse_time((made.get("spec") or {}).get("resumeAt"))
+        step = self.steps.get(step_id)
+        if existing is None or step is None or existing == step.resume_at:
+            return None
+        self._record(step_id, step.model_copy(update={"resume_at": existing}))
+        return existing
+
+    async def _settle(self) -> None:
+        """Wait for the Suspensions of sleeps still being created (raising what failed): the
+        status never gets ahead of them."""
+        for task in list(self._creating):
+            await task
+            self._creating.discard(task)
 
     def _suspension_body(self, name: str, step_id: str, request: SuspendRequest) -> JSON:
         spec: JSON = {
@@ -937,6 +997,8 @@ class Run:
         self._stopped = True
         for flush in list(self._flushes):
             flush.cancel()
+        for creating in self._creating:  # they land on their own; nobody awaits them now
+            creating.add_done_callback(_retrieve)
         task = self.task
         if task is None or task.done():
             return
@@ -959,6 +1021,15 @@ class Run:
             return False
         await self.stop()
         return True
+
+
+def _parent_of(obj: JSON) -> str | None:
+    return ((obj.get("metadata") or {}).get("labels") or {}).get(labels.LABEL_PARENT)
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        _log.debug("%s failed after its run stopped: %s", task.get_name(), task.exception())
 
 
 def steps_to_clear(steps: dict[str, ExecutionStep], policy: ChildPolicy) -> list[str]:

@@ -23,6 +23,10 @@ class WorkerSettings:
         max_concurrent_runs: Most executions this worker process runs at once (None: no cap).
             Waiting runs (for a child, a sleep, an approval) do not count; held-back executions
             stay Pending with a message saying so.
+        max_write_backlog: Requests of the worker's client waiting for an answer beyond which
+            new executions wait to start (500, about a second of writes): under a burst they
+            wait in the watch cache instead of piling up runs and queued requests in memory.
+            Runs already started, wake-ups and replays are never held.
         sync_threads: Threads for plain ``def`` workflows and their ``store`` callables (32).
         status_delay: Seconds a run may execute before its status says Executing (0.5). A run
             that ends sooner writes only its outcome: fewer writes per short execution.
@@ -38,6 +42,9 @@ class WorkerSettings:
         metrics_address: ``host:port`` of the Prometheus endpoint; None disables it. Binds
             127.0.0.1 unless told otherwise.
         record_events: Whether lifecycle transitions are recorded as Kubernetes Events.
+        max_pending_events: Events waiting to be written beyond which new ones are dropped
+            (and counted in ``kontinue_events_dropped``), so that under a backlog of writes
+            they do not delay the ones that make progress (500: a second of the client's rate).
         kube: Rate limits and timeouts of the worker's API client. A worker writes once or
             twice per execution, so it allows more than a plain client (500/s, burst 1,000).
     """
@@ -46,6 +53,7 @@ class WorkerSettings:
     renew_period: float = 5.0
     max_cached_runs: int = 1000
     max_concurrent_runs: int | None = None
+    max_write_backlog: int = 500
     sync_threads: int = 32
     status_delay: float = 0.5
     unknown_function_grace: float = 10.0
@@ -55,6 +63,7 @@ class WorkerSettings:
     shard_expire: float = 40.0
     metrics_address: str | None = None
     record_events: bool = True
+    max_pending_events: int = 500
     kube: KubeSettings = field(
         default_factory=lambda: KubeSettings(qps=500.0, burst=1000, field_manager="kontinue-worker")
     )
