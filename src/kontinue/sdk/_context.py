@@ -325,7 +325,10 @@ class ExecutionContext:
         """Run ``compute`` once per attempt and checkpoint its value; replays return it.
 
         Use it for anything not repeatable: random tokens, timestamps, calls with effects.
-        The value must be JSON-compatible (or of ``type``).
+        The value must be JSON-compatible (or of ``type``). A value once recorded is never
+        computed again; but if the worker dies (or the API server fails) after ``compute``
+        returned and before its value was written, the replay runs it again: make external
+        effects idempotent, e.g. keyed by the execution's name and the step.
         """
         claim = self._engine.ledger.claim(StepKind.STORE, name=step)
         return self._typed(self._engine.store(claim, compute), type, "the stored value")
