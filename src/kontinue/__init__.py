@@ -30,9 +30,11 @@ if TYPE_CHECKING:
         ExecutionTimedOut,
         NonRetryableError,
         RetryableError,
+        StepCall,
         SyncExecutionContext,
         ValidationFailed,
         WorkflowError,
+        current_step,
     )
     from kontinue.worker import Worker, WorkerSettings
 
@@ -46,12 +48,14 @@ __all__ = [
     "ExecutionTimeout",
     "NonRetryableError",
     "RetryableError",
+    "StepCall",
     "SyncExecutionContext",
     "ValidationFailed",
     "Worker",
     "WorkerSettings",
     "WorkflowError",
     "__version__",
+    "current_step",
 ]
 
 _HOMES = {

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 import kontinue
-from kontinue.api import ErrorKind, ExecutionPhase
+from kontinue.api import ErrorKind, ExecutionPhase, StepState
+from kontinue.kube import ConnectionFailed
 from kontinue.testing import WorkflowEnvironment
 
 
@@ -227,3 +230,109 @@ def test_a_sleep_created_before_a_crash_keeps_its_wake_up_time(
         done = kontinue_env.wait(name)
     assert done.status.result == "rested"
     assert done.status.steps["0"].resume_at == wake
+
+
+def _charger_worker(
+    env: WorkflowEnvironment,
+    calls: list[tuple[int, str, str | None]],
+    hang: threading.Event | None,
+) -> kontinue.Worker:
+    """A store whose callable notes its call, its key and its step as the server has it;
+    with ``hang`` it sets the event and never returns (the worker dies in the call)."""
+    worker = kontinue.Worker(group="replay")
+
+    @worker.function("charger")
+    async def charger(ktx: kontinue.ExecutionContext) -> str:
+        async def charge() -> str:
+            call = kontinue.current_step()
+            execution = await asyncio.to_thread(env.get, ktx.name)
+            step = execution.status.steps.get(call.step)
+            seen = f"{step.state.value} {step.calls}" if step is not None else None
+            calls.append((call.call, call.idempotency_key, seen))
+            if hang is not None:
+                hang.set()
+                await asyncio.Event().wait()
+            return "charged"
+
+        return await ktx.store(charge)
+
+    return worker
+
+
+def test_a_store_call_is_on_record_before_it_runs_and_a_lost_one_is_made_again(
+    kontinue_env: WorkflowEnvironment,
+) -> None:
+    calls: list[tuple[int, str, str | None]] = []
+    hang = threading.Event()
+    with kontinue_env.running(_charger_worker(kontinue_env, calls, hang)):
+        name = kontinue_env.execute("charger", {}, group="replay")
+        assert hang.wait(10)  # the worker stops in the middle of call 1
+    with kontinue_env.running(_charger_worker(kontinue_env, calls, None)):
+        done = kontinue_env.wait(name)
+    assert done.status.result == "charged"
+    key = f"{done.metadata.uid}/1/0"
+    assert calls == [(1, key, "Pending 1"), (2, key, "Pending 2")]
+    assert done.status.steps["0"].state == StepState.DONE and done.status.steps["0"].calls == 2
+
+
+def test_a_store_call_whose_record_lost_its_answer_runs_once(
+    kontinue_env: WorkflowEnvironment,
+) -> None:
+    """The write of call 1 reaches the server but its answer is lost: call 1 never runs
+    (the worker cannot know that), the replay makes call 2, and it runs once."""
+    calls: list[tuple[int, str, str | None]] = []
+    with kontinue_env.running(_charger_worker(kontinue_env, calls, None)) as running:
+        transport = running.worker.engine.client._transport
+        send = transport.send
+        lost: list[str] = []
+
+        async def lossy_send(request: Any) -> Any:
+            answer = await send(request)
+            if request.method == "PATCH" and b'"calls"' in (request.body or b"") and not lost:
+                lost.append(request.path)
+                raise ConnectionFailed(f"{request.method} {request.path}: connection reset")
+            return answer
+
+        transport.send = lossy_send
+        done = kontinue_env.wait(kontinue_env.execute("charger", {}, group="replay"))
+    assert lost, "no store call was written"
+    assert done.status.result == "charged"
+    key = f"{done.metadata.uid}/1/0"
+    assert calls == [(2, key, "Pending 2")]
+    assert done.status.steps["0"].calls == 2
+
+
+def test_a_stored_value_is_written_before_a_child_can_depend_on_it(
+    kontinue_env: WorkflowEnvironment,
+) -> None:
+    """A store's value is written with the next write, but before the child created from it
+    is: a crash can never leave a child made from a value that the replay computes again."""
+    worker = kontinue.Worker(group="replay")
+
+    @worker.function("receipt")
+    async def receipt(ktx: kontinue.ExecutionContext, args: dict) -> str:
+        return f"receipt for {args['token']}"
+
+    @worker.function("buyer")
+    async def buyer(ktx: kontinue.ExecutionContext) -> str:
+        token = await ktx.store(lambda: "tok-1", step="token")
+        return await ktx.execute(receipt, {"token": token})
+
+    order: list[str] = []
+    with kontinue_env.running(worker) as running:
+        transport = running.worker.engine.client._transport
+        send = transport.send
+
+        async def noting_send(request: Any) -> Any:
+            body = request.body or b""
+            if request.method == "POST" and b'"receipt"' in body:
+                order.append("child created")
+            answer = await send(request)
+            if request.method == "PATCH" and b'"tok-1"' in body:
+                order.append("value written")
+            return answer
+
+        transport.send = noting_send
+        done = kontinue_env.wait(kontinue_env.execute(buyer, {}))
+    assert done.status.result == "receipt for tok-1"
+    assert order == ["value written", "child created"]

@@ -1,7 +1,7 @@
 """Fixtures of the reliability tests: a dev server process per test, and measured figures.
 
-The figures (kills, handover times, duplicates, sleep lateness) are printed in a "reliability
-figures" section at the end of the run, whether the tests pass or fail.
+The figures (kills, handover times, store calls made again after crashes, sleep lateness) are
+printed in a "reliability figures" section at the end of the run, whether the tests pass or fail.
 """
 
 from __future__ import annotations

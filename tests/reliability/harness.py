@@ -206,10 +206,10 @@ MARKERS = ("kill", "outage", "restored")
 
 def mark(effects: Path, kind: str, pid: int = 0) -> None:
     """A marker line in the side-effect log: ``kill`` (worker ``pid`` was killed), ``outage``
-    (the API server was killed) or ``restored`` (it serves again). A side effect may run
-    again only across a crash (see :func:`_duplicate`)."""
+    (the API server was killed) or ``restored`` (it serves again). A store makes another call
+    only after a crash (see :func:`_recall`)."""
     assert kind in MARKERS
-    workflows.record_to(effects, kind, "-", "-", 0, pid)
+    workflows.record_to(effects, kind, "-", "-", 0, 0, pid)
 
 
 # The API, as a plain client ----------------------------------------------------------------------
@@ -500,19 +500,21 @@ class Effect:
     execution: str
     step: str
     attempt: int
+    call: int
     pid: int
     line: int
 
     @property
-    def key(self) -> tuple[str, str, int]:
-        return (self.execution, self.step, self.attempt)
+    def key(self) -> tuple[str, str, int, int]:
+        """The store call that ran: execution, step, attempt and call number."""
+        return (self.execution, self.step, self.attempt, self.call)
 
 
 def read_effects(path: Path) -> list[Effect]:
     effects = []
     for number, text in enumerate(path.read_text().splitlines()):
-        kind, execution, step, attempt, pid = text.split()
-        effects.append(Effect(kind, execution, step, int(attempt), int(pid), number))
+        kind, execution, step, attempt, call, pid = text.split()
+        effects.append(Effect(kind, execution, step, int(attempt), int(call), int(pid), number))
     return effects
 
 
@@ -520,15 +522,18 @@ def read_effects(path: Path) -> list[Effect]:
 
 
 @dataclass
-class Duplicate:
-    """A store callable (or child body) that ran more than once in one attempt."""
+class Recall:
+    """A store step that made more than one call in an attempt: each earlier call's outcome
+    must have been lost to a crash (the engine records a call before making it)."""
 
-    key: tuple[str, str, int]
-    pids: list[int]
-    in_window: bool
-    """Every run but the last lost its step write to a crash: its worker or the API server
-    was killed after it, or it ran while the API server was down (the documented window
-    between a callable's return and the write of its step)."""
+    step: tuple[str, str, int]
+    calls: int
+    ran: int
+    """How many of the earlier calls ran their callable (the others were recorded, then the
+    worker or the API failed before the callable started)."""
+    explained: bool
+    """Every earlier call that ran lost its value to a crash: its worker or the API server
+    was killed after it (before the next call), or it ran while the API server was down."""
     detail: str
 
 
@@ -537,7 +542,9 @@ class Report:
     """What :func:`check_run` found; ``problems`` are the failures."""
 
     problems: list[str] = field(default_factory=list)
-    duplicates: list[Duplicate] = field(default_factory=list)
+    repeated: list[str] = field(default_factory=list)
+    """Store calls whose callable ran more than once: never allowed, crash or not."""
+    recalls: list[Recall] = field(default_factory=list)
     executions: int = 0
     effects: int = 0
     entries: int = 0
@@ -552,17 +559,17 @@ class Report:
     pids: set[int] = field(default_factory=set)
 
     def summary(self) -> str:
-        window = sum(d.in_window for d in self.duplicates)
+        extra = sum(r.calls - 1 for r in self.recalls)
+        ran = sum(r.ran for r in self.recalls)
         lines = [
             f"{self.executions} executions, {self.effects} side effects, {self.entries} "
             f"workflow entries (runs and replays), worker pids {sorted(self.pids)}",
-            f"{len(self.duplicates)} duplicate side effects ({window} in a crash window)",
-            *(f"  {d.detail}" for d in self.duplicates[:SHOWN]),
-            *(
-                [f"  ... and {len(self.duplicates) - SHOWN} more"]
-                if self.duplicates[SHOWN:]
-                else []
-            ),
+            f"{len(self.repeated)} store calls ran more than once",
+            *(f"  {r}" for r in self.repeated[:SHOWN]),
+            f"{len(self.recalls)} store steps made another call after a crash lost an "
+            f"outcome: {extra} lost calls, {ran} of which had run their callable",
+            *(f"  {r.detail}" for r in self.recalls[:SHOWN]),
+            *([f"  ... and {len(self.recalls) - SHOWN} more"] if self.recalls[SHOWN:] else []),
             f"{self.sleeps} sleeps: latest resumed {self.max_resume_delay:.0f}s after its "
             f"resumeAt and stored its wake-up {self.max_sleep_lateness:.2f}s after "
             f"started+length; shortest lasted {self.min_sleep_ratio:.2f} of its length; "
@@ -574,7 +581,7 @@ class Report:
 
 
 SHOWN = 10
-"""Duplicates and mismatches listed in a summary (all are counted)."""
+"""Repeated calls, recalls and mismatches listed in a summary (all are counted)."""
 
 
 def _format(timestamp: float) -> str:
@@ -595,7 +602,8 @@ def check_run(
 ) -> Report:
     """Check what a finished run left: every execution Completed in its first attempt with
     the right result and children; every store callable and child body ran exactly once per
-    attempt (duplicates only across a crash); no sleep cut short or restarted from zero."""
+    call its step records, and another call only after a crash; no sleep cut short or
+    restarted from zero."""
     report = Report(executions=len(executions))
     _check_results(planned, executions, report)
     _check_effects(executions, effects, report)
@@ -631,12 +639,16 @@ def _check_results(planned: list[Planned], executions: dict[str, JSON], report: 
 
 
 def _check_effects(executions: dict[str, JSON], effects: list[Effect], report: Report) -> None:
-    recorded: set[tuple[str, str, int]] = set()
+    calls: dict[tuple[str, str, int], int] = {}
+    """Store steps recorded Done: (execution, step, attempt) -> the call whose value it has."""
     for name, obj in executions.items():
         for step_id, step in ((obj.get("status") or {}).get("steps") or {}).items():
-            if step.get("kind") == "store":
-                recorded.add((name, step_id, int(step.get("attempt") or 1)))
-    runs: dict[tuple[str, str, int], list[Effect]] = defaultdict(list)
+            if step.get("kind") != "store":
+                continue
+            if step.get("state") != "Done":
+                report.problems.append(f"store step {step_id} of {name} is {step.get('state')}")
+            calls[(name, step_id, int(step.get("attempt") or 1))] = int(step.get("calls") or 1)
+    runs: dict[tuple[str, str, int, int], list[Effect]] = defaultdict(list)
     markers = [effect for effect in effects if effect.kind in MARKERS]
     for effect in effects:
         if effect.kind in MARKERS:
@@ -647,38 +659,56 @@ def _check_effects(executions: dict[str, JSON], effects: list[Effect], report: R
         else:
             report.effects += 1
             runs[effect.key].append(effect)
-    for key in sorted(recorded - runs.keys()):
-        report.problems.append(f"step {key} is recorded, but its callable never ran")
-    for key in sorted(runs.keys() - recorded):
-        report.problems.append(f"callable of {key} ran, but its step is not recorded")
     for key, ran in sorted(runs.items()):
+        execution, step, attempt, call = key
+        if call > calls.get((execution, step, attempt), 0):
+            report.problems.append(f"call {key} ran, but its step does not record it")
         if len(ran) > 1:
-            duplicate = _duplicate(key, ran, markers, effects)
-            report.duplicates.append(duplicate)
-            if not duplicate.in_window:
-                report.problems.append(f"duplicate outside a crash window: {duplicate.detail}")
+            lines = ", ".join(f"line {e.line} (pid {e.pid})" for e in ran)
+            report.repeated.append(f"{key} ran {len(ran)} times: {lines}")
+            report.problems.append(f"store call {key} ran {len(ran)} times")
+    for (execution, step, attempt), last in sorted(calls.items()):
+        final = runs.get((execution, step, attempt, last))
+        if not final:
+            report.problems.append(
+                f"step {step} of {execution} records the value of call {last}, which never ran"
+            )
+            continue
+        if last > 1:
+            earlier = [runs[(execution, step, attempt, c)] for c in range(1, last)]
+            recall = _recall(
+                (execution, step, attempt), [r[0] for r in earlier if r], final[0], markers, effects
+            )
+            report.recalls.append(recall)
+            if not recall.explained:
+                report.problems.append(f"another call without a crash: {recall.detail}")
 
 
-def _duplicate(
-    key: tuple[str, str, int], ran: list[Effect], markers: list[Effect], effects: list[Effect]
-) -> Duplicate:
-    """Classify the runs of one step: each run but the last must have lost its step write to
-    a crash: it ran while the API server was down, or its worker or the API server was killed
-    after it (before the next run)."""
+def _recall(
+    step: tuple[str, str, int],
+    earlier: list[Effect],
+    final: Effect,
+    markers: list[Effect],
+    effects: list[Effect],
+) -> Recall:
+    """Classify the earlier calls of one step that ran: each must have lost its value to a
+    crash before the next one ran."""
     notes = []
-    in_window = True
-    for earlier, later in itertools.pairwise(ran):
-        crash = _crash_after(earlier, later, markers, effects)
-        in_window = in_window and crash is not None
-        notes.append(f"line {earlier.line} (pid {earlier.pid}): {crash or 'no crash before rerun'}")
-    detail = f"{key} ran {len(ran)} times: " + "; ".join(notes)
-    return Duplicate(key, [e.pid for e in ran], in_window, detail)
+    explained = True
+    for before, after in itertools.pairwise([*earlier, final]):
+        crash = _crash_after(before, after, markers, effects)
+        explained = explained and crash is not None
+        notes.append(f"line {before.line} (pid {before.pid}): {crash or 'no crash before'}")
+    detail = f"{step}: call {final.call} ran at line {final.line}; " + (
+        "; ".join(notes) or "no earlier call ran"
+    )
+    return Recall(step, final.call, len(earlier), explained, detail)
 
 
 def _crash_after(
     earlier: Effect, later: Effect, markers: list[Effect], effects: list[Effect]
 ) -> str | None:
-    """How the step write of ``earlier`` was lost, if a crash explains it."""
+    """How the value of ``earlier`` was lost, if a crash explains it."""
     server = [m.kind for m in markers if m.kind != "kill" and m.line < earlier.line]
     if server and server[-1] == "outage":
         return "ran while the API server was down"

@@ -1,11 +1,12 @@
 """Workflows for the reliability tests, run by ``kontinue worker`` in separate processes.
 
-Every side effect appends one line ``kind execution step attempt pid`` to the file named by
-``$KONTINUE_RELIABILITY_LOG`` (one ``os.write`` on an ``O_APPEND`` descriptor, so lines of
+Every side effect appends one line ``kind execution step attempt call pid`` to the file named
+by ``$KONTINUE_RELIABILITY_LOG`` (one ``os.write`` on an ``O_APPEND`` descriptor, so lines of
 concurrent writers never interleave):
 
-- ``entry``: a workflow function was entered (once per run or replay; step ``-``);
-- ``store``: a ``ktx.store`` callable of a parent workflow ran;
+- ``entry``: a workflow function was entered (once per run or replay; step ``-``, call 0);
+- ``store``: a ``ktx.store`` callable of a parent workflow ran (``call`` is the store's call
+  number from ``kontinue.current_step()``);
 - ``child``: the body of a child workflow did its work (also through ``ktx.store``).
 
 Every workflow returns ``{"value": int, "sleeps": [...]}``; each sleep reports its execution,
@@ -73,10 +74,16 @@ def resume_value(execution: str) -> int:
 
 
 def record_to(
-    path: str | os.PathLike[str], kind: str, execution: str, step: str, attempt: int, pid: int
+    path: str | os.PathLike[str],
+    kind: str,
+    execution: str,
+    step: str,
+    attempt: int,
+    call: int,
+    pid: int,
 ) -> None:
-    """Append the line ``kind execution step attempt pid`` to ``path`` in one write."""
-    line = f"{kind} {execution} {step} {attempt} {pid}\n".encode()
+    """Append the line ``kind execution step attempt call pid`` to ``path`` in one write."""
+    line = f"{kind} {execution} {step} {attempt} {call} {pid}\n".encode()
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, line)
@@ -84,18 +91,20 @@ def record_to(
         os.close(fd)
 
 
-def record(kind: str, execution: str, step: str, attempt: int) -> None:
+def record(kind: str, execution: str, step: str, attempt: int, call: int) -> None:
     """Append a side effect of this process to the log file (none when it is not set)."""
     path = os.environ.get(LOG_ENV)
     if path:
-        record_to(path, kind, execution, step, attempt, os.getpid())
+        record_to(path, kind, execution, step, attempt, call, os.getpid())
 
 
-def _effect(ktx: Any, kind: str, step: str, value: Any) -> Callable[[], Any]:
-    """A ``store`` callable that records its side effect, then returns ``value``."""
+def _effect(kind: str, value: Any) -> Callable[[], Any]:
+    """A ``store`` callable that records its side effect (under the call it is), then
+    returns ``value``."""
 
     def compute() -> Any:
-        record(kind, ktx.name, step, ktx.attempts)
+        call = kontinue.current_step()
+        record(kind, call.execution, call.step, call.attempt, call.call)
         return value() if callable(value) else value
 
     return compute
@@ -103,7 +112,7 @@ def _effect(ktx: Any, kind: str, step: str, value: Any) -> Callable[[], Any]:
 
 async def _effect_async(ktx: kontinue.ExecutionContext, kind: str, step: str, value: Any) -> Any:
     """``ktx.store`` of a recorded side effect, under the step name ``step``."""
-    return await ktx.store(_effect(ktx, kind, step, value), step=step)
+    return await ktx.store(_effect(kind, value), step=step)
 
 
 def _sleep_report(ktx: Any, step: str, seconds: float, started: float, woke: float) -> Result:
@@ -126,7 +135,7 @@ async def _sleep(ktx: kontinue.ExecutionContext, seconds: float, step: str) -> R
 
 
 def _entered(ktx: Any) -> None:
-    record("entry", ktx.name, "-", ktx.attempts)
+    record("entry", ktx.name, "-", ktx.attempts, 0)
 
 
 # Children ---------------------------------------------------------------------------------------
@@ -208,10 +217,10 @@ async def mixed(ktx: kontinue.ExecutionContext, args: Pause) -> Result:
 def sync_chain(ktx: kontinue.SyncExecutionContext, args: Pause) -> Result:
     """A plain ``def`` workflow (it parks its thread on every wait): store, child, sleep."""
     _entered(ktx)
-    token = ktx.store(_effect(ktx, "store", "token", args.n), step="token")
+    token = ktx.store(_effect("store", args.n), step="token")
     child = ktx.execute(square, Number(n=args.n), step="child")
-    started = ktx.store(_effect(ktx, "store", "sleep-start", time.time), step="sleep-start")
+    started = ktx.store(_effect("store", time.time), step="sleep-start")
     ktx.sleep(args.seconds, step="sleep")
-    woke = ktx.store(_effect(ktx, "store", "sleep-woke", time.time), step="sleep-woke")
+    woke = ktx.store(_effect("store", time.time), step="sleep-woke")
     sleep = _sleep_report(ktx, "sleep", args.seconds, started, woke)
     return {"value": token + child["value"], "sleeps": [sleep]}

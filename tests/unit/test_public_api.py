@@ -112,10 +112,12 @@ def test_sdk_exports() -> None:
         "PodResult",
         "RESULT_LIMIT",
         "RetryableError",
+        "StepCall",
         "SyncExecutionContext",
         "ValidationFailed",
         "WorkflowError",
         "current_context",
+        "current_step",
         "error_record",
     ]
 
@@ -142,12 +144,14 @@ def test_engine_exports() -> None:
             "ExecutionTimeout",
             "NonRetryableError",
             "RetryableError",
+            "StepCall",
             "SyncExecutionContext",
             "ValidationFailed",
             "Worker",
             "WorkerSettings",
             "WorkflowError",
             "__version__",
+            "current_step",
         ]
     )
     for name in kontinue.__all__:

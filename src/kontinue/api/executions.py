@@ -293,6 +293,11 @@ class ExecutionStep(KontinueModel):
     """When the step was first called (a poll's timeout counts from here)."""
     attempt: int | None = Field(default=None, ge=1)
     """The attempt of the execution that recorded the step (for child policies on retry)."""
+    calls: int | None = Field(default=None, ge=1)
+    """For a store: how many calls of its callable this attempt began. Each call is recorded
+    before it runs, so a call whose outcome a crash (or an API outage) lost is never repeated
+    under the same number: replay makes the next call. Above 1, the earlier calls may or may not
+    have had their effects (see ``kontinue.current_step``)."""
 
 
 class ExecutionStatus(KontinueModel):

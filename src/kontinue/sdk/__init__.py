@@ -6,7 +6,14 @@ the :class:`ExecutionContext` returns its recorded outcome instead of running ag
 :class:`~kontinue.sdk._context.Engine` protocol the context calls.
 """
 
-from ._context import ExecutionContext, OutsideWorkflow, SyncExecutionContext, current_context
+from ._context import (
+    ExecutionContext,
+    OutsideWorkflow,
+    StepCall,
+    SyncExecutionContext,
+    current_context,
+    current_step,
+)
 from ._functions import RESULT_LIMIT, FunctionDef
 from ._jobs import ContainerResult, JobResult, PodResult
 from .errors import (
@@ -39,9 +46,11 @@ __all__ = [
     "OutsideWorkflow",
     "PodResult",
     "RetryableError",
+    "StepCall",
     "SyncExecutionContext",
     "ValidationFailed",
     "WorkflowError",
     "current_context",
+    "current_step",
     "error_record",
 ]

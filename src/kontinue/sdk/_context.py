@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,9 +39,12 @@ __all__ = [
     "Engine",
     "ExecutionContext",
     "OutsideWorkflow",
+    "StepCall",
     "SuspendRequest",
     "SyncExecutionContext",
     "current_context",
+    "current_step",
+    "step_call",
     "whole_second_after",
 ]
 
@@ -65,6 +69,52 @@ def current_context() -> ExecutionContext:
             "kontinue worker (use the ktx argument it receives)"
         )
     return ktx
+
+
+@dataclass(frozen=True)
+class StepCall:
+    """One call of a ``store`` callable, as :func:`current_step` tells it to the callable."""
+
+    namespace: str
+    execution: str
+    uid: str
+    """The Execution's uid: unlike its name, never reused."""
+    step: str
+    attempt: int
+    """The execution's attempt: a new attempt calls every store again, under a new key."""
+    call: int
+    """1, or more when a crash or an API outage lost the outcome of the earlier calls of this
+    step in this attempt: those may or may not have had their effects."""
+
+    @property
+    def idempotency_key(self) -> str:
+        """The same for every call of this step in this attempt: hand it to the service the
+        callable changes, so that a repeated call is not done twice."""
+        return f"{self.uid}/{self.attempt}/{self.step}"
+
+
+_STEP: ContextVar[StepCall | None] = ContextVar("kontinue_step", default=None)
+
+
+def current_step() -> StepCall:
+    """The ``store`` call running in this task: its step, and its idempotency key."""
+    call = _STEP.get()
+    if call is None:
+        raise OutsideWorkflow(
+            "no store callable is running here: current_step() works only inside the "
+            "callable given to ktx.store"
+        )
+    return call
+
+
+@contextmanager
+def step_call(call: StepCall) -> Iterator[None]:
+    """Make ``call`` what :func:`current_step` returns while the callable runs."""
+    token = _STEP.set(call)
+    try:
+        yield
+    finally:
+        _STEP.reset(token)
 
 
 def whole_second_after(when: datetime) -> datetime:
@@ -326,9 +376,11 @@ class ExecutionContext:
 
         Use it for anything not repeatable: random tokens, timestamps, calls with effects.
         The value must be JSON-compatible (or of ``type``). A value once recorded is never
-        computed again; but if the worker dies (or the API server fails) after ``compute``
-        returned and before its value was written, the replay runs it again: make external
-        effects idempotent, e.g. keyed by the execution's name and the step.
+        computed again. Each call is recorded before it runs, so none is ever made twice; but
+        when a crash (or an API outage) loses a call's outcome, the replay makes a second call,
+        and the first may or may not have had its effects. Inside ``compute``,
+        :func:`current_step` tells which call it is and gives an idempotency key that is the
+        same for all of them: pass it to the services you change.
         """
         claim = self._engine.ledger.claim(StepKind.STORE, name=step)
         return self._typed(self._engine.store(claim, compute), type, "the stored value")

@@ -54,9 +54,11 @@ from kontinue.kube import (
 from kontinue.sdk._context import (
     ChildRequest,
     ExecutionContext,
+    StepCall,
     SuspendRequest,
     SyncExecutionContext,
     bind,
+    step_call,
     whole_second_after,
 )
 from kontinue.sdk._functions import RESULT_LIMIT, FunctionDef
@@ -186,6 +188,13 @@ class Run:
         self._flushes: set[asyncio.Task[None]] = set()
         self._creating: set[asyncio.Task[datetime | None]] = set()
         """Suspensions of sleeps being created while their timers run (see :meth:`suspend`)."""
+        self._stores_recorded = 0
+        self._stores_written = 0
+        """Store calls and values recorded, and how many of them the API has: every call is on
+        record before it runs, and every value before anything else can depend on it."""
+        self._rejected: StatusRejected | None = None
+        """A write the API server refused in the background: the run fails with it at its next
+        durable call or at its end, never completes without what was refused."""
         self.logger = logging.LoggerAdapter(
             logging.getLogger("kontinue.workflow"),
             {"namespace": self.namespace, "execution": self.name, "attempt": self.attempt},
@@ -289,6 +298,8 @@ class Run:
 
     async def _finish(self, phase: ExecutionPhase, *, result: Any = None) -> None:
         self._ending = True
+        if self._rejected is not None:
+            raise self._rejected
         now = self.now()
         self.patch.update(
             phase=phase.value,
@@ -360,6 +371,21 @@ class Run:
     def _record(self, step_id: str, step: ExecutionStep) -> None:
         self.steps[step_id] = step
         self.patch.setdefault("steps", {})[step_id] = dump_step(step)
+        if step.kind == StepKind.STORE:
+            self._stores_recorded += 1
+
+    async def _write_stores(self) -> None:
+        """Write the store calls and values recorded so far, unless the API has them already:
+        before a store's callable runs, and before an effect (a child, a Suspension, a Job)
+        that may depend on a stored value."""
+        if self._rejected is not None:
+            raise self._rejected
+        needed = self._stores_recorded
+        if self._stores_written >= needed:
+            return
+        await self._flush()
+        if self._stores_written < needed:
+            raise RunInterrupted("the run stopped before its stored values were written")
 
     def _schedule_flush(self, delay: float = 0.0) -> None:
         """Write the pending changes soon (after ``delay`` seconds), coalescing the calls made
@@ -385,6 +411,8 @@ class Run:
                 await self._flush()
             except (RunLost, RunInterrupted, asyncio.CancelledError):
                 pass
+            except StatusRejected as error:
+                self._rejected = error
             except Exception as error:
                 _log.warning("status of %s/%s not written: %s", self.namespace, self.name, error)
 
@@ -427,6 +455,7 @@ class Run:
             if not self.patch:
                 return
             patch, self.patch = self.patch, {}
+            stores = self._stores_recorded
             phase_now = patch.get("phase", self.persisted.get("phase"))
             patch["conditions"] = conditions_for(
                 ExecutionPhase(phase_now or ExecutionPhase.PENDING.value),
@@ -446,6 +475,7 @@ class Run:
             except BaseException:
                 self.patch = _merge(patch, self.patch)  # keep it for the next try
                 raise
+            self._stores_written = max(self._stores_written, stores)
 
     async def _write(self, patch: JSON) -> None:
         client = self.engine.client
@@ -620,6 +650,7 @@ class Run:
             return await self._child_result(recorded.child)
         if recorded is not None and recorded.state != StepState.PENDING:
             return _outcome(recorded)
+        await self._write_stores()  # its arguments may come from a stored value
         if recorded is not None and recorded.child:
             name = recorded.child
             group = self.engine.group_of(request.function) or self.engine.group
@@ -726,6 +757,7 @@ class Run:
         recorded = claim.recorded
         if recorded is not None and recorded.state != StepState.PENDING:
             return _outcome(recorded)
+        await self._write_stores()  # its time or message may come from a stored value
         sleep = request.resume_at is not None
         creating: asyncio.Task[datetime | None] | None = None
         if recorded is not None and recorded.child:
@@ -838,22 +870,35 @@ class Run:
         }
 
     async def store(self, claim: StepClaim, compute: Callable[[], Any]) -> Any:
+        """Record the call, then make it, then record its value. A call whose outcome a crash
+        lost is never made again under its number: the replay makes the next call. The value
+        is written with the next write (the next call's, or a Suspension's), never later than
+        anything that could depend on it."""
         recorded = claim.recorded
         if recorded is not None and recorded.state == StepState.DONE:
             return recorded.value
-        value = await self._compute(compute)
-        stored = _json_value(value, what=f"the value stored at step {claim.id}")
-        self._record(
-            claim.id,
-            ExecutionStep(
-                kind=StepKind.STORE,
-                state=StepState.DONE,
-                value=stored,
-                attempt=self.attempt,
-                started_at=self.now(),
-            ),
+        calls = 1 if recorded is None else (recorded.calls or 1) + 1
+        call = ExecutionStep(
+            kind=StepKind.STORE,
+            calls=calls,
+            attempt=self.attempt,
+            started_at=self.now(),
         )
-        await self._flush()
+        self._record(claim.id, call)
+        await self._write_stores()
+        about = StepCall(self.namespace, self.name, self.uid, claim.id, self.attempt, calls)
+        if calls > 1:
+            self.logger.warning(
+                "step %s: call %d of its store (the outcome of call %d was lost to a crash)",
+                claim.id,
+                calls,
+                calls - 1,
+            )
+        with step_call(about):
+            value = await self._compute(compute)
+        stored = _json_value(value, what=f"the value stored at step {claim.id}")
+        self._record(claim.id, call.model_copy(update={"state": StepState.DONE, "value": stored}))
+        self._schedule_flush()
         return stored
 
     async def _compute(self, compute: Callable[[], Any]) -> Any:
@@ -934,6 +979,7 @@ class Run:
         recorded = claim.recorded
         if recorded is not None and recorded.state != StepState.PENDING:
             return _outcome(recorded)
+        await self._write_stores()  # its spec may come from a stored value
         if recorded is not None and recorded.child:
             name = recorded.child
             await self._ensure("job", self._job_body(name, claim.id, request), claim.id)
