@@ -13,7 +13,7 @@ import pytest
 import kontinue
 from kontinue.api import ErrorKind, ExecutionPhase, StepState
 from kontinue.kube import ConnectionFailed
-from kontinue.testing import WorkflowEnvironment
+from kontinue.testing import WorkflowEnvironment, eventually
 
 
 def _pipeline_worker(effects: list[str]) -> kontinue.Worker:
@@ -336,3 +336,37 @@ def test_a_stored_value_is_written_before_a_child_can_depend_on_it(
         done = kontinue_env.wait(kontinue_env.execute(buyer, {}))
     assert done.status.result == "receipt for tok-1"
     assert order == ["value written", "child created"]
+
+
+def test_a_run_that_goes_on_while_it_is_evicted_stays_in_memory(
+    kontinue_env: WorkflowEnvironment,
+) -> None:
+    """Its child ends while the eviction writes its state: the run goes on to its sleep, and
+    the eviction must not stop it there with the sleep unwritten (it is evicted again). The
+    race has more than one outcome, so it is run a few times."""
+    effects: list[str] = []
+    worker = _pipeline_worker(effects)
+    settings = kontinue.WorkerSettings(max_cached_runs=0)
+    with kontinue_env.running(worker, settings=settings) as running:
+        engine = running.worker.engine
+        transport = engine.client._transport
+        send = transport.send
+        current: list[str] = []
+
+        def asleep() -> bool:
+            """The run went on to its sleep, and the worker sees the sleep's Suspension."""
+            return engine.cached("suspension", f"{current[-1]}-2") is not None
+
+        async def slow_eviction(request: Any) -> Any:
+            if request.method == "PATCH" and b"waiting for child" in (request.body or b""):
+                await asyncio.to_thread(eventually, asleep, timeout=5)  # the child ends
+            return await send(request)
+
+        transport.send = slow_eviction
+        for _ in range(4):
+            current.append(kontinue_env.execute("pipeline", {}, group="replay"))
+            waiting = kontinue_env.wait(current[-1], phases={ExecutionPhase.SUSPENDED}, timeout=5)
+            assert waiting.status.steps["2"].kind.value == "sleep"
+        kontinue_env.advance(timedelta(hours=1))
+        for name in current:
+            assert kontinue_env.wait(name).status.result["children"] == ["c1", "c2"]

@@ -177,6 +177,8 @@ class Run:
         self.task: asyncio.Task[None] | None = None
         self.evicting = False
         self.blocked_since: datetime | None = None
+        self._waits_ended = 0
+        """Counts the waits that ended: an eviction stops only a run still in the same wait."""
         self._write_lock = asyncio.Lock()
         self._flush_scheduled = False
         self._ending = False
@@ -435,8 +437,8 @@ class Run:
         return ExecutionPhase.EXECUTING, message
 
     async def _flush(self, *, final: bool = False) -> None:
-        await self._settle()
         async with self._write_lock:
+            await self._settle()  # under the lock: a sleep may start while a flush waits
             if self._stopped:
                 return  # stopped (canceled, evicted, stale): it writes nothing more
             if not final and (self._ending or (self.task is not None and self.task.done())):
@@ -583,6 +585,7 @@ class Run:
         self._schedule_flush()
 
     def _unblocked(self) -> None:
+        self._waits_ended += 1
         if not self.waits and self.wake_at is None:
             self.blocked_since = None
             self.engine.unblocked(self)
@@ -1057,13 +1060,17 @@ class Run:
 
     async def evict(self) -> bool:
         """Drop the waiting coroutine to save memory (the next run replays it); False when
-        its state could not be written first (it stays in memory)."""
+        its state could not be written first, or when what it waited for came while it was
+        written (it goes on in memory; if it waits again, it is evicted again)."""
+        waiting = self._waits_ended
         try:
             await self._flush()
         except RunLost:
             await self.stop()  # stale anyway: another worker owns it now
             return True
         except (RunInterrupted, Exception):
+            return False
+        if self._waits_ended != waiting or self._stopped:
             return False
         await self.stop()
         return True
