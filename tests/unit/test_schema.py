@@ -1083,3 +1083,82 @@ def test_structural_errors_are_sorted_and_suppress_default_checks() -> None:
         f"{PATH}.properties[spec].properties[b].type: Required value: "
         "must not be empty for specified object fields",
     ]
+
+
+_STEPS = {
+    "type": "object",
+    "properties": {
+        "count": {"type": "integer"},
+        "steps": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {"state": {"type": "string", "enum": ["Pending", "Done"]}},
+            },
+        },
+        "tags": {"type": "array", "items": {"type": "string", "maxLength": 3}},
+    },
+}
+
+
+def test_an_update_is_checked_where_it_changes_the_object() -> None:
+    """Like apiserver's validation ratcheting: an unchanged value stands (e.g. after the
+    schema got stricter), a changed one is checked."""
+    schema = root(_STEPS)
+    old = obj({"steps": {"a": {"state": "Old"}}, "tags": ["long-tag"], "count": 1})
+    new = copy.deepcopy(old)
+    new["spec"]["steps"]["b"] = {"state": "Done"}
+    assert [e.field for e in validate(new, schema)] == ["spec.steps.a.state", "spec.tags[0]"]
+    assert validate(new, schema, old) == []
+    new["spec"]["steps"]["c"] = {"state": "Bad"}
+    new["spec"]["tags"].append("also-long")
+    assert [e.field for e in validate(new, schema, old)] == ["spec.steps.c.state", "spec.tags[1]"]
+
+
+def test_a_value_that_python_finds_equal_but_json_does_not_is_checked() -> None:
+    """``True == 1`` in Python: a count changed from 1 to true is a change to check."""
+    schema = root(_STEPS)
+    old = obj({"steps": {"a": {"state": "Done"}}, "count": 1})
+    new = obj({"steps": {"a": {"state": "Done"}}, "count": True})
+    assert [e.field for e in validate(new, schema, old)] == ["spec.count"]
+    assert [e.field for e in validate(new["spec"], _STEPS, old["spec"])] == ["count"]
+
+
+def test_list_type_checks_look_at_what_an_update_changes() -> None:
+    spec = {
+        "type": "object",
+        "properties": {
+            "old": {"type": "array", "items": {"type": "string"}, "x-kubernetes-list-type": "set"},
+            "new": {"type": "array", "items": {"type": "string"}, "x-kubernetes-list-type": "set"},
+        },
+    }
+    schema = root(spec)
+    before = obj({"old": ["a", "a"]})  # stored before the list became a set
+    after = obj({"old": ["a", "a"], "new": ["b", "b"]})
+    assert [e.field for e in validate(after, schema)] == ["spec.old[1]", "spec.new[1]"]
+    assert [e.field for e in validate(after, schema, before)] == ["spec.new[1]"]
+
+
+def test_an_update_is_pruned_and_defaulted_where_it_changes_the_object() -> None:
+    """What an update leaves as stored was pruned and defaulted then: only the changes are."""
+    spec = {
+        "type": "object",
+        "properties": {
+            "steps": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "properties": {"state": {"type": "string", "default": "Pending"}},
+                },
+            },
+        },
+    }
+    schema = root(spec)
+    old = obj({"steps": {"a": {"legacy": 1}}})  # stored before "legacy" left the schema
+    new = copy.deepcopy(old)
+    new["spec"]["steps"]["b"] = {"legacy": 2}
+    assert prune(new, schema, old) == ["spec.steps.b.legacy"]
+    apply_defaults(new, schema, old)
+    assert new["spec"]["steps"] == {"a": {"legacy": 1}, "b": {"state": "Pending"}}
+    fresh = copy.deepcopy(old)
+    assert prune(fresh, schema) == ["spec.steps.a.legacy"]

@@ -14,6 +14,7 @@ from typing import Any
 
 import jsonpatch
 import jsonpointer
+import orjson
 
 from .strategic import PatchError, strategic_merge_patch
 
@@ -40,7 +41,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
                 result[key] = merge(result.get(key), value)
         return result
 
-    return merge(copy.deepcopy(target), copy.deepcopy(patch))
+    return merge(_copy(target), _copy(patch))
 
 
 def json_patch(target: Any, operations: Any) -> Any:
@@ -51,7 +52,7 @@ def json_patch(target: Any, operations: Any) -> Any:
     """
     if not isinstance(operations, list):
         raise PatchError("a JSON patch must be a JSON array of operations")
-    document = copy.deepcopy(target)
+    document = _copy(target)
     for index, operation in enumerate(operations):
         if not isinstance(operation, Mapping):
             raise PatchError(f"JSON patch operation {index}: must be an object")
@@ -65,3 +66,11 @@ def json_patch(target: Any, operations: Any) -> Any:
         except (KeyError, IndexError, TypeError, ValueError) as err:
             raise PatchError(f"{where}: cannot apply: {err}") from None
     return document
+
+
+def _copy(document: Any) -> Any:
+    """A deep copy of a JSON document (through orjson: several times faster than deepcopy)."""
+    try:
+        return orjson.loads(orjson.dumps(document))
+    except TypeError:  # not plain JSON (e.g. an integer beyond 64 bits)
+        return copy.deepcopy(document)

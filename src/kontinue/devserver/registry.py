@@ -368,7 +368,8 @@ class Registry:
         )
         if rt.is_custom:
             schema = rt.schemas.get(version) or rt.schemas.get(rt.version) or {}
-            unknown = prune(obj, schema)
+            # what an update leaves as it was is neither pruned, defaulted nor validated again
+            unknown = prune(obj, schema, old)
             if unknown:
                 if options.field_validation == "Strict":
                     raise ApiStatus.bad_request(
@@ -377,8 +378,8 @@ class Registry:
                     )
                 if options.field_validation != "Ignore":
                     warnings += [f'unknown field "{u}"' for u in unknown]
-            apply_defaults(obj, schema)
-            errors += validate(obj, schema)
+            apply_defaults(obj, schema, old)
+            errors += validate(obj, schema, old)
         elif rt.key == CRD_KEY:
             errors += admit_crd(obj, old, self.clock.now())
         else:
@@ -498,7 +499,7 @@ class Registry:
             )
         if subresource == "status":
             status = new.get("status")
-            new = copy.deepcopy(old)
+            new = copy.deepcopy({key: value for key, value in old.items() if key != "status"})
             if status is None:
                 new.pop("status", None)
             else:

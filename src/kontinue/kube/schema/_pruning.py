@@ -5,9 +5,34 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import orjson
+
 from ._errors import JSON
 
 _META = ("apiVersion", "kind", "metadata")
+
+
+ABSENT: Any = object()
+"""No old value to compare with (a create, or a new field): everything is looked at."""
+
+
+def unchanged(value: Any, old: Any) -> bool:
+    """``value`` is exactly ``old``: equal, and equal as JSON (Python has ``1 == 1.0 == True``).
+
+    An update leaves such a subtree as it was stored, pruned, defaulted and valid, so the
+    admission steps skip it (apiserver ratchets validation of unchanged values likewise)."""
+    if old is ABSENT or value != old:
+        return False
+    if isinstance(value, (dict, list)):
+        return orjson.dumps(value) == orjson.dumps(old)
+    return type(value) is type(old)
+
+
+def _old(old: Any, key: str | int) -> Any:
+    """The old value at ``key`` of a dict or list ``old``, or :data:`ABSENT`."""
+    if isinstance(key, str):
+        return old.get(key, ABSENT) if isinstance(old, dict) else ABSENT
+    return old[key] if isinstance(old, list) and key < len(old) else ABSENT
 
 
 def _render(path: list[str | int]) -> str:
@@ -17,22 +42,26 @@ def _render(path: list[str | int]) -> str:
     return out
 
 
-def prune(obj: JSON, schema: JSON) -> list[str]:
+def prune(obj: JSON, schema: JSON, old: JSON | None = None) -> list[str]:
     """Remove (in place) the fields ``schema`` does not declare; return their sorted paths.
 
     ``x-kubernetes-preserve-unknown-fields: true`` keeps unknown fields at its node (declared ones
     are still pruned below it), ``additionalProperties`` keeps every key (a boolean one prunes the
     values' own fields), and ``x-kubernetes-embedded-resource`` keeps ``apiVersion``, ``kind`` and
-    ``metadata``.  At the root those three are always kept; metadata is not pruned here.
+    ``metadata``.  At the root those three are always kept; metadata is not pruned here. With
+    ``old`` (the stored object an update replaces), subtrees it leaves unchanged are skipped.
     """
     removed: list[str] = []
-    _prune(obj, {**schema, "x-kubernetes-embedded-resource": True}, [], removed)
+    was = ABSENT if old is None else old
+    _prune(obj, {**schema, "x-kubernetes-embedded-resource": True}, [], removed, was)
     return sorted(removed)
 
 
-def _prune(x: Any, s: JSON | None, path: list[str | int], removed: list[str]) -> None:
+def _prune(x: Any, s: JSON | None, path: list[str | int], removed: list[str], old: Any) -> None:
+    if unchanged(x, old):
+        return
     if s is not None and s.get("x-kubernetes-preserve-unknown-fields") is True:
-        _skip_prune(x, s, path, removed)
+        _skip_prune(x, s, path, removed, old)
     elif isinstance(x, dict):
         if s is None:
             removed.extend(_render([*path, k]) for k in x)
@@ -43,27 +72,30 @@ def _prune(x: Any, s: JSON | None, path: list[str | int], removed: list[str]) ->
             if s.get("x-kubernetes-embedded-resource") and k in _META:
                 continue
             if k in props or extra is not None:
-                _prune(x[k], props[k] if k in props else _sub(extra), [*path, k], removed)
+                sub = props[k] if k in props else _sub(extra)
+                _prune(x[k], sub, [*path, k], removed, _old(old, k))
             else:
                 if k not in _META or path:
                     removed.append(_render([*path, k]))
                 del x[k]
     elif isinstance(x, list):
         for i, item in enumerate(x):
-            _prune(item, _sub(s.get("items")) if s else None, [*path, i], removed)
+            _prune(item, _sub(s.get("items")) if s else None, [*path, i], removed, _old(old, i))
 
 
-def _skip_prune(x: Any, s: JSON, path: list[str | int], removed: list[str]) -> None:
+def _skip_prune(x: Any, s: JSON, path: list[str | int], removed: list[str], old: Any) -> None:
     props, extra = s.get("properties") or {}, s.get("additionalProperties")
     if isinstance(x, dict):
         for k in x:
             if s.get("x-kubernetes-embedded-resource") and k in _META:
                 continue
             if k in props or extra is not None:
-                _prune(x[k], props[k] if k in props else _sub(extra), [*path, k], removed)
+                sub = props[k] if k in props else _sub(extra)
+                _prune(x[k], sub, [*path, k], removed, _old(old, k))
     elif isinstance(x, list) and isinstance(s.get("items"), dict):
         for i, item in enumerate(x):
-            _skip_prune(item, s["items"], [*path, i], removed)
+            if not unchanged(item, _old(old, i)):
+                _skip_prune(item, s["items"], [*path, i], removed, _old(old, i))
 
 
 def _sub(schema: Any) -> JSON | None:
@@ -77,17 +109,21 @@ def _field_schema(s: JSON | None, key: str) -> JSON | None:
     return _sub(props[key]) if key in props else _sub(s.get("additionalProperties"))
 
 
-def apply_defaults(obj: JSON, schema: JSON) -> None:
+def apply_defaults(obj: JSON, schema: JSON, old: JSON | None = None) -> None:
     """Drop non-nullable nulls without a default, then apply ``default`` values, in place.
 
     An absent field, or a non-nullable null, gets a deep copy of its default; defaulting recurses
     into objects (properties and additionalProperties) and array items.  A nullable null is kept.
+    With ``old`` (the stored object an update replaces), subtrees it leaves unchanged are skipped.
     """
-    _prune_nulls(obj, schema)
-    _default(obj, schema)
+    was = ABSENT if old is None else old
+    _prune_nulls(obj, schema, was)
+    _default(obj, schema, was)
 
 
-def _prune_nulls(x: Any, s: JSON | None) -> None:
+def _prune_nulls(x: Any, s: JSON | None, old: Any) -> None:
+    if unchanged(x, old):
+        return
     if isinstance(x, dict):
         for k in list(x):
             sub = _field_schema(s, k)
@@ -99,18 +135,18 @@ def _prune_nulls(x: Any, s: JSON | None) -> None:
             ):
                 del x[k]
             else:
-                _prune_nulls(x[k], sub)
+                _prune_nulls(x[k], sub, _old(old, k))
     elif isinstance(x, list):
-        for item in x:
-            _prune_nulls(item, _sub(s.get("items")) if s else None)
+        for i, item in enumerate(x):
+            _prune_nulls(item, _sub(s.get("items")) if s else None, _old(old, i))
 
 
 def _has_default(s: JSON) -> bool:
     return s.get("default") is not None
 
 
-def _default(x: Any, s: JSON | None) -> None:
-    if s is None:
+def _default(x: Any, s: JSON | None, old: Any) -> None:
+    if s is None or unchanged(x, old):
         return
     if isinstance(x, dict):
         props = s.get("properties") or {}
@@ -122,15 +158,15 @@ def _default(x: Any, s: JSON | None) -> None:
         extra = s.get("additionalProperties")
         for k in list(x):
             if k in props:
-                _default(x[k], _sub(props[k]))
+                _default(x[k], _sub(props[k]), _old(old, k))
             elif extra is not None:
                 sub = _sub(extra)
                 if x[k] is None and sub is not None and not sub.get("nullable"):
                     x[k] = copy.deepcopy(sub.get("default"))
-                _default(x[k], sub)
+                _default(x[k], sub, _old(old, k))
     elif isinstance(x, list):
         items = _sub(s.get("items"))
         for i in range(len(x)):
             if x[i] is None and items is not None and not items.get("nullable"):
                 x[i] = copy.deepcopy(items.get("default"))
-            _default(x[i], items)
+            _default(x[i], items, _old(old, i))
