@@ -411,10 +411,8 @@ class Run:
                 self._flush_scheduled = False
             try:
                 await self._flush()
-            except (RunLost, RunInterrupted, asyncio.CancelledError):
-                pass
-            except StatusRejected as error:
-                self._rejected = error
+            except (RunLost, RunInterrupted, StatusRejected, asyncio.CancelledError):
+                pass  # a refused status fails the run at its next durable call or its end
             except Exception as error:
                 _log.warning("status of %s/%s not written: %s", self.namespace, self.name, error)
 
@@ -469,10 +467,11 @@ class Run:
             patch["observedGeneration"] = int(self.raw["metadata"].get("generation") or 1)
             try:
                 await self._write(patch)
-            except StatusRejected:
+            except StatusRejected as error:
                 # what was refused is dropped; the steps recorded before stay on the server
                 kept = {k: v for k, v in patch.items() if k not in ("steps", "result")}
                 self.patch = _merge(kept, self.patch)
+                self._rejected = error
                 raise
             except BaseException:
                 self.patch = _merge(patch, self.patch)  # keep it for the next try
