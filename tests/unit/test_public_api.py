@@ -33,6 +33,7 @@ def test_toolkit_exports() -> None:
     assert sorted(kontinue.kube.schema.__all__) == sorted(
         [
             "FieldError",
+            "Unchanged",
             "apply_defaults",
             "check_structural",
             "format_invalid_message",

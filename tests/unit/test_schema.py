@@ -9,6 +9,7 @@ import pytest
 
 from kontinue.kube.schema import (
     FieldError,
+    Unchanged,
     apply_defaults,
     check_structural,
     format_invalid_message,
@@ -1109,10 +1110,13 @@ def test_an_update_is_checked_where_it_changes_the_object() -> None:
     new = copy.deepcopy(old)
     new["spec"]["steps"]["b"] = {"state": "Done"}
     assert [e.field for e in validate(new, schema)] == ["spec.steps.a.state", "spec.tags[0]"]
-    assert validate(new, schema, old) == []
+    assert validate(new, schema, Unchanged(new, old)) == []
     new["spec"]["steps"]["c"] = {"state": "Bad"}
     new["spec"]["tags"].append("also-long")
-    assert [e.field for e in validate(new, schema, old)] == ["spec.steps.c.state", "spec.tags[1]"]
+    assert [e.field for e in validate(new, schema, Unchanged(new, old))] == [
+        "spec.steps.c.state",
+        "spec.tags[1]",
+    ]
 
 
 def test_a_value_that_python_finds_equal_but_json_does_not_is_checked() -> None:
@@ -1120,8 +1124,9 @@ def test_a_value_that_python_finds_equal_but_json_does_not_is_checked() -> None:
     schema = root(_STEPS)
     old = obj({"steps": {"a": {"state": "Done"}}, "count": 1})
     new = obj({"steps": {"a": {"state": "Done"}}, "count": True})
-    assert [e.field for e in validate(new, schema, old)] == ["spec.count"]
-    assert [e.field for e in validate(new["spec"], _STEPS, old["spec"])] == ["count"]
+    assert [e.field for e in validate(new, schema, Unchanged(new, old))] == ["spec.count"]
+    changed = Unchanged(new["spec"], old["spec"])
+    assert [e.field for e in validate(new["spec"], _STEPS, changed)] == ["count"]
 
 
 def test_list_type_checks_look_at_what_an_update_changes() -> None:
@@ -1136,7 +1141,7 @@ def test_list_type_checks_look_at_what_an_update_changes() -> None:
     before = obj({"old": ["a", "a"]})  # stored before the list became a set
     after = obj({"old": ["a", "a"], "new": ["b", "b"]})
     assert [e.field for e in validate(after, schema)] == ["spec.old[1]", "spec.new[1]"]
-    assert [e.field for e in validate(after, schema, before)] == ["spec.new[1]"]
+    assert [e.field for e in validate(after, schema, Unchanged(after, before))] == ["spec.new[1]"]
 
 
 def test_an_update_is_pruned_and_defaulted_where_it_changes_the_object() -> None:
@@ -1157,8 +1162,9 @@ def test_an_update_is_pruned_and_defaulted_where_it_changes_the_object() -> None
     old = obj({"steps": {"a": {"legacy": 1}}})  # stored before "legacy" left the schema
     new = copy.deepcopy(old)
     new["spec"]["steps"]["b"] = {"legacy": 2}
-    assert prune(new, schema, old) == ["spec.steps.b.legacy"]
-    apply_defaults(new, schema, old)
+    unchanged = Unchanged(new, old)
+    assert prune(new, schema, unchanged) == ["spec.steps.b.legacy"]
+    apply_defaults(new, schema, unchanged)
     assert new["spec"]["steps"] == {"a": {"legacy": 1}, "b": {"state": "Pending"}}
     fresh = copy.deepcopy(old)
     assert prune(fresh, schema) == ["spec.steps.a.legacy"]

@@ -21,6 +21,7 @@ import orjson
 from kontinue.clock import Clock, format_time
 from kontinue.kube.schema import (
     FieldError,
+    Unchanged,
     apply_defaults,
     format_invalid_message,
     prune,
@@ -369,7 +370,8 @@ class Registry:
         if rt.is_custom:
             schema = rt.schemas.get(version) or rt.schemas.get(rt.version) or {}
             # what an update leaves as it was is neither pruned, defaulted nor validated again
-            unknown = prune(obj, schema, old)
+            unchanged = Unchanged(obj, old)
+            unknown = prune(obj, schema, unchanged)
             if unknown:
                 if options.field_validation == "Strict":
                     raise ApiStatus.bad_request(
@@ -378,8 +380,8 @@ class Registry:
                     )
                 if options.field_validation != "Ignore":
                     warnings += [f'unknown field "{u}"' for u in unknown]
-            apply_defaults(obj, schema, old)
-            errors += validate(obj, schema, old)
+            apply_defaults(obj, schema, unchanged)
+            errors += validate(obj, schema, unchanged)
         elif rt.key == CRD_KEY:
             errors += admit_crd(obj, old, self.clock.now())
         else:

@@ -20,10 +20,12 @@ light translation; a pattern Python cannot compile is reported as invalid.
 from ._errors import FieldError, format_invalid_message
 from ._pruning import apply_defaults, prune
 from ._structural import check_structural
+from ._unchanged import Unchanged
 from ._validation import validate
 
 __all__ = [
     "FieldError",
+    "Unchanged",
     "apply_defaults",
     "check_structural",
     "format_invalid_message",

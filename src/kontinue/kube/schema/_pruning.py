@@ -5,34 +5,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import orjson
-
 from ._errors import JSON
+from ._unchanged import KEPT, NOTHING, Unchanged, below
 
 _META = ("apiVersion", "kind", "metadata")
-
-
-ABSENT: Any = object()
-"""No old value to compare with (a create, or a new field): everything is looked at."""
-
-
-def unchanged(value: Any, old: Any) -> bool:
-    """``value`` is exactly ``old``: equal, and equal as JSON (Python has ``1 == 1.0 == True``).
-
-    An update leaves such a subtree as it was stored, pruned, defaulted and valid, so the
-    admission steps skip it (apiserver ratchets validation of unchanged values likewise)."""
-    if old is ABSENT or value != old:
-        return False
-    if isinstance(value, (dict, list)):
-        return orjson.dumps(value) == orjson.dumps(old)
-    return type(value) is type(old)
-
-
-def _old(old: Any, key: str | int) -> Any:
-    """The old value at ``key`` of a dict or list ``old``, or :data:`ABSENT`."""
-    if isinstance(key, str):
-        return old.get(key, ABSENT) if isinstance(old, dict) else ABSENT
-    return old[key] if isinstance(old, list) and key < len(old) else ABSENT
 
 
 def _render(path: list[str | int]) -> str:
@@ -42,26 +18,25 @@ def _render(path: list[str | int]) -> str:
     return out
 
 
-def prune(obj: JSON, schema: JSON, old: JSON | None = None) -> list[str]:
+def prune(obj: JSON, schema: JSON, unchanged: Unchanged = NOTHING) -> list[str]:
     """Remove (in place) the fields ``schema`` does not declare; return their sorted paths.
 
     ``x-kubernetes-preserve-unknown-fields: true`` keeps unknown fields at its node (declared ones
     are still pruned below it), ``additionalProperties`` keeps every key (a boolean one prunes the
     values' own fields), and ``x-kubernetes-embedded-resource`` keeps ``apiVersion``, ``kind`` and
-    ``metadata``.  At the root those three are always kept; metadata is not pruned here. With
-    ``old`` (the stored object an update replaces), subtrees it leaves unchanged are skipped.
+    ``metadata``.  At the root those three are always kept; metadata is not pruned here. What
+    an update leaves ``unchanged`` is skipped.
     """
     removed: list[str] = []
-    was = ABSENT if old is None else old
-    _prune(obj, {**schema, "x-kubernetes-embedded-resource": True}, [], removed, was)
+    _prune(obj, {**schema, "x-kubernetes-embedded-resource": True}, [], removed, unchanged.root)
     return sorted(removed)
 
 
-def _prune(x: Any, s: JSON | None, path: list[str | int], removed: list[str], old: Any) -> None:
-    if unchanged(x, old):
+def _prune(x: Any, s: JSON | None, path: list[str | int], removed: list[str], kept: Any) -> None:
+    if kept is KEPT:
         return
     if s is not None and s.get("x-kubernetes-preserve-unknown-fields") is True:
-        _skip_prune(x, s, path, removed, old)
+        _skip_prune(x, s, path, removed, kept)
     elif isinstance(x, dict):
         if s is None:
             removed.extend(_render([*path, k]) for k in x)
@@ -73,17 +48,19 @@ def _prune(x: Any, s: JSON | None, path: list[str | int], removed: list[str], ol
                 continue
             if k in props or extra is not None:
                 sub = props[k] if k in props else _sub(extra)
-                _prune(x[k], sub, [*path, k], removed, _old(old, k))
+                _prune(x[k], sub, [*path, k], removed, below(kept, k))
             else:
                 if k not in _META or path:
                     removed.append(_render([*path, k]))
                 del x[k]
     elif isinstance(x, list):
         for i, item in enumerate(x):
-            _prune(item, _sub(s.get("items")) if s else None, [*path, i], removed, _old(old, i))
+            _prune(item, _sub(s.get("items")) if s else None, [*path, i], removed, below(kept, i))
 
 
-def _skip_prune(x: Any, s: JSON, path: list[str | int], removed: list[str], old: Any) -> None:
+def _skip_prune(x: Any, s: JSON, path: list[str | int], removed: list[str], kept: Any) -> None:
+    if kept is KEPT:
+        return
     props, extra = s.get("properties") or {}, s.get("additionalProperties")
     if isinstance(x, dict):
         for k in x:
@@ -91,11 +68,10 @@ def _skip_prune(x: Any, s: JSON, path: list[str | int], removed: list[str], old:
                 continue
             if k in props or extra is not None:
                 sub = props[k] if k in props else _sub(extra)
-                _prune(x[k], sub, [*path, k], removed, _old(old, k))
+                _prune(x[k], sub, [*path, k], removed, below(kept, k))
     elif isinstance(x, list) and isinstance(s.get("items"), dict):
         for i, item in enumerate(x):
-            if not unchanged(item, _old(old, i)):
-                _skip_prune(item, s["items"], [*path, i], removed, _old(old, i))
+            _skip_prune(item, s["items"], [*path, i], removed, below(kept, i))
 
 
 def _sub(schema: Any) -> JSON | None:
@@ -109,20 +85,19 @@ def _field_schema(s: JSON | None, key: str) -> JSON | None:
     return _sub(props[key]) if key in props else _sub(s.get("additionalProperties"))
 
 
-def apply_defaults(obj: JSON, schema: JSON, old: JSON | None = None) -> None:
+def apply_defaults(obj: JSON, schema: JSON, unchanged: Unchanged = NOTHING) -> None:
     """Drop non-nullable nulls without a default, then apply ``default`` values, in place.
 
     An absent field, or a non-nullable null, gets a deep copy of its default; defaulting recurses
     into objects (properties and additionalProperties) and array items.  A nullable null is kept.
-    With ``old`` (the stored object an update replaces), subtrees it leaves unchanged are skipped.
+    What an update leaves ``unchanged`` is skipped.
     """
-    was = ABSENT if old is None else old
-    _prune_nulls(obj, schema, was)
-    _default(obj, schema, was)
+    _prune_nulls(obj, schema, unchanged.root)
+    _default(obj, schema, unchanged.root)
 
 
-def _prune_nulls(x: Any, s: JSON | None, old: Any) -> None:
-    if unchanged(x, old):
+def _prune_nulls(x: Any, s: JSON | None, kept: Any) -> None:
+    if kept is KEPT:
         return
     if isinstance(x, dict):
         for k in list(x):
@@ -135,18 +110,18 @@ def _prune_nulls(x: Any, s: JSON | None, old: Any) -> None:
             ):
                 del x[k]
             else:
-                _prune_nulls(x[k], sub, _old(old, k))
+                _prune_nulls(x[k], sub, below(kept, k))
     elif isinstance(x, list):
         for i, item in enumerate(x):
-            _prune_nulls(item, _sub(s.get("items")) if s else None, _old(old, i))
+            _prune_nulls(item, _sub(s.get("items")) if s else None, below(kept, i))
 
 
 def _has_default(s: JSON) -> bool:
     return s.get("default") is not None
 
 
-def _default(x: Any, s: JSON | None, old: Any) -> None:
-    if s is None or unchanged(x, old):
+def _default(x: Any, s: JSON | None, kept: Any) -> None:
+    if s is None or kept is KEPT:
         return
     if isinstance(x, dict):
         props = s.get("properties") or {}
@@ -158,15 +133,15 @@ def _default(x: Any, s: JSON | None, old: Any) -> None:
         extra = s.get("additionalProperties")
         for k in list(x):
             if k in props:
-                _default(x[k], _sub(props[k]), _old(old, k))
+                _default(x[k], _sub(props[k]), below(kept, k))
             elif extra is not None:
                 sub = _sub(extra)
                 if x[k] is None and sub is not None and not sub.get("nullable"):
                     x[k] = copy.deepcopy(sub.get("default"))
-                _default(x[k], sub, _old(old, k))
+                _default(x[k], sub, below(kept, k))
     elif isinstance(x, list):
         items = _sub(s.get("items"))
         for i in range(len(x)):
             if x[i] is None and items is not None and not items.get("nullable"):
                 x[i] = copy.deepcopy(items.get("default"))
-            _default(x[i], items, _old(old, i))
+            _default(x[i], items, below(kept, i))

@@ -11,7 +11,7 @@ from typing import Any
 
 from ._errors import _FORBIDDEN, _INVALID, _NOT_SUPPORTED, _REQUIRED, JSON, FieldError, _quote
 from ._formats import _compile
-from ._pruning import _META, ABSENT, _has_default, _prune, _sub
+from ._pruning import _META, _has_default, _prune, _sub
 from ._validation import _META_NAMES, _json_equal, _Validator
 
 _OPENAPI_TYPES = ("array", "boolean", "integer", "number", "object", "string")
@@ -331,7 +331,7 @@ def _defaults(s: JSON, path: str, root: bool) -> list[FieldError]:
     default = s.get("default")
     if default is not None and not root:
         pruned = copy.deepcopy(default)
-        _prune(pruned, s, [], [], ABSENT)
+        _prune(pruned, s, [], [], None)
         if not _json_equal(pruned, default):
             errors.append(_e(_INVALID, f"{path}.default", "must not have unknown fields", default))
         errors += _Validator(f"{path}.default").node(default, s, "")[0]

@@ -24,18 +24,17 @@ from ._errors import (
     _quote,
 )
 from ._formats import _FORMAT_CHECKS, _compile, _format, _types
-from ._pruning import ABSENT as _ABSENT
 from ._pruning import _sub
-from ._pruning import unchanged as _unchanged
+from ._unchanged import KEPT, NOTHING, Unchanged, below
 
 
-def validate(obj: JSON, schema: JSON, old: JSON | None = None) -> list[FieldError]:
+def validate(obj: JSON, schema: JSON, unchanged: Unchanged = NOTHING) -> list[FieldError]:
     """Validate ``obj`` like kube-apiserver validates a custom resource against its schema.
 
-    With ``old``, the object an update replaces, a subtree equal to its old value is not
-    checked again (as apiserver's validation ratcheting lets an unchanged value stand): an
-    update costs what it changes, not what the object holds. Inside ``anyOf``/``oneOf``/
-    ``allOf``/``not`` everything is checked, since the branch errors depend on full counts.
+    What an update leaves ``unchanged`` is not checked again (as apiserver's validation
+    ratcheting lets an unchanged value stand): an update costs what it changes, not what the
+    object holds. Inside ``anyOf``/``oneOf``/``allOf``/``not`` everything is checked, since the
+    branch errors depend on full counts.
 
     Implements type (``3.0`` is an integer, ``3.5`` is not), nullable, enum, required, properties,
     additionalProperties, items, minimum/maximum (with boolean exclusiveMinimum/Maximum),
@@ -54,8 +53,8 @@ def validate(obj: JSON, schema: JSON, old: JSON | None = None) -> list[FieldErro
         names = {k: v for k, v in (meta.get("properties") or {}).items() if k in _META_NAMES}
         reduced: JSON = {k: v for k, v in (("type", meta.get("type")), ("properties", names)) if v}
         root = {**schema, "properties": {**props, "metadata": reduced}}
-    errors = _Validator(None).node(obj, root, "", _ABSENT if old is None else old)[0]
-    _list_errors(obj, schema, "", errors, _ABSENT if old is None else old)
+    errors = _Validator(None).node(obj, root, "", unchanged.root)[0]
+    _list_errors(obj, schema, "", errors, unchanged.root)
     return errors
 
 
@@ -80,10 +79,10 @@ class _Validator:
         detail = f"{path} in body must be of type {expected}: {_quote(actual)}"
         return self.err(_TYPE_INVALID, path, detail, actual)
 
-    def node(self, v: Any, s: JSON, path: str, old: Any = _ABSENT) -> tuple[list[FieldError], int]:
+    def node(self, v: Any, s: JSON, path: str, kept: Any = None) -> tuple[list[FieldError], int]:
         """Errors of ``v`` at ``path`` against ``s`` and a count of the checks that ran
-        (none when ``v`` is its ``old`` value: see :func:`validate`)."""
-        if _unchanged(v, old):
+        (none when an update ``kept`` it: see :func:`validate`)."""
+        if kept is KEPT:
             return [], 0
         errors: list[FieldError] = []
         types, fmt, enum = _types(s), _format(s), s.get("enum")
@@ -114,18 +113,16 @@ class _Validator:
             errors += self.number(v, s, path)
         elif isinstance(v, list):
             items = s.get("items")
-            olds = old if isinstance(old, list) else []
             for i, item in enumerate(v):
                 if isinstance(items, dict):
-                    was = olds[i] if i < len(olds) else _ABSENT
-                    item_errors, item_count = self.node(item, items, f"{path}[{i}]", was)
+                    item_errors, item_count = self.node(item, items, f"{path}[{i}]", below(kept, i))
                     errors += item_errors
                     count += item_count
             errors += self.array(v, s, path)
         if isinstance(enum, list) and enum and not any(_json_equal(v, e) for e in enum):
             errors.append(self.err(_NOT_SUPPORTED, path, _supported(enum), v))
         if isinstance(v, dict):
-            object_errors, object_count = self.object(v, s, path, old)
+            object_errors, object_count = self.object(v, s, path, kept)
             errors += object_errors
             count += object_count
         return errors, count
@@ -240,9 +237,8 @@ class _Validator:
             errors.append(self.err(_INVALID, path, detail, ""))
         return errors
 
-    def object(self, v: JSON, s: JSON, path: str, old: Any) -> tuple[list[FieldError], int]:
+    def object(self, v: JSON, s: JSON, path: str, kept: Any) -> tuple[list[FieldError], int]:
         count = 1
-        olds = old if isinstance(old, dict) else {}
         if isinstance(s.get("minProperties"), int) and len(v) < s["minProperties"]:
             detail = f"{path} in body should have at least {s['minProperties']} properties"
             return [self.err(_INVALID, path, detail, len(v))], count
@@ -259,7 +255,7 @@ class _Validator:
             sub = props.get(k) if k in props else _sub(extra)
             if isinstance(sub, dict):
                 child = f"{path}.{k}" if path or k not in props else k
-                sub_errors, sub_count = self.node(item, sub, child, olds.get(k, _ABSENT))
+                sub_errors, sub_count = self.node(item, sub, child, below(kept, k))
                 errors += sub_errors
                 count += sub_count
         for k in s.get("required") or []:
@@ -300,28 +296,24 @@ def _non_unique(values: list[Any]) -> list[int]:
     return out
 
 
-def _list_errors(x: Any, s: Any, path: str, out: list[FieldError], old: Any = _ABSENT) -> None:
+def _list_errors(x: Any, s: Any, path: str, out: list[FieldError], kept: Any = None) -> None:
     """apiextensions' ``ValidateListSetsAndMaps``: set members and map keys must be unique."""
-    if not isinstance(s, dict) or _unchanged(x, old):
+    if not isinstance(s, dict) or kept is KEPT:
         return
     if isinstance(x, dict):
         props = s.get("properties") or {}
-        olds = old if isinstance(old, dict) else {}
         for k, v in x.items():
-            was = olds.get(k, _ABSENT)
             if isinstance(s.get("additionalProperties"), dict):
-                _list_errors(v, s["additionalProperties"], f"{path}[{k}]", out, was)
+                _list_errors(v, s["additionalProperties"], f"{path}[{k}]", out, below(kept, k))
             if k in props:
-                _list_errors(v, props[k], f"{path}.{k}" if path else k, out, was)
+                _list_errors(v, props[k], f"{path}.{k}" if path else k, out, below(kept, k))
     elif isinstance(x, list):
         if s.get("x-kubernetes-list-type") == "set":
             out += [FieldError(_DUPLICATE, f"{path}[{i}]", "", x[i]) for i in _non_unique(x)]
         elif s.get("x-kubernetes-list-type") == "map":
             out += _list_map_errors(x, s.get("x-kubernetes-list-map-keys") or [], path)
-        items = old if isinstance(old, list) else []
         for i, item in enumerate(x):
-            was = items[i] if i < len(items) else _ABSENT
-            _list_errors(item, s.get("items"), f"{path}[{i}]", out, was)
+            _list_errors(item, s.get("items"), f"{path}[{i}]", out, below(kept, i))
 
 
 def _list_map_errors(x: list[Any], keys: list[str], path: str) -> list[FieldError]:
