@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 import yaml
@@ -21,26 +19,13 @@ from kontinue.api import (
     SuspensionPhase,
 )
 from kontinue.kube import NotFound
-from kontinue.testing import WorkflowEnvironment
+from kontinue.testing import WorkflowEnvironment, eventually
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 COMPLETED = ExecutionPhase.COMPLETED
-T = TypeVar("T")
 
 
 # Helpers -------------------------------------------------------------------------------------
-
-
-def _eventually(what: str, find: Callable[[], T | None], timeout: float = 10.0) -> T:
-    """The first truthy value of ``find()``, polled for at most ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = find()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no {what} after {timeout}s")
-        time.sleep(0.01)
 
 
 def _waiting(env: WorkflowEnvironment, execution: str, kind: SuspensionKind) -> Suspension:
@@ -49,7 +34,7 @@ def _waiting(env: WorkflowEnvironment, execution: str, kind: SuspensionKind) -> 
     def find() -> list[Suspension]:
         return [s for s in env.suspensions(execution) if s.is_waiting and s.spec.kind == kind]
 
-    return _eventually(f"waiting {kind.value} suspension of {execution}", find)[0]
+    return eventually(find, timeout=10.0, what=f"waiting {kind.value} suspension of {execution}")[0]
 
 
 def _created(env: WorkflowEnvironment, name: str) -> Execution:
@@ -61,7 +46,7 @@ def _created(env: WorkflowEnvironment, name: str) -> Execution:
         except NotFound:
             return None
 
-    return _eventually(f"execution {name}", find)
+    return eventually(find, timeout=10.0, what=f"execution {name}")
 
 
 def _due_in(when: datetime | None, env: WorkflowEnvironment, seconds: int) -> bool:
@@ -209,7 +194,7 @@ def test_pipeline_approval_rejects_data_that_does_not_fit_the_form(
             suspension = _waiting(kontinue_env, name, SuspensionKind.MANUAL)
             return suspension if suspension.status.message else None
 
-        still_waiting = _eventually("message on the approval", refused)
+        still_waiting = eventually(refused, timeout=10.0, what="message on the approval")
         assert still_waiting.status.phase == SuspensionPhase.WAITING
         assert kontinue_env.get(name).status.phase == ExecutionPhase.SUSPENDED
 

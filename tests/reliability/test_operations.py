@@ -89,6 +89,16 @@ def executions(cluster: Cluster) -> dict[str, dict[str, Any]]:
     return {e["metadata"]["name"]: e for e in cluster.kube.list(EXECUTIONS)}
 
 
+def shards(cluster: Cluster, *, held: bool = False) -> list[dict[str, Any]]:
+    """The shard Leases of the ``ops`` group (only those with a holder when ``held``)."""
+    leases = cluster.kube.list(
+        "leases.coordination.k8s.io", label_selector="kontinue.cloud/shard-group=ops"
+    )
+    return [
+        lease for lease in leases if not held or (lease.get("spec") or {}).get("holderIdentity")
+    ]
+
+
 def phases_are(cluster: Cluster, names: list[str], phase: str) -> Callable[[], bool]:
     def check() -> bool:
         current = executions(cluster)
@@ -104,21 +114,7 @@ def test_shards_take_over_the_work_of_a_killed_replica(
     names = [f"hold-{n}" for n in range(30)]
     with replicas(cluster, tmp_path / "report", ["a", "b", "c"], sharding=True) as running:
         eventually(
-            lambda: (
-                len(
-                    [
-                        lease
-                        for lease in cluster.kube.list(
-                            "leases.coordination.k8s.io",
-                            label_selector="kontinue.cloud/shard-group=ops",
-                        )
-                        if (lease.get("spec") or {}).get("holderIdentity")
-                    ]
-                )
-                == 3
-            ),
-            timeout=60,
-            what="three live shards",
+            lambda: len(shards(cluster, held=True)) == 3, timeout=60, what="three live shards"
         )
         for name in names:
             create(cluster, name, "hold")
@@ -167,19 +163,7 @@ def test_a_function_limit_holds_across_two_replicas(
     report = tmp_path / "report"
     names = [f"limited-{n}" for n in range(10)]
     with replicas(cluster, report, ["x", "y"], sharding=True):
-        eventually(
-            lambda: (
-                len(
-                    cluster.kube.list(
-                        "leases.coordination.k8s.io",
-                        label_selector="kontinue.cloud/shard-group=ops",
-                    )
-                )
-                == 2
-            ),
-            timeout=60,
-            what="two shards",
-        )
+        eventually(lambda: len(shards(cluster)) == 2, timeout=60, what="two shards")
         for name in names:
             create(cluster, name, "limited")
         eventually(phases_are(cluster, names, "Completed"), timeout=90, what="all completed")

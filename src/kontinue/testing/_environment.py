@@ -39,7 +39,9 @@ __all__ = ["RunningWorker", "WorkflowEnvironment", "eventually"]
 T = TypeVar("T")
 
 
-def eventually(check: Callable[[], T], *, timeout: float = 15.0, what: str = "condition") -> T:
+def eventually(
+    check: Callable[[], T | None], *, timeout: float = 15.0, what: str = "condition"
+) -> T:
     """Call ``check`` until it returns something truthy (and return that), for at most
     ``timeout`` seconds of real time: the way to wait for the cluster to converge without a
     fixed sleep."""
