@@ -27,6 +27,8 @@ step version --short
 kontinue() { "$root/.venv/bin/kontinue" "$@"; }
 run() { printf '\n$ kontinue %s\n' "$*"; kontinue "$@"; }
 phase() { kontinue get "$1" -o json | "$root/.venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["status"].get("phase", "Pending"))'; }
+waiting() { kontinue suspensions "$1" -o name; }
+wait_suspension() { for _ in $(seq 600); do waiting "$1" | grep -qx "$2" && return 0; sleep 0.1; done; echo "timed out waiting for suspension $2"; return 1; }
 wait_phase() { for _ in $(seq 300); do [ "$(phase "$1")" = "$2" ] && return 0; sleep 0.1; done; echo "timed out waiting for $1 to be $2"; return 1; }
 printf '\n# Durable workflows (examples/), run by the worker inside kontinue dev:\n'
 run functions
@@ -34,11 +36,14 @@ run execute hello --arg name=kontinue --wait
 printf '\n$ kontinue execute deploy-pipeline --arg service=checkout --arg soak_seconds=3 -o name\n'
 pipeline=$(kontinue execute deploy-pipeline --arg service=checkout --arg soak_seconds=3 -o name)
 echo "$pipeline"
-wait_phase "$pipeline" Suspended
+# The pipeline is Suspended twice: in its soak (a durable sleep) and then for the approval. Wait
+# for the approval Suspension itself, so the demo never resumes the soak by mistake.
+approval="$pipeline-approval"
+wait_suspension "$pipeline" "$approval"
 run tree "$pipeline"
 run suspensions
 printf '\n# Approve the production deploy from the CLI:\n'
-run resume "$pipeline" --data '{"approved": true, "approver": "you", "comment": "ship it"}' --by you
+run resume "$approval" --data '{"approved": true, "approver": "you", "comment": "ship it"}' --by you
 wait_phase "$pipeline" Completed
 run tree "$pipeline"
 run get "$pipeline"

@@ -202,6 +202,30 @@ def test_suspensions_resume_and_tree(client: Client, kontinue_env: WorkflowEnvir
     assert list(client.job_logs(job_node.name)) == ["line one", "line two"]
 
 
+def test_resuming_an_execution_leaves_out_a_suspension_that_ended_meanwhile(
+    client: Client, kontinue_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = client.spawn("chain")
+    kontinue_env.wait(
+        root.metadata.name or "",
+        phases={ExecutionPhase.EXECUTING},
+        until=lambda ex: len(ex.status.steps) == 3,
+        timeout=30,
+    )
+    for child in client.children(root):
+        kontinue_env.wait(child.metadata.name or "", phases={ExecutionPhase.SUSPENDED})
+    listed = client.suspensions(root, recursive=True)
+    assert [s.is_waiting for s in listed] == [True, True]
+    client.resume_suspension(listed[0], {"approved": False})  # it ends before the next call
+    monkeypatch.setattr(client, "suspensions", lambda *args, **kwargs: listed)
+    resumed = client.resume_execution(root, recursive=True, data={"approved": True})
+    assert [s.metadata.name for s in resumed] == [listed[1].metadata.name]
+    assert client.parse_result(client.wait(root, timeout=10), list[bool]) in (
+        [False, True],
+        [True, False],
+    )
+
+
 def test_functions_and_schedules(client: Client, kontinue_env: WorkflowEnvironment) -> None:
     visible = [f.spec.name for f in client.functions()]
     assert "internal" not in visible and "order" in visible

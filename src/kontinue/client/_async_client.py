@@ -432,7 +432,8 @@ class AsyncClient:
         namespace: str | None = None,
     ) -> builtins.list[Suspension]:
         """Resume the waiting Suspensions of an execution (of its whole tree with
-        ``recursive``); returns them. :class:`InvalidState` if none is waiting."""
+        ``recursive``); returns them. A Suspension that ends meanwhile (a sleep running out) is
+        left out; :class:`InvalidState` if none is waiting."""
         from .errors import InvalidState
 
         ns = self._ns(namespace)
@@ -441,12 +442,18 @@ class AsyncClient:
             for s in await self.suspensions(execution, namespace=ns, recursive=recursive)
             if s.is_waiting
         ]
-        if not waiting:
+        resumed: builtins.list[Suspension] = []
+        for suspension in waiting:
+            try:
+                resumed.append(await self.resume_suspension(suspension, data, by=by, namespace=ns))
+            except InvalidState:
+                continue  # it ended between the list and the resume
+        if not resumed:
             where = "in its tree" if recursive else "of its own"
             raise InvalidState(
                 f"execution {_name(execution)} has no waiting suspension {where} to resume"
             )
-        return [await self.resume_suspension(s, data, by=by, namespace=ns) for s in waiting]
+        return resumed
 
     # Functions ------------------------------------------------------------------------------
 
