@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# A local upstream Kubernetes control plane for the test suite: etcd, kube-apiserver and
-# kube-controller-manager, built from source at the release pinned in tools/controlplane/go.mod.
+# A local upstream Kubernetes control plane for the test suite: etcd, kube-apiserver,
+# kube-controller-manager and kube-scheduler, built from source at the release pinned in tools/controlplane/go.mod.
 #
 #   scripts/controlplane.sh build             build the binaries into .tools/controlplane/bin
 #   scripts/controlplane.sh start DIR         start them on loopback with data, certificates,
@@ -8,6 +8,9 @@
 #   scripts/controlplane.sh stop DIR          stop them (by the PIDs recorded in DIR)
 #   scripts/controlplane.sh status DIR        exit 0 when the API server answers /readyz
 #
+# DIR/node.kubeconfig is for the local node agent (`kontinue node`), as system:node:kontinue-node;
+# DIR/pki/node-serving.{crt,key} is its serving certificate, DIR/pki/ca.crt the CA of the API
+# server's client certificate.
 # Everything listens on 127.0.0.1 only: the API server with TLS, client-certificate and
 # service-account-token authentication and RBAC authorization; etcd on plain HTTP loopback ports.
 # Ports are picked free at start (CONTROLPLANE_PORT fixes the API server's). Needs Go (the build
@@ -16,7 +19,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 module="$root/tools/controlplane"
 bin="${CONTROLPLANE_BIN:-$root/.tools/controlplane/bin}"
-programs=(etcd kube-apiserver kube-controller-manager)
+NODE_NAME=${NODE_NAME:-kontinue-node}
+programs=(etcd kube-apiserver kube-controller-manager kube-scheduler)
 
 usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
@@ -41,7 +45,8 @@ build() {
   local started=$SECONDS
   echo "controlplane: building ${programs[*]} $release (cold: about 10 minutes on 2 cores; cached after)" >&2
   (cd "$module" && go build -ldflags "$ldflags" -o "$bin/" ./cmd/etcd \
-    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager)
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler)
   echo "$want" >"$stamp"
   echo "controlplane: built in $((SECONDS - started)) s" >&2
 }
@@ -88,6 +93,13 @@ extendedKeyUsage=serverAuth"
     sign admin "/O=system:masters/CN=kontinue-admin" "extendedKeyUsage=clientAuth"
     sign controller-manager "/CN=system:kube-controller-manager" "extendedKeyUsage=clientAuth"
     sign kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "extendedKeyUsage=clientAuth"
+    sign scheduler "/CN=system:kube-scheduler" "extendedKeyUsage=clientAuth"
+    # the local node agent (kontinue node) authenticates as a kubelet: the Node authorizer
+    # limits it to its own Node, its pods and what they reference
+    sign node "/O=system:nodes/CN=system:node:$NODE_NAME" "extendedKeyUsage=clientAuth"
+    # ... and serves pod logs to the API server over TLS with this certificate
+    sign node-serving "/CN=$NODE_NAME" "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:$NODE_NAME
+extendedKeyUsage=serverAuth"
     [ -f sa.key ] || {
       openssl genrsa -out sa.key 2048 2>/dev/null
       openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
@@ -221,6 +233,14 @@ start() {
     --concurrent-gc-syncs 20 \
     --v 0
   wait_for kube-controller-manager 120 default_serviceaccount "$dir"
+
+  kubeconfig "$dir/scheduler.kubeconfig" "$(cat "$dir/server")" scheduler "$pki"
+  launch "$dir" kube-scheduler \
+    --kubeconfig "$dir/scheduler.kubeconfig" \
+    --authentication-kubeconfig "$dir/scheduler.kubeconfig" \
+    --authorization-kubeconfig "$dir/scheduler.kubeconfig" \
+    --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false --v 0
+  kubeconfig "$dir/node.kubeconfig" "$(cat "$dir/server")" node "$pki"
   echo "controlplane: ready at $(cat "$dir/server") in $((SECONDS - started)) s; KUBECONFIG=$dir/kubeconfig"
 }
 
@@ -240,7 +260,7 @@ controllers() {
 
 stop() {
   local dir=$1 p pid
-  for p in kube-controller-manager kube-apiserver etcd; do
+  for p in kube-scheduler kube-controller-manager kube-apiserver etcd; do
     [ -f "$dir/$p.pid" ] || continue
     pid=$(cat "$dir/$p.pid")
     kill "$pid" 2>/dev/null || true
