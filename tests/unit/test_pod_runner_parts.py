@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from kontinue.devserver import ApiStatus
-from kontinue.devserver._pod_logs import LogOptions, choose_container, read_lines
-from kontinue.devserver._processes import ConfigError, expand, resolve_env
+from kontinue.pods import BadLogRequest as ApiStatus
+from kontinue.pods import ConfigError, LogOptions, choose_container, expand, read_lines, resolve_env
 
 NOW = datetime(2030, 1, 1, 0, 0, 10, tzinfo=UTC)
 POD: dict[str, Any] = {

@@ -1,9 +1,9 @@
-"""Host processes for the pod runner: environment, spawning, log files, killing.
+"""Host processes for the pod lifecycle: environment, spawning, killing.
 
-The pieces of a container runtime that :mod:`kontinue.devserver.pods` needs, without the pod
-lifecycle: resolving a container's environment the way the kubelet does, starting its command as
-a host process in its own session, stopping process groups, and cleaning up after a server that
-was killed. Log capture is in :mod:`._pod_logs`.
+The pieces of a container runtime that :mod:`._runs` needs, without the pod lifecycle:
+resolving a container's environment the way the kubelet does, starting its command as a host
+process in its own session, stopping process groups, and cleaning up after a runner (the dev
+server or the node agent) that was killed. Log capture is in :mod:`._logs`.
 """
 
 from __future__ import annotations
@@ -21,12 +21,17 @@ from typing import Any
 
 __all__ = [
     "DEFAULT_PATH",
+    "LOOPBACK",
     "ConfigError",
+    "Lookup",
     "LostProcess",
     "SpawnError",
     "expand",
+    "field_value",
     "kill_group",
     "kill_lost",
+    "kill_recorded",
+    "record_process",
     "resolve_env",
     "spawn",
 ]
@@ -34,7 +39,8 @@ __all__ = [
 JSON = dict[str, Any]
 #: The PATH a container gets unless its spec sets one: the usual PATH of container images.
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-POD_IP = "127.0.0.1"
+#: The address pods report (hostIP, podIP) unless the runner is given another.
+LOOPBACK = "127.0.0.1"
 #: How an object the environment refers to is looked up: (kind plural, namespace, name) -> object.
 Lookup = Callable[[str, str, str], JSON | None]
 
@@ -73,7 +79,12 @@ def expand(text: str, env: Mapping[str, str]) -> str:
     return _REFERENCE.sub(replace, text)
 
 
-def _field_value(pod: JSON, path: str) -> str:
+def field_value(pod: JSON, path: str, address: str = LOOPBACK) -> str:
+    """The value of a downward API ``fieldRef`` (environment variables and volume files).
+
+    Pods run on this machine's network, so ``status.podIP`` and ``status.hostIP`` are both
+    ``address``.
+    """
     meta = pod.get("metadata", {})
     labels = re.fullmatch(r"metadata\.(labels|annotations)\['([^']*)'\]", path)
     if labels:
@@ -87,10 +98,10 @@ def _field_value(pod: JSON, path: str) -> str:
         "metadata.uid": meta.get("uid", ""),
         "spec.nodeName": pod.get("spec", {}).get("nodeName") or "localhost",
         "spec.serviceAccountName": pod.get("spec", {}).get("serviceAccountName") or "default",
-        "status.podIP": POD_IP,
-        "status.hostIP": POD_IP,
-        "status.podIPs": POD_IP,
-        "status.hostIPs": POD_IP,
+        "status.podIP": address,
+        "status.hostIP": address,
+        "status.podIPs": address,
+        "status.hostIPs": address,
     }
     if path not in simple:
         raise ConfigError(f'unsupported fieldRef "{path}"')
@@ -144,8 +155,20 @@ def _from_sources(container: JSON, namespace: str, lookup: Lookup) -> dict[str, 
     return env
 
 
-def resolve_env(pod: JSON, container: JSON, home: Path, lookup: Lookup) -> dict[str, str]:
+def resolve_env(
+    pod: JSON,
+    container: JSON,
+    home: Path,
+    lookup: Lookup,
+    *,
+    address: str = LOOPBACK,
+    base: Mapping[str, str] | None = None,
+) -> dict[str, str]:
     """The process environment of ``container``: a minimal base, ``envFrom``, then ``env``.
+
+    ``base`` comes first after ``PATH``/``HOME``/``HOSTNAME`` (the kubelet's service variables,
+    such as ``KUBERNETES_SERVICE_HOST``), so the pod's own variables override it; ``address``
+    answers the ``status.podIP``/``status.hostIP`` field references.
 
     Raises :class:`ConfigError` when a referenced ConfigMap, Secret or key is missing and not
     optional.
@@ -153,6 +176,7 @@ def resolve_env(pod: JSON, container: JSON, home: Path, lookup: Lookup) -> dict[
     meta = pod.get("metadata", {})
     namespace = meta.get("namespace", "")
     env = {"PATH": DEFAULT_PATH, "HOME": str(home), "HOSTNAME": meta.get("name", "")}
+    env.update(base or {})
     env.update(_from_sources(container, namespace, lookup))
     for var in container.get("env") or ():
         name = var.get("name", "")
@@ -162,7 +186,7 @@ def resolve_env(pod: JSON, container: JSON, home: Path, lookup: Lookup) -> dict[
             continue
         value: str | None
         if "fieldRef" in source:
-            value = _field_value(pod, source["fieldRef"].get("fieldPath", ""))
+            value = field_value(pod, source["fieldRef"].get("fieldPath", ""), address)
         elif "configMapKeyRef" in source:
             value = _key_ref(source["configMapKeyRef"], "configmaps", namespace, lookup)
         elif "secretKeyRef" in source:
@@ -177,18 +201,22 @@ def resolve_env(pod: JSON, container: JSON, home: Path, lookup: Lookup) -> dict[
 # Spawning ---------------------------------------------------------------------------------------
 
 
-def not_found_message(command: str) -> str:
+def not_found_message(command: str, agent: str) -> str:
+    """Why a container's executable cannot run; ``agent`` names the runner ("the dev server")."""
     return (
-        f'executable "{command}" not found on this machine (the dev server runs containers as '
+        f'executable "{command}" not found on this machine ({agent} runs containers as '
         "host processes; the image is not used)"
     )
 
 
-async def spawn(argv: list[str], cwd: Path, env: dict[str, str]) -> asyncio.subprocess.Process:
+async def spawn(
+    argv: list[str], cwd: Path, env: dict[str, str], agent: str
+) -> asyncio.subprocess.Process:
     """Start ``argv`` in its own session with stdout and stderr on one pipe.
 
     Its own session (and so process group) lets the runner stop the container's whole process
-    tree, as a runtime stops everything in a container when PID 1 ends.
+    tree, as a runtime stops everything in a container when PID 1 ends. ``agent`` names the
+    runner in the errors (:class:`SpawnError`) of a command that cannot start.
     """
     _make_directory(cwd)
     try:
@@ -202,7 +230,7 @@ async def spawn(argv: list[str], cwd: Path, env: dict[str, str]) -> asyncio.subp
             start_new_session=True,
         )
     except FileNotFoundError as exc:
-        raise SpawnError(127, not_found_message(argv[0])) from exc
+        raise SpawnError(127, not_found_message(argv[0], agent)) from exc
     except PermissionError as exc:
         raise SpawnError(
             126, f'executable "{argv[0]}" cannot be run on this machine: permission denied'
@@ -241,7 +269,7 @@ def exit_code(returncode: int) -> int:
 
 @dataclass(frozen=True)
 class LostProcess:
-    """A container process recorded by an earlier run of the server: its session and start."""
+    """A container process recorded by an earlier run of the runner: its session and start."""
 
     sid: int
     start_ticks: int
@@ -292,4 +320,31 @@ def kill_lost(lost: LostProcess) -> int:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
             killed += 1
+    return killed
+
+
+#: The file in a pod's directory listing its container processes: ``<container> <pid> <start>``.
+RECORDS = "processes"
+
+
+def record_process(directory: Path, container: str, pid: int) -> None:
+    """Note a container's process in its pod's directory, for :func:`kill_recorded` after a
+    crash of the runner."""
+    start = process_start(pid)
+    with (directory / RECORDS).open("a") as handle:
+        handle.write(f"{container} {pid} {start if start is not None else -1}\n")
+
+
+def kill_recorded(directory: Path) -> int:
+    """SIGKILL what is left of the processes recorded in a pod's directory; how many were."""
+    records = directory / RECORDS
+    try:
+        lines = records.read_text().splitlines()
+    except OSError:
+        return 0
+    killed = 0
+    for line in lines:
+        parts = line.split()
+        if len(parts) == 3 and parts[1].isdigit() and int(parts[2]) >= 0:
+            killed += kill_lost(LostProcess(int(parts[1]), int(parts[2])))
     return killed

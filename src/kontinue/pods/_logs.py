@@ -1,9 +1,10 @@
-"""Container logs for the pod runner: capture to files, and ``pods/log`` queries.
+"""Container logs: capture to files, and ``pods/log`` queries.
 
 A container's stdout and stderr go to a CRI-style log file, one ``<RFC3339Nano time> <line>``
-per line, so ``timestamps``, ``sinceSeconds``, ``sinceTime`` and ``tailLines`` are answered from
-the file alone, also for pods of an earlier run of the server. Each run of a container (after a
-restart) gets a new file; only the latest is served (``previous`` is not supported).
+per line, so ``timestamps``, ``sinceSeconds``, ``sinceTime``, ``tailLines`` and ``limitBytes``
+are answered from the file alone, also for pods of an earlier run of the runner. Each run of a
+container (after a restart) gets a new file: the latest is served, and with ``previous`` the one
+before it. Requests the kubelet would refuse raise :class:`BadLogRequest` with its message.
 """
 
 from __future__ import annotations
@@ -16,20 +17,24 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .errors import ApiStatus
-
 __all__ = [
+    "BadLogRequest",
     "LogOptions",
     "LogWriter",
     "choose_container",
     "follow",
     "format_nano",
     "latest_log",
+    "log_file",
     "read_lines",
     "waiting_reason",
 ]
 
 JSON = dict[str, Any]
+
+
+class BadLogRequest(Exception):
+    """A log request the kubelet answers with 400 Bad Request; the message is the kubelet's."""
 
 
 def format_nano(when: datetime) -> str:
@@ -103,27 +108,60 @@ def read_lines(path: Path, offset: int = 0) -> tuple[list[tuple[str, bytes]], in
     return out, offset + end
 
 
+def _attempts(folder: Path) -> list[Path]:
+    return sorted((p for p in folder.glob("*.log") if p.stem.isdigit()), key=lambda p: int(p.stem))
+
+
 def latest_log(folder: Path) -> Path | None:
     """The log file of a container's latest run, or None before it first started."""
-    attempts = sorted(
-        (p for p in folder.glob("*.log") if p.stem.isdigit()), key=lambda p: int(p.stem)
-    )
+    attempts = _attempts(folder)
     return attempts[-1] if attempts else None
+
+
+def log_file(folder: Path, pod: JSON, name: str, container: str, previous: bool) -> Path:
+    """The file a log request reads: the latest run's, or with ``previous`` the one before.
+
+    Raises :class:`BadLogRequest` as the kubelet answers when there is none yet.
+    """
+    attempts = _attempts(folder)
+    if previous:
+        if len(attempts) < 2:
+            raise BadLogRequest(
+                f'previous terminated container "{container}" in pod "{name}" not found'
+            )
+        return attempts[-2]
+    if not attempts:
+        raise BadLogRequest(
+            f'container "{container}" in pod "{name}" is waiting to start: '
+            + waiting_reason(pod, container)
+        )
+    return attempts[-1]
 
 
 async def follow(
     first: bytes, path: Path, offset: int, writer: LogWriter | None, options: LogOptions
 ) -> AsyncIterator[bytes]:
-    """``follow=true``: what is there, then new lines until the container's run ends."""
+    """``follow=true``: what is there, then new lines until the container's run ends.
+
+    ``first`` is already limited to ``options.limit``; the stream ends once that many bytes
+    went out in all.
+    """
+    left = options.limit
     if first:
         yield first
+        if left is not None:
+            left -= len(first)
     if writer is None or writer.path != path:
         return
-    while True:
+    while left is None or left > 0:
         changed = writer.changed
         lines, offset = read_lines(path, offset)
         if lines:
-            yield options.render(lines)
+            chunk = options.render(lines)
+            if left is not None:
+                chunk = chunk[:left]
+                left -= len(chunk)
+            yield chunk
             continue
         if writer.closed:
             return
@@ -144,9 +182,9 @@ def choose_container(pod: JSON, name: str, wanted: str) -> str:
         )
         if init:
             message += f" or one of the init containers: [{' '.join(init)}]"
-        raise ApiStatus.bad_request(message)
+        raise BadLogRequest(message)
     if wanted not in main and wanted not in init:
-        raise ApiStatus.bad_request(f"container {wanted} is not valid for pod {name}")
+        raise BadLogRequest(f"container {wanted} is not valid for pod {name}")
     return wanted
 
 
@@ -170,15 +208,25 @@ class LogOptions:
 
     timestamps: bool = False
     follow: bool = False
+    previous: bool = False
     tail: int | None = None
     since: str | None = None
     limit: int | None = None
 
     @classmethod
     def parse(cls, query: dict[str, str], now: datetime) -> LogOptions:
+        """The options of a query (``follow``, ``previous``, ``timestamps``, ``tailLines``,
+        ``limitBytes``, ``sinceSeconds``, ``sinceTime``, ``stream``)."""
         options = cls(
-            timestamps=query.get("timestamps") == "true", follow=query.get("follow") == "true"
+            timestamps=query.get("timestamps") == "true",
+            follow=query.get("follow") == "true",
+            previous=query.get("previous") == "true",
         )
+        if query.get("stream", "All") not in ("", "All"):
+            raise BadLogRequest(
+                f'stream: Unsupported value: "{query["stream"]}": stdout and stderr share one '
+                'log here, only "All" is served'
+            )
         options.tail = _number(query, "tailLines")
         options.limit = _number(query, "limitBytes", minimum=1)
         seconds = _number(query, "sinceSeconds", minimum=1)
@@ -188,13 +236,12 @@ class LogOptions:
             try:
                 when = datetime.fromisoformat(query["sinceTime"].replace("Z", "+00:00"))
             except ValueError:
-                raise ApiStatus.bad_request(
-                    f'sinceTime: Invalid value: "{query["sinceTime"]}"'
-                ) from None
+                raise BadLogRequest(f'sinceTime: Invalid value: "{query["sinceTime"]}"') from None
             options.since = format_nano(when)
         return options
 
     def select(self, lines: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+        """The lines the query asks for (``sinceSeconds``/``sinceTime``, then ``tailLines``)."""
         if self.since is not None:
             lines = [(t, line) for t, line in lines if t >= self.since]
         if self.tail is not None:
@@ -202,6 +249,7 @@ class LogOptions:
         return lines
 
     def render(self, lines: list[tuple[str, bytes]]) -> bytes:
+        """The lines as sent, with their times when ``timestamps`` was asked for."""
         if self.timestamps:
             return b"".join(t.encode() + b" " + line for t, line in lines)
         return b"".join(line for _, line in lines)
@@ -213,9 +261,9 @@ def _number(query: dict[str, str], key: str, *, minimum: int = 0) -> int | None:
     try:
         value = int(query[key])
     except ValueError:
-        raise ApiStatus.bad_request(f'{key}: Invalid value: "{query[key]}"') from None
+        raise BadLogRequest(f'{key}: Invalid value: "{query[key]}"') from None
     if value < minimum:
-        raise ApiStatus.bad_request(
+        raise BadLogRequest(
             f"{key}: Invalid value: {value}: must be greater than or equal to {minimum}"
             if minimum
             else f"{key}: Invalid value: {value}: must be greater than or equal to 0"
