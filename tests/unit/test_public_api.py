@@ -72,6 +72,7 @@ def test_kube_exports() -> None:
             "ResourceInfo",
             "ServerError",
             "SyncAccumulator",
+            "TooLarge",
             "TooManyRequests",
             "Unauthorized",
             "WatchEvent",

@@ -43,9 +43,10 @@ class ApiStatus(Exception):
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
             "code": self.code,
         }
+        if self.reason:  # kube-apiserver leaves it out of some 500s (etcd's refusals)
+            status["reason"] = self.reason
         if self.details is not None:
             status["details"] = self.details
         return status

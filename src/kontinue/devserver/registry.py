@@ -402,11 +402,12 @@ class Registry:
                 return None
             return self.store.put(storage_key(rt), obj)
         except ObjectTooLarge as exc:
+            # kube-apiserver passes etcd's refusal on as a 500 without a reason
             raise ApiStatus(
-                413,
-                "RequestEntityTooLarge",
-                f"etcdserver: request is too large: the object is {exc.size} bytes, the limit "
-                f"is {exc.limit}",
+                500,
+                "",
+                f"etcdserver: request is too large (the object is {exc.size} bytes, the limit "
+                f"is {exc.limit})",
             ) from exc
 
     def _now(self) -> str:

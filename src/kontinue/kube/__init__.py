@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         MethodNotAllowed,
         NotFound,
         ServerError,
+        TooLarge,
         TooManyRequests,
         Unauthorized,
     )
@@ -64,6 +65,7 @@ __all__ = [
     "ResourceInfo",
     "ServerError",
     "SyncAccumulator",
+    "TooLarge",
     "TooManyRequests",
     "Unauthorized",
     "WatchEvent",

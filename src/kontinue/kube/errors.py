@@ -26,6 +26,7 @@ __all__ = [
     "MethodNotAllowed",
     "NotFound",
     "ServerError",
+    "TooLarge",
     "TooManyRequests",
     "Unauthorized",
     "error_from_response",
@@ -119,6 +120,14 @@ class Invalid(ApiError):
     code = 422
 
 
+class TooLarge(ApiError):
+    """413, or the storage refusing the object (kube-apiserver answers etcd's "request is too
+    large" as a 500): the request or the object it makes is over the server's size limit, and
+    sending it again cannot succeed."""
+
+    code = 413
+
+
 class TooManyRequests(ApiError):
     """429: the server is throttling; :attr:`retry_after` says for how long."""
 
@@ -130,6 +139,9 @@ class ServerError(ApiError):
 
     code = 500
 
+
+#: How kube-apiserver words etcd's refusal of an object over its request limit (a 500).
+_STORAGE_TOO_LARGE = "request is too large"
 
 _BY_REASON: dict[str, type[ApiError]] = {
     "AlreadyExists": AlreadyExists,
@@ -145,6 +157,7 @@ _BY_CODE: dict[int, type[ApiError]] = {
     405: MethodNotAllowed,
     409: Conflict,
     410: Gone,
+    413: TooLarge,
     422: Invalid,
     429: TooManyRequests,
 }
@@ -173,6 +186,8 @@ def error_from_response(status_code: int, body: bytes, retry_after: str | None =
         except ValueError:
             pass
     cls = _BY_REASON.get(str(status.get("reason") or ""))
+    if status_code >= 500 and _STORAGE_TOO_LARGE in str(status.get("message") or ""):
+        cls = TooLarge
     if cls is None:
         cls = _BY_CODE.get(status_code) or (ServerError if status_code >= 500 else ApiError)
     return cls(status_code, status)

@@ -48,6 +48,7 @@ from kontinue.kube import (
     Invalid,
     NotFound,
     ServerError,
+    TooLarge,
     TooManyRequests,
     to_dict,
 )
@@ -503,10 +504,7 @@ class Run:
                 raise RunLost(self.name) from None
             except (ConnectionFailed, ServerError, TooManyRequests) as error:
                 raise RunInterrupted(f"status write failed: {error}") from error
-            except ApiError as error:
-                too_large = error.status_code == 413 or "too large" in error.message
-                if not (too_large or isinstance(error, Invalid)):
-                    raise
+            except (TooLarge, Invalid) as error:
                 raise StatusRejected(
                     f"the API server refused the status of {self.name}: {error.message}; "
                     "record less (smaller results and stored values, fewer steps)"
