@@ -1,7 +1,8 @@
 """Shared fixtures: one dev server per test session, a fresh namespace per test.
 
-``--kubeconfig PATH`` points the end-to-end suite at an existing cluster instead of the embedded
-server (tests that need the server's internals are skipped there).
+``--kontinue-kubeconfig PATH`` (or ``KONTINUE_KUBECONFIG``, an option of kontinue's pytest plugin)
+points the whole suite at an existing cluster instead of the embedded server (tests that need the
+dev server's internals are skipped there).
 """
 
 from __future__ import annotations
@@ -14,21 +15,15 @@ from pathlib import Path
 
 import pytest
 
+from kontinue.testing.plugin import cluster_kubeconfig
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--kubeconfig",
-        default=None,
-        help="run the end-to-end suite against the cluster of this kubeconfig",
-    )
 
 
 @pytest.fixture(scope="session")
 def devserver(request: pytest.FixtureRequest) -> Iterator[object | None]:
     """The in-process dev server, or None when testing a real cluster."""
-    if request.config.getoption("--kubeconfig"):
+    if cluster_kubeconfig(request.config):
         yield None
         return
     from kontinue.devserver import DevServerSettings, DevServerThread
@@ -43,9 +38,9 @@ def devserver(request: pytest.FixtureRequest) -> Iterator[object | None]:
 
 @pytest.fixture(scope="session")
 def kubeconfig(request: pytest.FixtureRequest, devserver: object | None) -> str:
-    given = request.config.getoption("--kubeconfig")
+    given = cluster_kubeconfig(request.config)
     if given:
-        return str(given)
+        return given
     path = devserver.server.kubeconfig_path  # type: ignore[attr-defined]
     return str(path)
 

@@ -4,7 +4,10 @@ Fixtures:
 
 ``kontinue_server``
     One embedded API server per test session, in-process, on a :class:`ManualClock`, running
-    Jobs and their pods as local processes.
+    Jobs and their pods as local processes. With ``--kontinue-kubeconfig PATH`` (or the
+    environment variable ``KONTINUE_KUBECONFIG``) the session uses that cluster instead: the
+    CRDs are installed there, the workers still run on a :class:`ManualClock` (the server keeps
+    its own time), and Jobs run wherever the cluster runs pods.
 ``kontinue_env``
     A :class:`~kontinue.testing.WorkflowEnvironment` in a fresh namespace, closed (workers
     stopped, namespace deleted) after the test.
@@ -12,9 +15,11 @@ Fixtures:
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 
@@ -22,31 +27,58 @@ from kontinue.clock import ManualClock
 
 from ._environment import WorkflowEnvironment
 
-__all__ = ["TestServer", "kontinue_env", "kontinue_server"]
+__all__ = ["TestServer", "kontinue_env", "kontinue_server", "pytest_addoption"]
+
+KUBECONFIG_ENV = "KONTINUE_KUBECONFIG"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--kontinue-kubeconfig``: run the session against an existing cluster."""
+    parser.addoption(
+        "--kontinue-kubeconfig",
+        default=os.environ.get(KUBECONFIG_ENV) or None,
+        help="run the tests against the cluster of this kubeconfig instead of an embedded "
+        f"dev server (default: ${KUBECONFIG_ENV})",
+    )
+
+
+def cluster_kubeconfig(config: pytest.Config) -> str | None:
+    """The kubeconfig of the cluster the session runs against, or None for the dev server."""
+    value = config.getoption("--kontinue-kubeconfig")
+    return str(value) if value else None
 
 
 @dataclass(frozen=True)
 class TestServer:
-    """The session's dev server: where its kubeconfig is, and the clock it shares."""
+    """The session's API server: where its kubeconfig is, and the clock the workers use
+    (which the embedded dev server shares; a cluster keeps its own)."""
 
     __test__ = False  # not a test class, despite the name
 
     kubeconfig: str
     clock: ManualClock
+    embedded: bool = True
 
 
 @pytest.fixture(scope="session")
-def kontinue_server() -> Iterator[TestServer]:
-    """An embedded API server on a manual clock, for the whole session."""
-    from kontinue.devserver import DevServerSettings, DevServerThread
+def kontinue_server(request: pytest.FixtureRequest) -> Iterator[TestServer]:
+    """An embedded API server on a manual clock (or the given cluster), for the whole
+    session, with kontinue's CRDs installed."""
+    from kontinue.installing import install_crds
+    from kontinue.kube import KubeClient
 
     clock = ManualClock()
+    given = cluster_kubeconfig(request.config)
+    if given is not None:
+        with KubeClient.from_kubeconfig(given) as admin:
+            install_crds(admin)
+        yield TestServer(given, clock, embedded=False)
+        return
+    from kontinue.devserver import DevServerSettings, DevServerThread
+
     settings = DevServerSettings.ephemeral(bookmark_interval=0.5)
     with DevServerThread(settings, clock=clock) as thread:
         kubeconfig = str(thread.server.kubeconfig_path)
-        from kontinue.installing import install_crds
-        from kontinue.kube import KubeClient
-
         with KubeClient.from_kubeconfig(kubeconfig) as admin:
             install_crds(admin)
         yield TestServer(kubeconfig, clock)
@@ -58,9 +90,16 @@ def kontinue_env(kontinue_server: TestServer) -> Iterator[WorkflowEnvironment]:
     from kontinue.kube import KubeClient
 
     namespace = f"kt-{uuid.uuid4().hex[:10]}"
+    # A cluster stamps objects with its own time: each test's clock starts at the real time so
+    # that timestamps the server writes (creationTimestamp) and the workers' time agree.
+    clock = (
+        kontinue_server.clock
+        if kontinue_server.embedded
+        else ManualClock(datetime.now(UTC).replace(microsecond=0))
+    )
     with KubeClient.from_kubeconfig(kontinue_server.kubeconfig) as admin:
         admin.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
-        env = WorkflowEnvironment(kontinue_server.kubeconfig, namespace, kontinue_server.clock)
+        env = WorkflowEnvironment(kontinue_server.kubeconfig, namespace, clock)
         try:
             yield env
         finally:
