@@ -25,9 +25,14 @@ from aiohttp import web
 
 from kontinue import __version__
 
+from .descriptors import descriptors
 from .errors import ApiStatus
+from .protobuf import PROTOBUF, decode_object
 from .registry import (
     APPLY_PATCH,
+    JSON_PATCH,
+    MERGE_PATCH,
+    STRATEGIC_PATCH,
     DeleteOptions,
     Registry,
     WriteOptions,
@@ -327,7 +332,7 @@ class Api:
             if rt.namespaced and namespace is None:
                 raise ApiStatus.method_not_allowed()
             if method == "POST":
-                body = await self._body(request)
+                body = await self._body(request, rt)
                 result = self.registry.create(
                     rt, version, namespace or "", body, self._write_options(request)
                 )
@@ -335,7 +340,7 @@ class Api:
             if method == "DELETE":
                 if "deletecollection" not in rt.verbs:
                     raise ApiStatus.method_not_allowed()
-                options = await self._delete_options(request)
+                options = await self._delete_options(request, rt)
                 raws = self.registry.delete_collection(
                     rt,
                     version,
@@ -361,14 +366,13 @@ class Api:
         if sub == "finalize":
             raise ApiStatus.method_not_allowed()
         if method == "PUT":
-            body = await self._body(request)
+            body = await self._body(request, rt)
             result = self.registry.update(
                 rt, version, ns, name, body, subresource=sub, options=self._write_options(request)
             )
             return self._written(result, rt, version, negotiated)
         if method == "PATCH":
-            content_type = request.content_type
-            body = await self._body(request)
+            content_type, body = await self._patch_body(request, rt)
             result = self.registry.patch(
                 rt,
                 version,
@@ -382,28 +386,34 @@ class Api:
             return self._written(result, rt, version, negotiated)
         if method == "DELETE" and not sub:
             result = self.registry.delete(
-                rt, version, ns, name, await self._delete_options(request)
+                rt, version, ns, name, await self._delete_options(request, rt)
             )
             return self._written(result, rt, version, negotiated)
         raise ApiStatus.method_not_allowed()
 
-    async def _body(self, request: web.BaseRequest) -> Any:
+    async def _read(self, request: web.BaseRequest) -> bytes:
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             raise ApiStatus.too_large(MAX_BODY_BYTES)
         data = await request.read()
         if len(data) > MAX_BODY_BYTES:
             raise ApiStatus.too_large(MAX_BODY_BYTES)
-        content_type = request.content_type
-        try:
-            if content_type in ("application/yaml", APPLY_PATCH) or content_type.endswith("+yaml"):
-                return yaml.safe_load(data)
-            return orjson.loads(data)
-        except (orjson.JSONDecodeError, yaml.YAMLError) as exc:
-            detail = str(exc).splitlines()[0]
-            raise ApiStatus.bad_request(
-                f"the body of the request could not be decoded as "
-                f"{'YAML' if 'yaml' in content_type else 'JSON'}: {detail}"
-            ) from exc
+        return data
+
+    async def _body(self, request: web.BaseRequest, rt: ResourceType) -> Any:
+        """The object of a create or update: JSON, YAML, or protobuf for built-in kinds."""
+        content_type = _content_type(request)
+        accepted = _object_types(rt)
+        if content_type not in accepted:
+            raise ApiStatus.unsupported_media_type(content_type, accepted)
+        return _decode_object(await self._read(request), content_type, accepted)
+
+    async def _patch_body(self, request: web.BaseRequest, rt: ResourceType) -> tuple[str, Any]:
+        """The content type and the document of a patch."""
+        content_type = _content_type(request)
+        accepted = _CUSTOM_PATCH_TYPES if rt.is_custom else _PATCH_TYPES
+        if content_type not in accepted:
+            raise ApiStatus.unsupported_media_type(content_type, accepted)
+        return content_type, _parse_text(await self._read(request), content_type)
 
     def _write_options(self, request: web.BaseRequest) -> WriteOptions:
         query = request.query
@@ -426,15 +436,15 @@ class Api:
             force=_truthy(query.get("force")),
         )
 
-    async def _delete_options(self, request: web.BaseRequest) -> DeleteOptions:
+    async def _delete_options(self, request: web.BaseRequest, rt: ResourceType) -> DeleteOptions:
         body: Any = {}
-        if request.can_read_body:
-            data = await request.read()
-            if data.strip():
-                try:
-                    body = orjson.loads(data)
-                except orjson.JSONDecodeError as exc:
-                    raise ApiStatus.bad_request(f"invalid DeleteOptions: {exc}") from exc
+        data = await self._read(request) if request.can_read_body else b""
+        if data.strip():
+            content_type = _content_type(request)
+            accepted = _object_types(rt)
+            if content_type not in accepted:
+                raise ApiStatus.unsupported_media_type(content_type, accepted)
+            body = _decode_object(data, content_type, accepted)
         if not isinstance(body, dict):
             raise ApiStatus.bad_request("DeleteOptions must be a JSON object")
         query = request.query
@@ -710,6 +720,45 @@ class Api:
             return response
         await response.write_eof()
         return response
+
+
+_YAML_TYPE = "application/yaml"
+_JSON_OBJECT_TYPES = [_JSON_TYPE, _YAML_TYPE]
+_BUILTIN_OBJECT_TYPES = [_JSON_TYPE, _YAML_TYPE, PROTOBUF]
+_PATCH_TYPES = [JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH, APPLY_PATCH]
+_CUSTOM_PATCH_TYPES = [JSON_PATCH, MERGE_PATCH, APPLY_PATCH]
+
+
+def _content_type(request: web.BaseRequest) -> str:
+    """The media type of the body; JSON when the request does not say (as kube-apiserver)."""
+    if not request.headers.get("Content-Type", "").strip():
+        return _JSON_TYPE
+    return request.content_type
+
+
+def _object_types(rt: ResourceType) -> list[str]:
+    """The media types an object of ``rt`` may be sent in: protobuf for built-in kinds only."""
+    return _JSON_OBJECT_TYPES if rt.is_custom else _BUILTIN_OBJECT_TYPES
+
+
+def _decode_object(data: bytes, content_type: str, accepted: list[str]) -> Any:
+    if content_type == PROTOBUF:
+        return decode_object(data, descriptors(), accepted)
+    return _parse_text(data, content_type)
+
+
+def _parse_text(data: bytes, content_type: str) -> Any:
+    """A JSON or YAML body (a patch of any type, or an object)."""
+    try:
+        if content_type in (_YAML_TYPE, APPLY_PATCH) or content_type.endswith("+yaml"):
+            return yaml.safe_load(data)
+        return orjson.loads(data)
+    except (orjson.JSONDecodeError, yaml.YAMLError) as exc:
+        detail = str(exc).splitlines()[0]
+        raise ApiStatus.bad_request(
+            f"the body of the request could not be decoded as "
+            f"{'YAML' if 'yaml' in content_type else 'JSON'}: {detail}"
+        ) from exc
 
 
 _NAMED_VERBS = {"GET": "get", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
