@@ -12,4 +12,5 @@ echo "== mypy"; .venv/bin/mypy
 echo "== import-linter"; .venv/bin/lint-imports
 echo "== generated code"; .venv/bin/python scripts/generate_sync.py --check
 .venv/bin/python -m kontinue.api.generate_crds --check
+.venv/bin/python scripts/generate_protobuf.py --check
 echo "== pytest"; .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
