@@ -26,6 +26,7 @@ from aiohttp import web
 from kontinue import __version__
 
 from .descriptors import descriptors
+from .discovery import aggregated_content_type, aggregated_discovery, negotiate_discovery
 from .errors import ApiStatus
 from .protobuf import PROTOBUF, decode_object
 from .registry import (
@@ -221,13 +222,11 @@ class Api:
             return web.Response(text="ok")
         if head == "openapi":
             return self._openapi(request, parts[1:])
+        if head in ("api", "apis") and len(parts) == 1:
+            return self._discovery_root(request, core=head == "api")
         if head == "api":
             group, rest = "", parts[1:]
-            if not rest:
-                return self._json(api_versions(self.settings.server_address))
         elif head == "apis":
-            if len(parts) == 1:
-                return self._json(self._group_list())
             group, rest = parts[1], parts[2:]
             if not rest:
                 versions = self.registry.catalog.group_versions().get(group)
@@ -259,6 +258,19 @@ class Api:
             "compiler": "cpython",
             "platform": f"{platform.system().lower()}/{platform.machine()}",
         }
+
+    def _discovery_root(self, request: web.BaseRequest, *, core: bool) -> web.Response:
+        """``GET /api`` or ``/apis``: aggregated when the client asks for it, else plain."""
+        version = negotiate_discovery(request.headers.get("Accept", ""))
+        if version is None:
+            return self._json(
+                api_versions(self.settings.server_address) if core else self._group_list()
+            )
+        doc = aggregated_discovery(self.registry.catalog, version, core=core)
+        return web.Response(
+            body=orjson.dumps(doc),
+            headers={"Content-Type": aggregated_content_type(version), "Vary": "Accept"},
+        )
 
     def _group_list(self) -> JSON:
         groups = [
