@@ -28,6 +28,8 @@ from kontinue import __version__
 from .descriptors import descriptors
 from .discovery import aggregated_content_type, aggregated_discovery, negotiate_discovery
 from .errors import ApiStatus
+from .openapi import openapi_v2_document, openapi_v3_document, openapi_v3_index
+from .openapi_protobuf import encode_openapi_v2
 from .protobuf import PROTOBUF, decode_object
 from .registry import (
     APPLY_PATCH,
@@ -55,10 +57,8 @@ JSON = dict[str, Any]
 
 MAX_BODY_BYTES = 3 * 1024 * 1024
 _JSON_TYPE = "application/json"
-# An OpenAPI v2 document holding only `swagger: "2.0"` in protobuf: kubectl accepts it and then
-# leaves validation of unknown kinds to the server, which is what we want.
-_OPENAPI_V2_PROTOBUF = b"\x0a\x032.0"
-_PROTOBUF_OPENAPI = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+# What kube-apiserver answers (clients ask for ...spec.v2@v1.0+protobuf; Go cannot parse "@").
+_PROTOBUF_OPENAPI = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
 _PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 # ``pods/log`` is served through this seam; the local pod runner plugs in here. It is called
@@ -207,7 +207,17 @@ class Api:
         parts = [p for p in request.path.split("/") if p]
         if not parts:
             return self._json(
-                {"paths": ["/api", "/api/v1", "/apis", "/metrics", "/openapi/v2", "/version"]}
+                {
+                    "paths": [
+                        "/api",
+                        "/api/v1",
+                        "/apis",
+                        "/metrics",
+                        "/openapi/v2",
+                        "/openapi/v3",
+                        "/version",
+                    ]
+                }
             )
         head = parts[0]
         if head == "version" and len(parts) == 1:
@@ -281,21 +291,45 @@ class Api:
         return api_group_list(groups)
 
     def _openapi(self, request: web.BaseRequest, rest: list[str]) -> web.Response:
-        if rest != ["v2"]:
-            raise ApiStatus.path_not_found()
-        if "protobuf" in request.headers.get("Accept", ""):
-            return web.Response(body=_OPENAPI_V2_PROTOBUF, content_type="application/octet-stream")
+        """OpenAPI v2 (JSON or protobuf) and v3 (an index, then one document per group version)."""
+        if request.method != "GET":
+            raise ApiStatus.method_not_allowed()
         major, minor = self.settings.kubernetes_version
-        return self._json(
-            {
-                "swagger": "2.0",
-                "info": {
-                    "title": "Kubernetes (kontinue dev server)",
-                    "version": f"v{major}.{minor}.0",
-                },
-                "paths": {},
-                "definitions": {},
+        kubernetes_version = f"v{major}.{minor}.0"
+        catalog = self.registry.catalog
+        if rest == ["v2"]:
+            doc = openapi_v2_document(catalog.types(), descriptors(), kubernetes_version)
+            if "protobuf" in request.headers.get("Accept", ""):
+                return web.Response(
+                    body=encode_openapi_v2(doc, descriptors()),
+                    headers={"Content-Type": _PROTOBUF_OPENAPI},
+                )
+            return self._json(doc)
+        if rest == ["v3"]:
+            documents = {
+                (group, version): orjson.dumps(self._openapi_v3(group, version))
+                for group, versions in catalog.group_versions().items()
+                for version in versions
             }
+            return self._json(openapi_v3_index(documents))
+        if rest[:2] == ["v3", "api"] and len(rest) == 3:
+            group, version = "", rest[2]
+        elif rest[:2] == ["v3", "apis"] and len(rest) == 4:
+            group, version = rest[2], rest[3]
+        else:
+            raise ApiStatus.path_not_found()
+        if not catalog.types_in(group, version):
+            raise ApiStatus.path_not_found()
+        return self._json(self._openapi_v3(group, version))
+
+    def _openapi_v3(self, group: str, version: str) -> JSON:
+        major, minor = self.settings.kubernetes_version
+        return openapi_v3_document(
+            self.registry.catalog.types_in(group, version),
+            group,
+            version,
+            descriptors(),
+            f"v{major}.{minor}.0",
         )
 
     # Resources -----------------------------------------------------------------------------
