@@ -27,7 +27,7 @@ from ._common import (
 
 _LOCAL_PANEL = "Running"
 # Loaded when they run: the API server and the engine are the slowest imports of all.
-_LAZY = ("dev", "worker")
+_LAZY = ("dev", "worker", "node")
 
 
 class _Commands(TyperGroup):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -140,7 +140,7 @@ def log_file(folder: Path, pod: JSON, name: str, container: str, previous: bool)
 
 async def follow(
     first: bytes, path: Path, offset: int, writer: LogWriter | None, options: LogOptions
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """``follow=true``: what is there, then new lines until the container's run ends.
 
     ``first`` is already limited to ``options.limit``; the stream ends once that many bytes

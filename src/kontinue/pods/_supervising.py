@@ -12,7 +12,7 @@ import asyncio
 import logging
 import shutil
 import signal
-from collections.abc import AsyncIterator, Coroutine, Iterable
+from collections.abc import AsyncGenerator, Coroutine, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -186,9 +186,10 @@ class PodSupervisor:
         run = self.runs.get(uid)
         if run is not None:
             run.deleting = True
-            self.host.record_event(
-                run.pod, "Normal", "Killing", "Stopping the pod's containers", ""
-            )
+            if run.task is not None and not run.task.done():
+                self.host.record_event(
+                    run.pod, "Normal", "Killing", "Stopping the pod's containers", ""
+                )
             # Kept in runs until now so that stop() also waits for (and kills) pods being
             # deleted.
             await run.kill(self.settings.grace(pod))
@@ -233,7 +234,7 @@ class PodSupervisor:
 
     # Logs ---------------------------------------------------------------------------------
 
-    async def logs(self, pod: JSON, query: dict[str, str]) -> bytes | AsyncIterator[bytes]:
+    async def logs(self, pod: JSON, query: dict[str, str]) -> bytes | AsyncGenerator[bytes, None]:
         """A container's log as the kubelet answers ``containerLogs`` (and ``pods/log``).
 
         ``query`` has the API's options (``container``, ``follow``, ``previous``,
