@@ -8,6 +8,7 @@ dev server's internals are skipped there).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -72,15 +73,41 @@ def namespace(api_client: object) -> Iterator[str]:
             raise
 
 
+# The machine image ships kubectl 1.27-1.33 here as kubectl.1.NN; /usr/bin/kubectl dispatches.
+KUBECTL_DIR = Path("/usr/lib/google-cloud-sdk/bin")
+_KUBECTL_NAME = re.compile(r"kubectl\.1\.(\d+)")
+
+
+def kubectl_of_version(minor: int) -> str | None:
+    """The kubectl 1.<minor> binary of this machine (1.20: the project's .tools/bin)."""
+    if minor == 20:
+        path = ROOT / ".tools" / "bin" / "kubectl"
+    else:
+        path = KUBECTL_DIR / f"kubectl.1.{minor}"
+    return str(path) if os.access(path, os.X_OK) else None
+
+
+def newest_kubectl() -> str | None:
+    """The highest kubectl.1.NN of the machine, else ``kubectl`` on PATH."""
+    minors = [
+        int(match.group(1))
+        for path in (KUBECTL_DIR.iterdir() if KUBECTL_DIR.is_dir() else [])
+        if (match := _KUBECTL_NAME.fullmatch(path.name)) and os.access(path, os.X_OK)
+    ]
+    if minors:
+        return str(KUBECTL_DIR / f"kubectl.1.{max(minors)}")
+    return shutil.which("kubectl")
+
+
 @pytest.fixture(scope="session")
 def kubectl_binary() -> str:
-    """kubectl 1.20 from the project's tools folder (scripts/install-kubectl.sh puts it there)."""
-    path = ROOT / ".tools" / "bin" / "kubectl"
-    if path.exists():
-        return str(path)
-    if os.environ.get("CI"):
-        pytest.fail("kubectl is missing from .tools/bin: run scripts/install-kubectl.sh")
-    found = shutil.which("kubectl")
+    """The newest kubectl on the machine (tests/e2e/test_kubectl_versions.py covers 1.20 too).
+
+    Under CI a missing kubectl fails the run instead of skipping the kubectl tests.
+    """
+    found = newest_kubectl()
     if found is None:
-        pytest.skip("kubectl not installed (run scripts/install-kubectl.sh)")
+        if os.environ.get("CI"):
+            pytest.fail(f"no kubectl: neither {KUBECTL_DIR}/kubectl.1.NN nor kubectl on PATH")
+        pytest.skip("kubectl not installed")
     return found

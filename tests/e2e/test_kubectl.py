@@ -1,4 +1,4 @@
-"""A real kubectl (1.20, from Debian) against the server: what platform engineers type."""
+"""A real kubectl (the newest on the machine) against the server: what platform engineers type.
 
 from __future__ import annotations
 
