@@ -377,3 +377,48 @@ def test_restarting_the_agent_handles_the_pods_left_from_before(
     assert [e.output for e in pod_log_lines(admin, "while-away", namespace=ns) if not e.closed] == [
         "fresh"
     ]
+
+
+def test_a_restarted_container_keeps_its_previous_log(
+    admin: KubeClient, ns: str, kubectl: str, control_plane: ControlPlane
+) -> None:
+    script = "echo run $(ls $HOME | wc -l); test -f $HOME/seen && exit 0; touch $HOME/seen; exit 1"
+    admin.create(pod("again", sh(script), restartPolicy="OnFailure"), namespace=ns)
+    done = phase(admin, ns, "again", FINISHED)
+    status = done["status"]["containerStatuses"][0]
+    assert (done["status"]["phase"], status["restartCount"]) == ("Succeeded", 1)
+    assert status["lastState"]["terminated"]["exitCode"] == 1
+    assert kubectl_run(kubectl, control_plane, "-n", ns, "logs", "again") == "run 1\n"
+    previous = kubectl_run(kubectl, control_plane, "-n", ns, "logs", "again", "--previous")
+    assert previous == "run 0\n"
+
+
+def test_the_node_renews_its_lease(admin: KubeClient, agent: Agent) -> None:
+    node = admin.get("nodes", NODE)
+    lease = admin.get("leases", NODE, namespace="kube-node-lease")
+    assert lease["spec"]["holderIdentity"] == NODE
+    (owner,) = lease["metadata"]["ownerReferences"]
+    assert (owner["kind"], owner["uid"]) == ("Node", node["metadata"]["uid"])
+    first = lease["spec"]["renewTime"]
+
+    def renewed() -> bool:
+        current = admin.get("leases", NODE, namespace="kube-node-lease")
+        return bool(current["spec"]["renewTime"] != first)
+
+    eventually(renewed, timeout=15, what="the Lease renewed")
+
+
+def test_stopping_the_agent_stops_its_pods_and_says_so(
+    admin: KubeClient, ns: str, agent: Agent
+) -> None:
+    admin.create(pod("busy", sh("echo $$$$; exec sleep 300")), namespace=ns)
+    pid = printed_pid(admin, ns, "busy")
+    try:
+        assert agent.terminate() == 0
+    finally:
+        agent.start()
+    assert gone(pid)
+    done = admin.get("pods", "busy", namespace=ns)
+    assert (done["status"]["phase"], done["status"]["reason"]) == ("Failed", "Terminated")
+    assert "the node agent stopped while the pod ran" in done["status"]["message"]
+    assert terminated(done)["exitCode"] == 143  # SIGTERM

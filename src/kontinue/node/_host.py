@@ -18,7 +18,15 @@ from datetime import datetime
 from typing import Any
 
 from kontinue.clock import Clock
-from kontinue.kube import AsyncKubeClient, Conflict, KubeError, NotFound
+from kontinue.kube import (
+    AsyncKubeClient,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    Invalid,
+    KubeError,
+    NotFound,
+)
 from kontinue.kube.errors import error_from_response
 from kontinue.pods import ConfigError, PodGone, Token, TokenSource
 
@@ -46,7 +54,8 @@ class ApiHost:
         return self._clock
 
     async def write_status(self, namespace: str, name: str, uid: str, status: JSON) -> None:
-        """Patch ``pods/status``; 404 and a uid mismatch (409) mean the pod is gone."""
+        """Patch ``pods/status``; 404, a uid mismatch (409) and 403 (no longer the node's)
+        mean the pod is gone. A status the API server finds invalid is logged, not retried."""
         try:
             await self.client.patch(
                 "pods",
@@ -56,8 +65,12 @@ class ApiHost:
                 type="strategic",
                 status=True,
             )
-        except (NotFound, Conflict) as exc:
+        except (NotFound, Conflict, Forbidden) as exc:
+            # 403: the Node authorizer says the pod is no longer bound here
             raise PodGone(str(exc)) from exc
+        except (Invalid, BadRequest) as exc:
+            # the same status would be refused again: say so once, do not retry
+            log.error("pod %s/%s: the API server refused its status: %s", namespace, name, exc)
 
     async def lookup(self, plural: str, namespace: str, name: str) -> JSON | None:
         """GET one ConfigMap or Secret; anything but 404 is a reason to wait and retry."""

@@ -64,9 +64,9 @@ NO_COMMAND = (
     "cannot use the image's entrypoint; set command (and args) in the pod spec"
 )
 NOT_MOUNTED = (
-    "{agent} does not run as root: volumes are not mounted at their mountPath; each "
-    "container finds the folder of each mount in $KONTINUE_MOUNT_<PATH> (e.g. "
-    "KONTINUE_MOUNT_VAR_RUN_SECRETS_KUBERNETES_IO_SERVICEACCOUNT)"
+    "{agent} cannot make mount namespaces (that needs root, unshare and mount): volumes are "
+    "not mounted at their mountPath; each container finds the folder of each mount in "
+    "$KONTINUE_MOUNT_<PATH> (e.g. KONTINUE_MOUNT_VAR_RUN_SECRETS_KUBERNETES_IO_SERVICEACCOUNT)"
 )
 #: Seconds between attempts to set up volumes or an environment that cannot be built yet.
 CONFIG_RETRY = 1.0
