@@ -21,9 +21,12 @@ for _ in $(seq 100); do
 done
 head -2 "$data_dir/server.log"
 export KUBECONFIG="$data_dir/kubeconfig"
-kubectl() { "$root/.tools/bin/kubectl" "$@"; }
+# The newest kubectl of the machine image (kubectl.1.NN), else the project's kubectl 1.20.
+kubectl_bin=$(ls /usr/lib/google-cloud-sdk/bin/kubectl.1.* 2>/dev/null | sort -V | tail -1 || true)
+[ -x "${kubectl_bin:-}" ] || kubectl_bin="$root/.tools/bin/kubectl"
+kubectl() { "$kubectl_bin" "$@"; }
 step() { printf '\n$ kubectl %s\n' "$*"; kubectl "$@"; }
-step version --short
+step version
 kontinue() { "$root/.venv/bin/kontinue" "$@"; }
 run() { printf '\n$ kontinue %s\n' "$*"; kontinue "$@"; }
 phase() { kontinue get "$1" -o json | "$root/.venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["status"].get("phase", "Pending"))'; }
@@ -66,6 +69,7 @@ spec: {size: 99, color: purple}
 YAML
 step delete widget large
 step get widgets -o wide
+step explain widget.spec
 printf '\n# Pods run as host processes on this machine (the image is not pulled):\n'
 step create job hello --image=busybox -- /bin/sh -c 'echo "hello from a Job"; date'
 step wait --for=condition=complete job/hello --timeout=30s
