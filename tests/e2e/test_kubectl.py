@@ -1,4 +1,4 @@
-"""A real kubectl (the newest on the machine) against the server: what platform engineers type.
+"""The newest kubectl on the machine against the server: what platform engineers type."""
 
 from __future__ import annotations
 

@@ -152,14 +152,14 @@ def _extensions(comment: str) -> JSON:
     return out
 
 
-def _value_schema(field: Field, ref: Ref, v3: bool) -> JSON:
+def _value_schema(field: Field, ref: Ref) -> JSON:
     if field.message:
         return {"$ref": ref(field.message)}
     return dict(_SCALARS.get(field.scalar, {"type": "string"}))
 
 
 def _field_schema(field: Field, ref: Ref, v3: bool) -> JSON:
-    value = _value_schema(field, ref, v3)
+    value = _value_schema(field, ref)
     if field.repeated:
         schema: JSON = {"type": "array", "items": value}
     elif field.is_map:
