@@ -11,6 +11,17 @@ from kubernetes import client
 
 from .crd_fixtures import GROUP, PLURAL, WIDGET_CRD
 
+#: Every namespace holds this ConfigMap (the cluster's CA, published by the controller manager
+#: on a real cluster and by the dev server alike); tests about their own ConfigMaps leave it out.
+ROOT_CA = "kube-root-ca.crt"
+#: A field selector for "every ConfigMap but the root CA".
+OWN = f"metadata.name!={ROOT_CA}"
+
+
+def own(names: list[str]) -> list[str]:
+    """``names`` without the namespace's root CA ConfigMap."""
+    return [name for name in names if name != ROOT_CA]
+
 
 @pytest.fixture(scope="session")
 def core(api_client: client.ApiClient) -> client.CoreV1Api:

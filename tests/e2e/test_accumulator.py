@@ -16,7 +16,7 @@ from kubernetes.client import V1ConfigMap
 from kontinue.kube import AsyncKubeClient, Gone, KubeClient, KubeSettings, NotFound
 from kontinue.kube.accumulating import Accumulator, Query, SyncAccumulator
 
-from .conftest import wait_until
+from .conftest import OWN, wait_until
 from .crd_fixtures import GROUP, PLURAL, widget
 
 FAST = KubeSettings(qps=0)
@@ -68,7 +68,9 @@ def errors() -> list[Exception]:
 async def accumulator(
     client: AsyncKubeClient, errors: list[Exception]
 ) -> AsyncIterator[Accumulator]:
-    async with client.watch(Query("cms", "configmaps"), on_error=errors.append) as result:
+    async with client.watch(
+        Query("cms", "configmaps", field_selector=OWN), on_error=errors.append
+    ) as result:
         await asyncio.wait_for(result.changed(), 10)
         yield result
 
@@ -92,7 +94,7 @@ async def _matches_server(
     deadline = time.monotonic() + within
     while True:
         accumulator.update(snapshot)
-        truth = _versions(await client.list("configmaps"))
+        truth = _versions(await client.list("configmaps", field_selector=OWN))
         if _versions(snapshot.cms) == truth:
             return snapshot
         if time.monotonic() > deadline:
@@ -112,7 +114,9 @@ async def test_bootstrap_of_two_queries(
         await other.create(widget(name, size=3))
     errors: list[Exception] = []
     async with client.watch(
-        Query("cms", "configmaps"), Query("widgets", WIDGETS), on_error=errors.append
+        Query("cms", "configmaps", field_selector=OWN),
+        Query("widgets", WIDGETS),
+        on_error=errors.append,
     ) as accumulator:
         await asyncio.wait_for(accumulator.changed(), 10)
         snapshot = Typed()
@@ -195,7 +199,9 @@ def test_sync_accumulator_is_coherent_without_its_loop(kubeconfig: str, namespac
     with (
         KubeClient.from_kubeconfig(kubeconfig, namespace=namespace, settings=FAST) as client,
         KubeClient.from_kubeconfig(kubeconfig, namespace=namespace, settings=FAST) as other,
-        client.watch(Query("cms", "configmaps"), on_error=errors.append) as accumulator,
+        client.watch(
+            Query("cms", "configmaps", field_selector=OWN), on_error=errors.append
+        ) as accumulator,
     ):
         assert isinstance(accumulator, SyncAccumulator)
         assert accumulator.changed(timeout=10) is True
@@ -288,7 +294,9 @@ async def test_recovers_from_lost_streams(
     monkeypatch.setattr(client, "watch_events", counted_watch)
     for name in ("keep", "drop"):
         await other.create(_cm(name, v="0"))
-    async with client.watch(Query("cms", "configmaps"), on_error=errors.append) as accumulator:
+    async with client.watch(
+        Query("cms", "configmaps", field_selector=OWN), on_error=errors.append
+    ) as accumulator:
         await _matches_server(accumulator, other)
         lists.clear()
         watches.clear()

@@ -22,6 +22,7 @@ from kontinue.kube import (
     NotFound,
 )
 
+from .conftest import OWN
 from .crd_fixtures import GROUP, PLURAL, widget
 
 FAST = KubeSettings(qps=0)
@@ -72,7 +73,7 @@ def test_typed_objects_come_back_typed(kube: KubeClient) -> None:
     assert kube.update(created).data == {"a": "c"}
     assert isinstance(kube.get(created), V1ConfigMap)
     assert isinstance(kube.get("configmaps", "typed", as_type=V1ConfigMap), V1ConfigMap)
-    listed = kube.list("configmaps", as_type=V1ConfigMap)
+    listed = kube.list("configmaps", as_type=V1ConfigMap, field_selector=OWN)
     assert [c.metadata.name for c in listed] == ["typed"]
 
 
@@ -103,7 +104,7 @@ def test_upsert_creates_then_merges(kube: KubeClient) -> None:
 def test_list_pages_transparently(kube: KubeClient) -> None:
     for i in range(7):
         kube.create(_cm(f"p{i}"))
-    items, version = kube.list_with_version("configmaps", page_size=2)
+    items, version = kube.list_with_version("configmaps", page_size=2, field_selector=OWN)
     assert [i["metadata"]["name"] for i in items] == [f"p{i}" for i in range(7)]
     assert all(i["kind"] == "ConfigMap" for i in items) and int(version) > 0
     assert len(kube.list("configmaps", label_selector="missing=label")) == 0
@@ -162,12 +163,17 @@ def test_async_client(kubeconfig: str, namespace: str, widget_crd: str) -> None:
             got = await kube.get("configmaps", "async")
             assert got["metadata"]["uid"] == created["metadata"]["uid"]
             await kube.patch(got, {"data": {"b": "2"}})
-            assert (await kube.list("configmaps"))[0]["data"] == {"a": "1", "b": "2"}
+            assert (await kube.list("configmaps", field_selector=OWN))[0]["data"] == {
+                "a": "1",
+                "b": "2",
+            }
             w = await kube.create(widget("aw", size=1))
             assert w["spec"]["color"] == "red"
             seen = [
                 (e.type, e.object["metadata"]["name"])
-                async for e in kube.watch_events("configmaps", timeout_seconds=1, bookmarks=False)
+                async for e in kube.watch_events(
+                    "configmaps", timeout_seconds=1, bookmarks=False, field_selector=OWN
+                )
             ]
             assert seen == [("ADDED", "async")]
             with pytest.raises(NotFound):

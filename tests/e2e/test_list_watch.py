@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from kubernetes import client, watch
 
-from .conftest import RawHttp
+from .conftest import OWN, RawHttp, own
 
 
 def _make(core: client.CoreV1Api, namespace: str, name: str, **labels: str) -> client.V1ConfigMap:
@@ -19,7 +19,8 @@ def _make(core: client.CoreV1Api, namespace: str, name: str, **labels: str) -> c
 
 
 def _names(items: list[Any]) -> list[str]:
-    return [i.metadata.name for i in items]
+    """The names of the test's own ConfigMaps (not the namespace's root CA)."""
+    return own([i.metadata.name for i in items])
 
 
 def test_label_selectors(core: client.CoreV1Api, namespace: str) -> None:
@@ -82,20 +83,26 @@ def test_cluster_wide_list(core: client.CoreV1Api, namespace: str) -> None:
 
 
 def test_pagination_is_a_consistent_snapshot(core: client.CoreV1Api, namespace: str) -> None:
+    # Secrets: a namespace starts without any (it has a ConfigMap, the root CA), and a
+    # selector would leave remainingItemCount out
+    def make(name: str) -> None:
+        body = client.V1Secret(metadata=client.V1ObjectMeta(name=name), string_data={"k": "v"})
+        core.create_namespaced_secret(namespace, body)
+
     for i in range(7):
-        _make(core, namespace, f"p{i}")
-    first = core.list_namespaced_config_map(namespace, limit=3)
+        make(f"p{i}")
+    first = core.list_namespaced_secret(namespace, limit=3)
     assert _names(first.items) == ["p0", "p1", "p2"]
     assert first.metadata._continue and first.metadata.remaining_item_count == 4
     # Changes after the first page must not show up in later pages of the same list.
-    core.delete_namespaced_config_map("p4", namespace)
-    _make(core, namespace, "p9")
-    core.patch_namespaced_config_map("p5", namespace, {"data": {"changed": "yes"}})
-    second = core.list_namespaced_config_map(namespace, limit=3, _continue=first.metadata._continue)
+    core.delete_namespaced_secret("p4", namespace)
+    make("p9")
+    core.patch_namespaced_secret("p5", namespace, {"stringData": {"changed": "yes"}})
+    second = core.list_namespaced_secret(namespace, limit=3, _continue=first.metadata._continue)
     assert _names(second.items) == ["p3", "p4", "p5"]
-    assert second.items[2].data is None or "changed" not in (second.items[2].data or {})
+    assert "changed" not in (second.items[2].data or {})
     assert second.metadata.resource_version == first.metadata.resource_version
-    third = core.list_namespaced_config_map(namespace, limit=3, _continue=second.metadata._continue)
+    third = core.list_namespaced_secret(namespace, limit=3, _continue=second.metadata._continue)
     assert _names(third.items) == ["p6"] and not third.metadata._continue
 
 
@@ -119,7 +126,8 @@ def test_watch_without_version_starts_with_current_state(
 ) -> None:
     _make(core, namespace, "s1")
     status, _, body = raw.request(
-        "GET", f"/api/v1/namespaces/{namespace}/configmaps?watch=true&timeoutSeconds=1"
+        "GET",
+        f"/api/v1/namespaces/{namespace}/configmaps?watch=true&timeoutSeconds=1&fieldSelector={OWN}",
     )
     assert status == 200
     lines = body.decode().strip().splitlines()

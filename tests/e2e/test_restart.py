@@ -6,6 +6,7 @@ from pathlib import Path
 
 from kubernetes import client, watch
 
+from .conftest import OWN
 from .servers import ServerProcess
 
 
@@ -28,7 +29,7 @@ def test_kill_9_loses_no_acknowledged_write(tmp_path: Path) -> None:
     restarted = ServerProcess(tmp_path).start()
     try:
         core = client.CoreV1Api(restarted.api())
-        after = core.list_namespaced_config_map("default")
+        after = core.list_namespaced_config_map("default", field_selector=OWN)
         found = {c.metadata.name: c.metadata.resource_version for c in after.items}
         assert found == acknowledged
         assert int(after.metadata.resource_version) >= list_rv

@@ -16,6 +16,7 @@ from kontinue.kube.errors import (
     Invalid,
     NotFound,
     ServerError,
+    TooLarge,
     TooManyRequests,
     error_from_response,
 )
@@ -40,6 +41,14 @@ def test_errors_follow_the_status_reason() -> None:
     assert isinstance(throttled, TooManyRequests) and throttled.retry_after == 3
     plain = error_from_response(418, b"teapot")
     assert type(plain) is ApiError and plain.message == "teapot"
+    # too large: a 413, and kube-apiserver's 500s for etcd's and gRPC's size limits
+    assert isinstance(error_from_response(413, _status(413, "RequestEntityTooLarge")), TooLarge)
+    for message in (
+        "etcdserver: request is too large",
+        "rpc error: code = ResourceExhausted desc = trying to send message larger than max",
+    ):
+        refused = error_from_response(500, orjson.dumps({"kind": "Status", "message": message}))
+        assert isinstance(refused, TooLarge) and not isinstance(refused, ServerError)
 
 
 def test_rate_limiter_allows_a_burst_then_paces() -> None:

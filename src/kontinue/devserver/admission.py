@@ -22,6 +22,8 @@ JSON = dict[str, Any]
 Admission = Callable[[JSON, JSON | None], list[FieldError]]
 
 _CONFIG_KEY_RE = re.compile(r"^[-._a-zA-Z0-9]+$")
+#: The most bytes (keys and values) a ConfigMap's or Secret's data may hold, as upstream.
+MAX_DATA_BYTES = 1024 * 1024
 
 
 def _required(field: str, detail: str = "") -> FieldError:
@@ -70,7 +72,24 @@ def _configmap(obj: JSON, old: JSON | None) -> list[FieldError]:
     for key, value in (obj.get("binaryData") or {}).items():
         if not _is_base64(value):
             errors.append(_invalid(f"binaryData[{key}]", value, "must be base64 encoded"))
+    if not errors:
+        size = _data_size(obj.get("data"), encoded=False)
+        size += _data_size(obj.get("binaryData"), encoded=True)
+        if size > MAX_DATA_BYTES:
+            errors.append(_too_long("[]"))  # upstream names no field here
     return errors
+
+
+def _data_size(data: Any, *, encoded: bool) -> int:
+    """Bytes of the values of ``data`` (base64 values counted decoded), as upstream counts."""
+    total = 0
+    for value in (data or {}).values():
+        total += len(base64.b64decode(value) if encoded else str(value).encode())
+    return total
+
+
+def _too_long(field: str) -> FieldError:
+    return FieldError("FieldValueTooLong", field, f"may not be more than {MAX_DATA_BYTES} bytes")
 
 
 def _is_base64(value: Any) -> bool:
@@ -97,6 +116,8 @@ def _secret(obj: JSON, old: JSON | None) -> list[FieldError]:
     for key, value in (obj.get("data") or {}).items():
         if not _is_base64(value):
             errors.append(_invalid(f"data[{key}]", "<secret>", "must be base64 encoded"))
+    if not errors and _data_size(obj.get("data"), encoded=True) > MAX_DATA_BYTES:
+        errors.append(_too_long("data"))
     if old is not None and old.get("immutable") and obj.get("data") != old.get("data"):
         errors.append(
             FieldError("FieldValueForbidden", "data", "field is immutable when `immutable` is set")

@@ -5,7 +5,9 @@ What kube-controller-manager and the apiextensions controllers do on a real clus
 * ownerReference garbage collection: dependents of a deleted owner are deleted (background),
   deleted before their owner (``foregroundDeletion``) or released (``orphan``);
 * namespace termination: a deleted namespace's objects are deleted, then the namespace;
-  every new namespace gets its ``default`` ServiceAccount;
+  every new namespace gets its ``default`` ServiceAccount and the ``kube-root-ca.crt``
+  ConfigMap with the server's CA (what kube-controller-manager's root-ca-cert-publisher
+  puts there, and what in-cluster clients verify the server with);
 * CRD cleanup: a deleted CRD's objects are deleted, then the CRD (and its resource) go away.
 
 Changes are only *noted* in the store listener; the work happens in one background task, so
@@ -27,7 +29,11 @@ from .errors import ApiStatus
 from .registry import DeleteOptions, Registry
 from .storage import Change
 
-__all__ = ["Collector"]
+__all__ = ["ROOT_CA_CONFIGMAP", "Collector"]
+
+#: The ConfigMap every namespace gets with the server's CA, as on a real cluster.
+ROOT_CA_CONFIGMAP = "kube-root-ca.crt"
+CONFIGMAPS_KEY = "/configmaps"
 
 log = logging.getLogger("kontinue.devserver.collector")
 JSON = dict[str, Any]
@@ -37,8 +43,9 @@ Work = tuple[str, str]  # (what, key)
 class Collector:
     """Runs the cleanup controllers on the server's event loop."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, root_ca: str = "") -> None:
         self.registry = registry
+        self.root_ca = root_ca
         self.store = registry.store
         self._queue: WorkQueue[Work, None] = WorkQueue(
             "devserver-collector", lambda work, _: self._handle(*work)
@@ -53,6 +60,8 @@ class Collector:
     def _note(self, change: Change) -> None:
         meta = change.obj.get("metadata", {})
         uid = meta.get("uid", "")
+        if change.resource == CONFIGMAPS_KEY and change.name == ROOT_CA_CONFIGMAP:
+            self._add("populate", change.namespace)  # kept as published, as upstream does
         if change.type == "DELETED":
             if uid and self.store.dependents(uid):
                 self._add("owner", uid)
@@ -64,7 +73,7 @@ class Collector:
             return
         if change.resource == NAMESPACES_KEY:
             if change.type == "ADDED":
-                self._add("service-account", change.name)
+                self._add("populate", change.name)
             if meta.get("deletionTimestamp"):
                 self._add("namespace", change.name)
         if change.resource == CRD_KEY and meta.get("deletionTimestamp"):
@@ -80,7 +89,7 @@ class Collector:
         for owner in self.store.owner_uids():
             self._add("owner", owner)
         for (_, name), entry in self.store.items(NAMESPACES_KEY):
-            self._add("service-account", name)
+            self._add("populate", name)
             if _terminating(entry.raw):
                 self._add("namespace", name)
         for (_, name), entry in self.store.items(CRD_KEY):
@@ -106,8 +115,8 @@ class Collector:
             self._collect_dependents(key)
         elif what == "namespace":
             self._terminate_namespace(key)
-        elif what == "service-account":
-            self._ensure_service_account(key)
+        elif what == "populate":
+            self._populate_namespace(key)
         elif what == "crd":
             self._clean_crd(key)
         elif what == "crd-of":
@@ -192,21 +201,32 @@ class Collector:
 
     # Namespaces ----------------------------------------------------------------------------
 
-    def _ensure_service_account(self, namespace: str) -> None:
+    def _populate_namespace(self, namespace: str) -> None:
         ns = self._load(NAMESPACES_KEY, "", namespace)
         if ns is None or ns["metadata"].get("deletionTimestamp"):
             return
-        if self.store.get("/serviceaccounts", namespace, "default") is not None:
-            return
-        rt = self.registry.catalog.by_key("/serviceaccounts")
+        account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}}
+        self._ensure("/serviceaccounts", namespace, account)
+        if self.root_ca:
+            root_ca = {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": ROOT_CA_CONFIGMAP},
+                "data": {"ca.crt": self.root_ca},
+            }
+            self._ensure(CONFIGMAPS_KEY, namespace, root_ca)
+
+    def _ensure(self, key: str, namespace: str, body: JSON) -> None:
+        """Create ``body`` if it is missing; put its ``data`` back if it was changed."""
+        name = body["metadata"]["name"]
+        rt = self.registry.catalog.by_key(key)
         assert rt is not None
+        current = self._load(key, namespace, name)
         with contextlib.suppress(ApiStatus):
-            self.registry.create(
-                rt,
-                "v1",
-                namespace,
-                {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}},
-            )
+            if current is None:
+                self.registry.create(rt, "v1", namespace, body)
+            elif "data" in body and current.get("data") != body["data"]:
+                self.registry.update(rt, "v1", namespace, name, {**current, "data": body["data"]})
 
     def _terminate_namespace(self, namespace: str) -> None:
         ns = self._load(NAMESPACES_KEY, "", namespace)

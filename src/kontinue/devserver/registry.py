@@ -173,6 +173,9 @@ class Registry:
         resource_version_match: str = "",
     ) -> ListResult:
         labels, fields = self.parse_selectors(rt, label_selector, field_selector)
+        _check_version_match(resource_version, resource_version_match)
+        if resource_version:
+            _parse_rv(resource_version)
         key = storage_key(rt)
         ns = namespace if rt.namespaced else None
         start_after: tuple[str, str] | None = None
@@ -259,7 +262,7 @@ class Registry:
             if send_initial_events:
                 watcher.send("BOOKMARK", self.bookmark(rt, version, initial_end=True), b"")
         else:
-            since = _parse_rv(resource_version)
+            since = _parse_watch_rv(resource_version)
             try:
                 for change in self.store.changes_since(key, since):
                     watcher.offer(change)
@@ -493,12 +496,19 @@ class Registry:
         old_meta, meta = old["metadata"], new["metadata"]
         name = old_meta["name"]
         if meta.get("uid") and meta["uid"] != old_meta.get("uid"):
+            # kube-apiserver words it as etcd3's storage error
+            key = "/".join(
+                part
+                for part in ("/registry", rt.group, rt.plural, old_meta.get("namespace"), name)
+                if part
+            )
             raise ApiStatus.conflict(
                 rt.plural,
                 name,
                 rt.group,
-                f"Precondition failed: UID in precondition: {meta['uid']}, UID in object meta: "
-                f"{old_meta.get('uid')}",
+                f"StorageError: invalid object, Code: 4, Key: {key}, ResourceVersion: 0, "
+                f"AdditionalErrorMsg: Precondition failed: UID in precondition: {meta['uid']}, "
+                f"UID in object meta: {old_meta.get('uid')}",
             )
         if subresource == "status":
             status = new.get("status")
@@ -647,21 +657,24 @@ class Registry:
         entry = self.get_entry(rt, namespace, name)
         obj = entry.load()
         meta = obj["metadata"]
+        # a delete's failed precondition names the kind, not the resource (as upstream does)
         if options.precondition_uid and options.precondition_uid != meta.get("uid"):
             raise ApiStatus.conflict(
-                rt.plural,
+                rt.kind,
                 name,
                 rt.group,
-                f"Precondition failed: UID in precondition: {options.precondition_uid}, UID in "
-                f"object meta: {meta.get('uid')}",
+                f"the UID in the precondition ({options.precondition_uid}) does not match the "
+                f"UID in record ({meta.get('uid')}). The object might have been deleted and then "
+                "recreated",
             )
         if options.precondition_rv and options.precondition_rv != str(entry.rv):
             raise ApiStatus.conflict(
-                rt.plural,
+                rt.kind,
                 name,
                 rt.group,
-                f"Precondition failed: ResourceVersion in precondition: "
-                f"{options.precondition_rv}, ResourceVersion in object meta: {entry.rv}",
+                f"the ResourceVersion in the precondition ({options.precondition_rv}) does not "
+                f"match the ResourceVersion in record ({entry.rv}). The object might have been "
+                "modified",
             )
         policy = options.propagation or rt.default_propagation
         if policy not in ("Background", "Foreground", "Orphan"):
@@ -763,14 +776,61 @@ def _no_encode(kind: str, obj: JSON, raw: bytes) -> bytes:
     return b""
 
 
+_MAX_UINT64 = 2**64 - 1
+
+
+def rv_error(value: str) -> str | None:
+    """Why ``value`` is no resourceVersion, in kube-apiserver's words (Go's ParseUint)."""
+    if value.isascii() and value.isdigit():
+        if int(value) <= _MAX_UINT64:
+            return None
+        why = "value out of range"
+    else:
+        why = "invalid syntax"
+    return f'resourceVersion: Invalid value: "{value}": strconv.ParseUint: parsing "{value}": {why}'
+
+
+def _check_version_match(resource_version: str, match: str) -> None:
+    """``resourceVersionMatch`` as upstream validates ListOptions."""
+    errors: list[FieldError] = []
+    if match and not resource_version:
+        errors.append(
+            FieldError(
+                "FieldValueForbidden",
+                "resourceVersionMatch",
+                "resourceVersionMatch is forbidden unless resourceVersion is provided",
+            )
+        )
+    if match not in ("", "Exact", "NotOlderThan"):
+        errors.append(
+            FieldError(
+                "FieldValueNotSupported",
+                "resourceVersionMatch",
+                'supported values: "Exact", "NotOlderThan", ""',
+                match,
+            )
+        )
+    if errors:
+        message = format_invalid_message("ListOptions.meta.k8s.io", "", errors)
+        raise ApiStatus.invalid(
+            "ListOptions", "", "meta.k8s.io", [e.cause() for e in errors], message
+        )
+
+
 def _parse_rv(value: str) -> int:
-    try:
-        rv = int(value)
-    except ValueError:
-        raise ApiStatus.bad_request(f'invalid resource version "{value}"') from None
-    if rv < 0:
-        raise ApiStatus.bad_request(f'invalid resource version "{value}"')
-    return rv
+    """A list's resourceVersion (400 when it is none, as upstream answers)."""
+    error = rv_error(value)
+    if error is not None:
+        raise ApiStatus.bad_request(f"invalid resource version: {error}")
+    return int(value)
+
+
+def _parse_watch_rv(value: str) -> int:
+    """A watch's resourceVersion: upstream answers an unparsable one with a 500 (no reason)."""
+    error = rv_error(value)
+    if error is not None:
+        raise ApiStatus(500, "", error)
+    return int(value)
 
 
 def _encode_continue(rv: int, key: tuple[str, str]) -> str:

@@ -574,7 +574,9 @@ class Api:
         try:
             limit = int(query.get("limit", "0") or 0)
         except ValueError:
-            raise ApiStatus.bad_request(f'limit: Invalid value: "{query.get("limit")}"') from None
+            raise ApiStatus.bad_request(  # Go's words, as kube-apiserver answers
+                f'strconv.ParseInt: parsing "{query.get("limit")}": invalid syntax'
+            ) from None
         result = self.registry.list_objects(
             rt,
             version,

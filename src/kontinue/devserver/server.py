@@ -257,7 +257,7 @@ class DevServer:
             self._store = store
             self._registry = Registry(store, self.clock)
             self._bootstrap()
-            self._collector = Collector(self._registry)
+            self._collector = Collector(self._registry, root_ca=certs.ca_pem.decode())
             self._collector.start()
             builtin: list[Controller] = []
             log_source = self.log_source

@@ -186,11 +186,11 @@ def _validate_string_map(value: Any, path: str, *, labels: bool) -> list[FieldEr
             errors.append(_invalid(f"{path}[{key}]", val, "must be a string"))
             continue
         total += len(key) + len(val)
-        if labels:
+        if labels:  # upstream names the map itself for a bad value too
             if len(val) > 63:
-                errors.append(_invalid(f"{path}[{key}]", val, "must be no more than 63 characters"))
+                errors.append(_invalid(path, val, "must be no more than 63 bytes"))
             elif not _LABEL_VALUE_RE.match(val):
-                errors.append(_invalid(f"{path}[{key}]", val, _LABEL_VALUE_MSG))
+                errors.append(_invalid(path, val, _LABEL_VALUE_MSG))
     if not labels and total > _MAX_ANNOTATIONS:
         errors.append(
             FieldError(

@@ -140,8 +140,9 @@ class ServerError(ApiError):
     code = 500
 
 
-#: How kube-apiserver words etcd's refusal of an object over its request limit (a 500).
-_STORAGE_TOO_LARGE = "request is too large"
+#: How kube-apiserver words etcd's refusal of an object over its request limit (a 500), and
+#: the gRPC limit between them (2 MiB) that a still larger object meets first.
+_STORAGE_TOO_LARGE = ("request is too large", "trying to send message larger than max")
 
 _BY_REASON: dict[str, type[ApiError]] = {
     "AlreadyExists": AlreadyExists,
@@ -186,7 +187,8 @@ def error_from_response(status_code: int, body: bytes, retry_after: str | None =
         except ValueError:
             pass
     cls = _BY_REASON.get(str(status.get("reason") or ""))
-    if status_code >= 500 and _STORAGE_TOO_LARGE in str(status.get("message") or ""):
+    message = str(status.get("message") or "")
+    if status_code >= 500 and any(text in message for text in _STORAGE_TOO_LARGE):
         cls = TooLarge
     if cls is None:
         cls = _BY_CODE.get(status_code) or (ServerError if status_code >= 500 else ApiError)
