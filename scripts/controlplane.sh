@@ -212,6 +212,7 @@ start() {
     --kubelet-certificate-authority "$pki/ca.crt" \
     --kubelet-preferred-address-types InternalIP \
     --allow-privileged=true \
+    --enable-admission-plugins NodeRestriction \
     --endpoint-reconciler-type none \
     --profiling=false \
     --v 0
@@ -245,14 +246,15 @@ start() {
 }
 
 # The controllers kontinue's tests need: garbage collection of ownerReferences, Jobs and their
-# TTL, namespaces, service accounts and their CA bundle, Deployments for the chart tests.
+# TTL, namespaces, service accounts and their CA bundle, Deployments for the chart tests, and
+# the node lifecycle (it lifts the not-ready taint of a new Node once it reports Ready).
 controllers() {
   local list=(
     garbage-collector-controller job-controller ttl-after-finished-controller
     namespace-controller serviceaccount-controller serviceaccount-token-controller
     root-ca-certificate-publisher-controller deployment-controller replicaset-controller
     pod-garbage-collector-controller cronjob-controller disruption-controller
-    resourcequota-controller
+    resourcequota-controller node-lifecycle-controller
   )
   local IFS=,
   echo "${list[*]}"

@@ -16,7 +16,7 @@ import kontinue.node
 import kontinue.pods
 from kontinue.node._agent import service_env
 from kontinue.node._machine import Machine
-from kontinue.node._objects import node_status, status_patch, untainted
+from kontinue.node._objects import node_status, status_patch
 from kontinue.pods import ConfigError, MountTools, RunnerSettings, Token, TokenSource, lost_status
 from kontinue.pods._logs import BadLogRequest, log_file
 from kontinue.pods._mounts import (
@@ -283,12 +283,6 @@ def test_status_patches_name_the_states_a_container_left() -> None:
 
 
 def test_node_objects() -> None:
-    taints = [
-        {"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"},
-        {"key": "example.com/mine", "effect": "NoSchedule"},
-    ]
-    assert untainted(taints) == [taints[1]]
-    assert untainted([taints[1]]) is None
     status = node_status(
         address="127.0.0.1",
         hostname="n",

@@ -13,7 +13,6 @@ from ._machine import Machine
 
 __all__ = [
     "LEASE_NAMESPACE",
-    "NOT_READY_TAINTS",
     "lease",
     "micro_time",
     "node",
@@ -21,14 +20,10 @@ __all__ = [
     "pod_event",
     "status_patch",
     "token_request",
-    "untainted",
 ]
 
 JSON = dict[str, Any]
 LEASE_NAMESPACE = "kube-node-lease"
-#: Taints the node lifecycle controller removes from a Ready node (TaintNodesByCondition puts
-#: the first on every new Node); without that controller the agent removes them itself.
-NOT_READY_TAINTS = ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")
 _STATES = ("waiting", "running", "terminated")
 
 
@@ -54,12 +49,6 @@ def node(name: str, machine: Machine) -> JSON:
         },
         "spec": {},
     }
-
-
-def untainted(taints: list[JSON]) -> list[JSON] | None:
-    """The taints to keep once the node is Ready, or None when nothing is to remove."""
-    kept = [t for t in taints if t.get("key") not in NOT_READY_TAINTS]
-    return kept if len(kept) != len(taints) else None
 
 
 def node_status(

@@ -2,9 +2,9 @@
 
 As a kubelet: the Node is created (or taken over when it exists, from an earlier run), its
 status written with a strategic merge patch, and its Lease in ``kube-node-lease`` renewed; the
-node lifecycle controller reads the Lease as the heartbeat. Without that controller (the
-test control plane runs none) nobody lifts the ``node.kubernetes.io/not-ready`` taint that
-admission puts on every new Node, so the agent lifts it once the node is Ready.
+node lifecycle controller reads the Lease as the heartbeat, and lifts the
+``node.kubernetes.io/not-ready`` taint that admission puts on every new Node once the Node
+reports Ready (a kubelet never changes its own taints; NodeRestriction forbids it).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from kontinue.clock import Clock
-from kontinue.kube import AlreadyExists, AsyncKubeClient, Forbidden, KubeError, NotFound
+from kontinue.kube import AlreadyExists, AsyncKubeClient, KubeError, NotFound
 
 from ._machine import Machine
-from ._objects import LEASE_NAMESPACE, lease, micro_time, node, node_status, untainted
+from ._objects import LEASE_NAMESPACE, lease, micro_time, node, node_status
 from ._settings import NodeSettings
 
 __all__ = ["NodeRegistration"]
@@ -48,7 +48,7 @@ class NodeRegistration:
         self.kubelet_version = ""
 
     async def register(self) -> JSON:
-        """Create the Node (or take over the one there), lift the not-ready taint, report Ready.
+        """Create the Node (or take over the one there) and report it Ready.
 
         Returns the Node as the API server last answered.
         """
@@ -64,19 +64,6 @@ class NodeRegistration:
             log.info("node %s exists; taking it over", name)
         self.uid = str(current["metadata"]["uid"])
         current = await self.write_status()
-        kept = untainted((current.get("spec") or {}).get("taints") or [])
-        if kept is not None:
-            try:
-                current = await self.client.patch(
-                    "nodes", {"spec": {"taints": kept or None}}, name=name
-                )
-            except Forbidden as exc:
-                log.warning(
-                    "node %s is Ready but may not lift its not-ready taint (%s): pods will "
-                    "not be scheduled to it until the node lifecycle controller does",
-                    name,
-                    exc,
-                )
         await self.renew_lease()
         return current
 
