@@ -22,7 +22,8 @@ from kontinue.api import (
     crd_manifests,
 )
 from kontinue.cli._hints import try_this
-from kontinue.cli.install import WORKER_RULES, rbac_yaml
+from kontinue.cli.install import Role, rbac_yaml
+from kontinue.roles import USER_ROLE, VIEWER_ROLE, WORKER_RULES
 from kontinue.client import Client
 from kontinue.kube._requests import Request
 from kontinue.kube._transport import AsyncTransport
@@ -67,9 +68,12 @@ def test_install_prints_the_crds_and_the_worker_rbac(kontinue_env: WorkflowEnvir
         "ServiceAccount",
         "Role",
         "RoleBinding",
+        "ClusterRole",
+        "ClusterRole",
     ]
     assert documents[: len(crds)] == crds
-    account, role, binding = documents[len(crds) :]
+    account, role, binding, user, viewer = documents[len(crds) :]
+    assert [user["metadata"]["name"], viewer["metadata"]["name"]] == [USER_ROLE, VIEWER_ROLE]
     assert account["metadata"] == role["metadata"] == binding["metadata"]
     assert account["metadata"]["namespace"] == "default"
     assert role["rules"] == WORKER_RULES
@@ -78,15 +82,19 @@ def test_install_prints_the_crds_and_the_worker_rbac(kontinue_env: WorkflowEnvir
         {"kind": "ServiceAccount", "name": "kontinue-worker", "namespace": "default"}
     ]
     items = json.loads(_finish(as_json))["items"]
-    assert items[-1]["subjects"][0]["namespace"] == "team"
-    assert {i["metadata"].get("namespace") for i in items[-3:]} == {"team"}
+    assert items[-3]["subjects"][0]["namespace"] == "team"
+    assert {i["metadata"].get("namespace") for i in items[-5:-2]} == {"team"}
     assert _finish(applied).splitlines() == [
         f"customresourcedefinition.apiextensions.k8s.io/{crd['metadata']['name']} configured"
         for crd in crds
     ]
     assert _finish(plugin).startswith("kontinue ")
-    on_disk = (ROOT / "deploy" / "rbac" / "worker.yaml").read_text()
-    assert on_disk == rbac_yaml(), "run: kontinue install --rbac-only > deploy/rbac/worker.yaml"
+    for role in Role:
+        on_disk = (ROOT / "deploy" / "rbac" / f"{role.value}.yaml").read_text()
+        assert on_disk.rstrip("\n") == rbac_yaml(role).rstrip("\n"), (
+            f"run: kontinue install --rbac-only --role {role.value} > "
+            f"deploy/rbac/{role.value}.yaml"
+        )
 
 
 def _rbac_request(request: Request) -> tuple[str, str, str] | None:
