@@ -130,10 +130,13 @@ def test_engine_exports() -> None:
 
     assert sorted(kontinue.worker.__all__) == ["Worker", "WorkerSettings", "function_object_name"]
     assert sorted(kontinue.testing.__all__) == [
+        "Identities",
         "RunningWorker",
         "TestServer",
         "WorkflowEnvironment",
         "eventually",
+        "identities",
+        "service_account_kubeconfig",
     ]
     assert sorted(kontinue.__all__) == sorted(
         [

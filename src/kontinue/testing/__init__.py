@@ -10,7 +10,16 @@ and a test asks for ``kontinue_env``::
         assert done.status.phase == "Completed"
 """
 
+from ._accounts import Identities, identities, service_account_kubeconfig
 from ._environment import RunningWorker, WorkflowEnvironment, eventually
 from .plugin import TestServer
 
-__all__ = ["RunningWorker", "TestServer", "WorkflowEnvironment", "eventually"]
+__all__ = [
+    "Identities",
+    "RunningWorker",
+    "TestServer",
+    "WorkflowEnvironment",
+    "eventually",
+    "identities",
+    "service_account_kubeconfig",
+]

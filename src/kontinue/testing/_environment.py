@@ -34,6 +34,8 @@ from kontinue.kube import AsyncKubeClient, KubeClient, KubeSettings, NotFound
 from kontinue.sdk._functions import function_def
 from kontinue.worker import Worker, WorkerSettings
 
+from ._accounts import Identities
+
 __all__ = ["RunningWorker", "WorkflowEnvironment", "eventually"]
 
 T = TypeVar("T")
@@ -125,13 +127,34 @@ class RunningWorker:
 
 
 class WorkflowEnvironment:
-    """One namespace on a dev server, with its clock; see the module documentation."""
+    """One namespace on a dev server (or a cluster), with its clock; see the module
+    documentation.
 
-    def __init__(self, kubeconfig: str, namespace: str, clock: ManualClock) -> None:
-        self.kubeconfig = kubeconfig
+    ``kubeconfig`` (and :attr:`client`) act as a user bound to the ``kontinue-user`` role,
+    workers run as the worker's ServiceAccount (:attr:`worker_kubeconfig`) and
+    :attr:`viewer_kubeconfig` may only look, when ``identities`` are given (on a cluster that
+    authorizes requests); otherwise all three are ``kubeconfig``, which stays
+    :attr:`admin_kubeconfig`.
+    """
+
+    def __init__(
+        self,
+        kubeconfig: str,
+        namespace: str,
+        clock: ManualClock,
+        *,
+        identities: Identities | None = None,
+    ) -> None:
+        found = identities or Identities(kubeconfig, kubeconfig, kubeconfig)
+        self.admin_kubeconfig = kubeconfig
+        self.kubeconfig = found.user
+        self.worker_kubeconfig = found.worker
+        self.viewer_kubeconfig = found.viewer
         self.namespace = namespace
         self.clock = clock
-        self.client = KubeClient.from_kubeconfig(kubeconfig, namespace=namespace, settings=_FAST)
+        self.client = KubeClient.from_kubeconfig(
+            self.kubeconfig, namespace=namespace, settings=_FAST
+        )
         self._workers: list[RunningWorker] = []
 
     # Workers ---------------------------------------------------------------------------------
@@ -145,7 +168,7 @@ class WorkflowEnvironment:
         worker.clock = self.clock
         base = settings or worker.settings
         worker.settings = replace(base, kube=replace(base.kube, qps=0))
-        running = RunningWorker(worker, self.kubeconfig, self.namespace).start()
+        running = RunningWorker(worker, self.worker_kubeconfig, self.namespace).start()
         self._workers.append(running)
         return running
 

@@ -25,6 +25,7 @@ import pytest
 
 from kontinue.clock import ManualClock
 
+from ._accounts import authorizes, identities
 from ._environment import WorkflowEnvironment
 
 __all__ = ["TestServer", "kontinue_env", "kontinue_server", "pytest_addoption"]
@@ -66,12 +67,16 @@ def kontinue_server(request: pytest.FixtureRequest) -> Iterator[TestServer]:
     session, with kontinue's CRDs installed."""
     from kontinue.installing import install_crds
     from kontinue.kube import KubeClient
+    from kontinue.roles import cluster_roles
 
     clock = ManualClock()
     given = cluster_kubeconfig(request.config)
     if given is not None:
         with KubeClient.from_kubeconfig(given) as admin:
             install_crds(admin)
+            if authorizes(admin):
+                for role in cluster_roles():
+                    admin.upsert(role)
         yield TestServer(given, clock, embedded=False)
         return
     from kontinue.devserver import DevServerSettings, DevServerThread
@@ -85,8 +90,12 @@ def kontinue_server(request: pytest.FixtureRequest) -> Iterator[TestServer]:
 
 
 @pytest.fixture
-def kontinue_env(kontinue_server: TestServer) -> Iterator[WorkflowEnvironment]:
-    """A fresh namespace with helpers to run workers, start executions and move time."""
+def kontinue_env(
+    kontinue_server: TestServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[WorkflowEnvironment]:
+    """A fresh namespace with helpers to run workers, start executions and move time; on a
+    cluster with RBAC its workers, client and CLI act under kontinue's roles."""
+    accounts_dir = tmp_path_factory.getbasetemp() / "kontinue-accounts"
     from kontinue.kube import KubeClient
 
     namespace = f"kt-{uuid.uuid4().hex[:10]}"
@@ -99,7 +108,8 @@ def kontinue_env(kontinue_server: TestServer) -> Iterator[WorkflowEnvironment]:
     )
     with KubeClient.from_kubeconfig(kontinue_server.kubeconfig) as admin:
         admin.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
-        env = WorkflowEnvironment(kontinue_server.kubeconfig, namespace, clock)
+        found = identities(admin, kontinue_server.kubeconfig, namespace, accounts_dir)
+        env = WorkflowEnvironment(kontinue_server.kubeconfig, namespace, clock, identities=found)
         try:
             yield env
         finally:
