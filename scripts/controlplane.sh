@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # A local upstream Kubernetes control plane for the test suite: etcd, kube-apiserver,
-# kube-controller-manager and kube-scheduler, built from source at the release pinned in tools/controlplane/go.mod.
+# kube-controller-manager and kube-scheduler, built from source at the release pinned in
+# tools/controlplane/go.mod.
 #
 #   scripts/controlplane.sh build             build the binaries into .tools/controlplane/bin
 #   scripts/controlplane.sh start DIR         start them on loopback with data, certificates,
-#                                             logs and an admin kubeconfig in DIR (DIR/kubeconfig)
+#                                             logs and an admin kubeconfig in DIR (DIR/kubeconfig),
+#                                             and the local node agent (`kontinue node`, from
+#                                             .venv) that runs the pods; NODE=0 leaves it out
 #   scripts/controlplane.sh stop DIR          stop them (by the PIDs recorded in DIR)
 #   scripts/controlplane.sh status DIR        exit 0 when the API server answers /readyz
+#   scripts/controlplane.sh kill DIR PROGRAM  kill -9 one of them (start DIR brings it back)
 #
 # DIR/node.kubeconfig is for the local node agent (`kontinue node`), as system:node:kontinue-node;
 # DIR/pki/node-serving.{crt,key} is its serving certificate, DIR/pki/ca.crt the CA of the API
@@ -22,7 +26,7 @@ bin="${CONTROLPLANE_BIN:-$root/.tools/controlplane/bin}"
 NODE_NAME=${NODE_NAME:-kontinue-node}
 programs=(etcd kube-apiserver kube-controller-manager kube-scheduler)
 
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 build() {
   command -v go >/dev/null || { echo "controlplane: go is not installed (needs Go >= 1.26)" >&2; exit 3; }
@@ -138,7 +142,7 @@ running() { # dir program
 launch() { # dir program args...
   local dir=$1 program=$2
   shift 2
-  "$bin/$program" "$@" >"$dir/logs/$program.log" 2>&1 &
+  "$bin/$program" "$@" >>"$dir/logs/$program.log" 2>&1 &
   echo $! >"$dir/$program.pid"
 }
 
@@ -167,82 +171,97 @@ default_serviceaccount() { # dir: the controller manager's serviceaccount contro
     "$(cat "$dir/server")/api/v1/namespaces/default/serviceaccounts/default"
 }
 
+# start DIR: whatever of etcd, kube-apiserver, kube-controller-manager, kube-scheduler and the node
+# agent is not running in DIR is started, on the ports DIR recorded the first time (so a killed
+# kube-apiserver comes back where its clients expect it).
 start() {
   local dir
   dir=$(mkdir -p "$1" && cd "$1" && pwd)
   build
-  if running "$dir" kube-apiserver; then
-    echo "controlplane: already running in $dir" >&2
-    return 0
-  fi
   local started=$SECONDS
   mkdir -p "$dir/logs" "$dir/etcd"
   chmod 700 "$dir" "$dir/etcd"
   certificates "$dir/pki"
-  local etcd_port peer_port api_port
-  etcd_port=$(free_port)
-  peer_port=$(free_port)
-  api_port=${CONTROLPLANE_PORT:-$(free_port)}
-  echo "https://127.0.0.1:$api_port" >"$dir/server"
-
-  launch "$dir" etcd --name controlplane --data-dir "$dir/etcd" \
-    --listen-client-urls "http://127.0.0.1:$etcd_port" \
-    --advertise-client-urls "http://127.0.0.1:$etcd_port" \
-    --listen-peer-urls "http://127.0.0.1:$peer_port" \
-    --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
-    --initial-cluster "controlplane=http://127.0.0.1:$peer_port" \
-    --unsafe-no-fsync --quota-backend-bytes 8589934592 \
-    --listen-metrics-urls "" --log-level warn
-  wait_for etcd 60 curl -sf "http://127.0.0.1:$etcd_port/health"
-
+  if [ ! -f "$dir/ports" ]; then
+    printf 'ETCD_PORT=%s\nPEER_PORT=%s\nAPI_PORT=%s\n' "$(free_port)" "$(free_port)" \
+      "${CONTROLPLANE_PORT:-$(free_port)}" >"$dir/ports"
+  fi
+  # shellcheck source=/dev/null
+  . "$dir/ports"
+  echo "https://127.0.0.1:$API_PORT" >"$dir/server"
   local pki="$dir/pki"
-  launch "$dir" kube-apiserver \
-    --etcd-servers "http://127.0.0.1:$etcd_port" \
-    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
-    --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
-    --client-ca-file "$pki/ca.crt" \
-    --service-account-issuer https://kubernetes.default.svc.cluster.local \
-    --service-account-key-file "$pki/sa.pub" \
-    --service-account-signing-key-file "$pki/sa.key" \
-    --api-audiences https://kubernetes.default.svc.cluster.local \
-    --authorization-mode Node,RBAC \
-    --service-cluster-ip-range 10.0.0.0/24 \
-    --kubelet-client-certificate "$pki/kubelet-client.crt" \
-    --kubelet-client-key "$pki/kubelet-client.key" \
-    --kubelet-certificate-authority "$pki/ca.crt" \
-    --kubelet-preferred-address-types InternalIP \
-    --allow-privileged=true \
-    --enable-admission-plugins NodeRestriction \
-    --endpoint-reconciler-type none \
-    --profiling=false \
-    --v 0
-  wait_for kube-apiserver 120 readyz "$dir"
 
-  kubeconfig "$dir/kubeconfig" "$(cat "$dir/server")" admin "$pki"
-  kubeconfig "$dir/controller-manager.kubeconfig" "$(cat "$dir/server")" controller-manager "$pki"
-  launch "$dir" kube-controller-manager \
-    --kubeconfig "$dir/controller-manager.kubeconfig" \
-    --authentication-kubeconfig "$dir/controller-manager.kubeconfig" \
-    --authorization-kubeconfig "$dir/controller-manager.kubeconfig" \
-    --bind-address 127.0.0.1 --secure-port 0 \
-    --leader-elect=false \
-    --use-service-account-credentials \
-    --service-account-private-key-file "$pki/sa.key" \
-    --root-ca-file "$pki/ca.crt" \
-    --cluster-signing-cert-file "$pki/ca.crt" --cluster-signing-key-file "$pki/ca.key" \
-    --controllers "$(controllers)" \
-    --concurrent-gc-syncs 20 \
-    --v 0
+  if ! running "$dir" etcd; then
+    launch "$dir" etcd --name controlplane --data-dir "$dir/etcd" \
+      --listen-client-urls "http://127.0.0.1:$ETCD_PORT" \
+      --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+      --listen-peer-urls "http://127.0.0.1:$PEER_PORT" \
+      --initial-advertise-peer-urls "http://127.0.0.1:$PEER_PORT" \
+      --initial-cluster "controlplane=http://127.0.0.1:$PEER_PORT" \
+      --unsafe-no-fsync --quota-backend-bytes 8589934592 \
+      --listen-metrics-urls "" --log-level warn
+    wait_for etcd 60 curl -sf "http://127.0.0.1:$ETCD_PORT/health"
+  fi
+
+  if ! running "$dir" kube-apiserver; then
+    launch "$dir" kube-apiserver \
+      --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
+      --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$API_PORT" \
+      --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
+      --client-ca-file "$pki/ca.crt" \
+      --service-account-issuer https://kubernetes.default.svc.cluster.local \
+      --service-account-key-file "$pki/sa.pub" \
+      --service-account-signing-key-file "$pki/sa.key" \
+      --api-audiences https://kubernetes.default.svc.cluster.local \
+      --authorization-mode Node,RBAC \
+      --service-cluster-ip-range 10.0.0.0/24 \
+      --kubelet-client-certificate "$pki/kubelet-client.crt" \
+      --kubelet-client-key "$pki/kubelet-client.key" \
+      --kubelet-certificate-authority "$pki/ca.crt" \
+      --kubelet-preferred-address-types InternalIP \
+      --allow-privileged=true \
+      --enable-admission-plugins NodeRestriction \
+      --endpoint-reconciler-type none \
+      --profiling=false \
+      --v 0
+  fi
+  wait_for kube-apiserver 120 readyz "$dir"
+  local server
+  server=$(cat "$dir/server")
+  local user
+  for user in admin controller-manager scheduler node; do
+    kubeconfig "$dir/$user.kubeconfig" "$server" "$user" "$pki"
+  done
+  mv "$dir/admin.kubeconfig" "$dir/kubeconfig"
+
+  if ! running "$dir" kube-controller-manager; then
+    launch "$dir" kube-controller-manager \
+      --kubeconfig "$dir/controller-manager.kubeconfig" \
+      --authentication-kubeconfig "$dir/controller-manager.kubeconfig" \
+      --authorization-kubeconfig "$dir/controller-manager.kubeconfig" \
+      --bind-address 127.0.0.1 --secure-port 0 \
+      --leader-elect=false \
+      --use-service-account-credentials \
+      --service-account-private-key-file "$pki/sa.key" \
+      --root-ca-file "$pki/ca.crt" \
+      --cluster-signing-cert-file "$pki/ca.crt" --cluster-signing-key-file "$pki/ca.key" \
+      --controllers "$(controllers)" \
+      --concurrent-gc-syncs 20 \
+      --v 0
+  fi
   wait_for kube-controller-manager 120 default_serviceaccount "$dir"
 
-  kubeconfig "$dir/scheduler.kubeconfig" "$(cat "$dir/server")" scheduler "$pki"
-  launch "$dir" kube-scheduler \
-    --kubeconfig "$dir/scheduler.kubeconfig" \
-    --authentication-kubeconfig "$dir/scheduler.kubeconfig" \
-    --authorization-kubeconfig "$dir/scheduler.kubeconfig" \
-    --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false --v 0
-  kubeconfig "$dir/node.kubeconfig" "$(cat "$dir/server")" node "$pki"
-  echo "controlplane: ready at $(cat "$dir/server") in $((SECONDS - started)) s; KUBECONFIG=$dir/kubeconfig"
+  if ! running "$dir" kube-scheduler; then
+    launch "$dir" kube-scheduler \
+      --kubeconfig "$dir/scheduler.kubeconfig" \
+      --authentication-kubeconfig "$dir/scheduler.kubeconfig" \
+      --authorization-kubeconfig "$dir/scheduler.kubeconfig" \
+      --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false --v 0
+  fi
+  if [ "${NODE:-1}" != 0 ] && ! running "$dir" node; then
+    start_node "$dir"
+  fi
+  echo "controlplane: ready at $server in $((SECONDS - started)) s; KUBECONFIG=$dir/kubeconfig"
 }
 
 # The controllers kontinue's tests need: garbage collection of ownerReferences, Jobs and their
@@ -260,9 +279,34 @@ controllers() {
   echo "${list[*]}"
 }
 
+# The local node agent: a kubelet of kontinue's (pods run as host processes) with the node's
+# credentials; the API server reaches its log port with the kubelet-client certificate.
+start_node() {
+  local dir=$1 pki=$1/pki kontinue="$root/.venv/bin/kontinue"
+  [ -x "$kontinue" ] || { echo "controlplane: $kontinue missing: run scripts/setup.sh (or NODE=0)" >&2; return 1; }
+  mkdir -p "$dir/node"
+  "$kontinue" node --kubeconfig "$dir/node.kubeconfig" --name "$NODE_NAME" \
+    --work-dir "$dir/node" --port 0 \
+    --tls-cert-file "$pki/node-serving.crt" --tls-private-key-file "$pki/node-serving.key" \
+    --client-ca-file "$pki/ca.crt" >>"$dir/logs/node.log" 2>&1 &
+  echo $! >"$dir/node.pid"
+  wait_for "node $NODE_NAME" 60 node_schedulable "$dir"
+}
+
+node_schedulable() { # dir: Ready and without the not-ready taint
+  local dir=$1 body
+  body=$(curl -sf --cacert "$dir/pki/ca.crt" --cert "$dir/pki/admin.crt" --key "$dir/pki/admin.key" \
+    "$(cat "$dir/server")/api/v1/nodes/$NODE_NAME") || return 1
+  python3 -c 'import json, sys
+node = json.load(sys.stdin)
+ready = any(c["type"] == "Ready" and c["status"] == "True" for c in node["status"].get("conditions", []))
+taints = [t for t in node["spec"].get("taints", []) if t["key"].startswith("node.kubernetes.io/")]
+sys.exit(0 if ready and not taints else 1)' <<<"$body"
+}
+
 stop() {
   local dir=$1 p pid
-  for p in kube-scheduler kube-controller-manager kube-apiserver etcd; do
+  for p in node kube-scheduler kube-controller-manager kube-apiserver etcd; do
     [ -f "$dir/$p.pid" ] || continue
     pid=$(cat "$dir/$p.pid")
     kill "$pid" 2>/dev/null || true
@@ -272,10 +316,22 @@ stop() {
   done
 }
 
+# kill DIR PROGRAM: kill -9 one program (the reliability tests crash kube-apiserver this way;
+# start brings it back)
+kill_one() {
+  local dir=$1 program=$2 pid
+  [ -f "$dir/$program.pid" ] || { echo "controlplane: no $program in $dir" >&2; return 1; }
+  pid=$(cat "$dir/$program.pid")
+  kill -9 "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  rm -f "$dir/$program.pid"
+}
+
 case "${1:-}" in
   build) build ;;
   start) [ $# -eq 2 ] || usage; start "$2" ;;
   stop) [ $# -eq 2 ] || usage; stop "$2" ;;
+  kill) [ $# -eq 3 ] || usage; kill_one "$2" "$3" ;;
   status) [ $# -eq 2 ] || usage; readyz "$2" >/dev/null ;;
   *) usage ;;
 esac

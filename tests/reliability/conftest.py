@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from kontinue.testing.plugin import cluster_kubeconfig
+
 from .harness import Cluster
 
 _FIGURES: list[str] = []
@@ -35,11 +37,14 @@ def pytest_runtest_makereport(
 
 @pytest.fixture
 def cluster(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Cluster]:
-    """A dev server process (file-backed, in ``tmp_path``) with the test namespace; worker
-    processes started through it are stopped afterwards. A failed test prints their logs.
-    ``@pytest.mark.reuse_address`` starts the server with SO_REUSEADDR (see ``harness``)."""
+    """A dev server process (file-backed, in ``tmp_path``), or the session's control plane
+    (``--kontinue-kubeconfig``), with the test's namespace; worker processes started through it
+    are stopped afterwards. A failed test prints their logs. ``@pytest.mark.reuse_address``
+    starts a dev server with SO_REUSEADDR (see ``harness``)."""
     reuse = request.node.get_closest_marker("reuse_address") is not None
-    running = Cluster(tmp_path, reuse_address=reuse).start()
+    given = cluster_kubeconfig(request.config)
+    upstream = Path(given) if given else None
+    running = Cluster(tmp_path, reuse_address=reuse, upstream=upstream).start()
     try:
         yield running
     finally:

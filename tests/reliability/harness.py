@@ -1,8 +1,13 @@
 """Processes, workload and checks shared by the reliability tests.
 
-The dev server and the workers run as real child processes (``kontinue dev`` and ``kontinue
-worker tests.reliability.workflows:worker``) on the system clock, so a test can ``kill -9`` any
-of them. The test itself only makes plain API writes: it creates Executions, resumes manual
+The API server and the workers run as real child processes on the system clock, so a test can
+``kill -9`` any of them: the API server is ``kontinue dev`` in a process of the test's own, or,
+when the session runs against the local upstream control plane (``--kontinue-kubeconfig`` of a
+``scripts/controlplane.sh`` directory), that control plane's kube-apiserver, killed and started
+again with the script. Each test has a namespace of its own; on a cluster with RBAC the workers
+run as the worker's ServiceAccount, bound only to kontinue's worker Role.
+
+The test itself only makes plain API writes: it creates Executions, resumes manual
 Suspensions (``spec.resume``, as any client would) and polls until every root execution ended.
 Afterwards :func:`check_run` compares the final resources with the side-effect log written by
 ``workflows.py``.
@@ -29,12 +34,14 @@ from typing import Any
 import yaml
 
 from kontinue.api import API_VERSION, format_time, labels
+from kontinue.installing import install_crds
 from kontinue.kube import KubeClient, KubeError, KubeSettings, NotFound
+from kontinue.testing import identities
 
 from . import workflows
 
 ROOT = Path(__file__).resolve().parents[2]
-NAMESPACE = "reliability"
+CONTROLPLANE = ROOT / "scripts" / "controlplane.sh"
 EXECUTIONS = "executions.kontinue.cloud"
 SUSPENSIONS = "suspensions.kontinue.cloud"
 LEASE = f"kontinue-worker-{workflows.GROUP}"
@@ -130,6 +137,52 @@ class ServerDidNotStart(AssertionError):
     """The dev server exited (or hung) before it served; the message is its output."""
 
 
+class UpstreamServer:
+    """The kube-apiserver of a running ``scripts/controlplane.sh`` directory (where the admin
+    ``kubeconfig`` lives): :meth:`kill` is ``kill -9`` of kube-apiserver, :meth:`start` brings it
+    back on its port (etcd keeps the data), :meth:`stop` leaves the shared cluster running."""
+
+    def __init__(self, kubeconfig: Path) -> None:
+        self.kubeconfig = kubeconfig
+        self.directory = kubeconfig.parent
+        self.log = self.directory / "logs" / "kube-apiserver.log"
+        self.port = kubeconfig_port(kubeconfig)
+        if not (self.directory / "kube-apiserver.pid").exists():
+            raise AssertionError(
+                f"{self.directory} is no running scripts/controlplane.sh directory: the "
+                "reliability tests crash its kube-apiserver"
+            )
+
+    def start(
+        self, port: int = 0, *, reuse_address: bool = False, timeout: float = 120.0
+    ) -> UpstreamServer:
+        """Start whatever of the control plane is not running (on the same ports)."""
+        done = subprocess.run(
+            ["bash", str(CONTROLPLANE), "start", str(self.directory)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if done.returncode != 0:
+            raise ServerDidNotStart(done.stdout + done.stderr)
+        return self
+
+    @property
+    def pid(self) -> int:
+        return int((self.directory / "kube-apiserver.pid").read_text())
+
+    def kill(self) -> None:
+        """``kill -9`` of kube-apiserver."""
+        subprocess.run(
+            ["bash", str(CONTROLPLANE), "kill", str(self.directory), "kube-apiserver"],
+            check=True,
+            capture_output=True,
+        )
+
+    def stop(self) -> None:
+        """Nothing: the control plane is the session's."""
+
+
 def kubeconfig_port(path: Path) -> int:
     """The port of the (first) cluster's server URL in a kubeconfig."""
     document = yaml.safe_load(path.read_text())
@@ -143,6 +196,7 @@ class WorkerProcess:
     def __init__(
         self,
         kubeconfig: Path,
+        namespace: str,
         effects: Path,
         log: Path,
         *,
@@ -150,6 +204,7 @@ class WorkerProcess:
         renew_period: float = 1.0,
     ) -> None:
         self.kubeconfig = kubeconfig
+        self.namespace = namespace
         self.effects = effects
         self.log = log
         self.lease_duration = lease_duration
@@ -165,7 +220,7 @@ class WorkerProcess:
         }
         target = "tests.reliability.workflows:worker"
         command = [sys.executable, "-m", "kontinue.cli", "worker", target]
-        command += ["--kubeconfig", str(self.kubeconfig), "-n", NAMESPACE]
+        command += ["--kubeconfig", str(self.kubeconfig), "-n", self.namespace]
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env
@@ -215,21 +270,22 @@ def mark(effects: Path, kind: str, pid: int = 0) -> None:
 # The API, as a plain client ----------------------------------------------------------------------
 
 
-def client(kubeconfig: Path) -> KubeClient:
-    """A client without rate limit and with few retries (the loops below retry themselves)."""
+def client(kubeconfig: Path, namespace: str) -> KubeClient:
+    """A client of ``namespace`` without rate limit and with few retries (the loops below
+    retry themselves)."""
     settings = KubeSettings(qps=0, burst=1, timeout=10.0, retries=1)
-    return KubeClient.from_kubeconfig(str(kubeconfig), namespace=NAMESPACE, settings=settings)
+    return KubeClient.from_kubeconfig(str(kubeconfig), namespace=namespace, settings=settings)
 
 
 def create_namespace(kube: KubeClient) -> None:
-    body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
+    body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": kube.namespace}}
     kube.create(body)
 
 
 def lease_holder(kube: KubeClient) -> int | None:
     """The pid of the worker holding the group's Lease (identities are host-pid-random)."""
     try:
-        lease = kube.get("Lease", LEASE, namespace=NAMESPACE)
+        lease = kube.get("Lease", LEASE)
     except NotFound:
         return None
     holder = (lease.get("spec") or {}).get("holderIdentity")
@@ -251,27 +307,42 @@ def wait_for_leader(
 
 
 class Cluster:
-    """A dev server process with the test namespace, the worker processes started on it, and
-    the side-effect log they share; everything lives in ``directory``. ``reuse_address``: see
-    :class:`DevServer`."""
+    """An API server with the test's namespace, the worker processes started on it, and the
+    side-effect log they share; files live in ``directory``. The server is a ``kontinue dev``
+    process of the test's own, or the session's control plane when ``upstream`` names its
+    admin kubeconfig. ``reuse_address``: see :class:`DevServer`."""
 
-    def __init__(self, directory: Path, *, reuse_address: bool = False) -> None:
+    def __init__(
+        self, directory: Path, *, reuse_address: bool = False, upstream: Path | None = None
+    ) -> None:
         self.directory = directory
         self.reuse_address = reuse_address
         self.effects = directory / "effects.log"
         self.effects.touch()
-        self.server = DevServer(directory / "data", directory / "server.log")
+        self.server: DevServer | UpstreamServer = (
+            UpstreamServer(upstream)
+            if upstream is not None
+            else DevServer(directory / "data", directory / "server.log")
+        )
+        self.namespace = f"reliability-{random.randrange(16**8):08x}"
         self.workers: list[WorkerProcess] = []
+        self.worker_kubeconfig = Path()
         self._kube: KubeClient | None = None
 
     def start(self) -> Cluster:
-        self.server.start(reuse_address=self.reuse_address)
-        self._kube = client(self.server.kubeconfig)
+        if isinstance(self.server, DevServer):
+            self.server.start(reuse_address=self.reuse_address)
+        self._kube = client(self.server.kubeconfig, self.namespace)
+        if isinstance(self.server, UpstreamServer):  # a fresh cluster has no CRDs yet
+            install_crds(self._kube)
         create_namespace(self._kube)
+        found = identities(self._kube, str(self.server.kubeconfig), self.namespace, self.directory)
+        self.worker_kubeconfig = Path(found.worker)
         return self
 
     @property
     def kube(self) -> KubeClient:
+        """The test's own client (the admin's: it also reads the workers' Lease)."""
         assert self._kube is not None, "start() the cluster first"
         return self._kube
 
@@ -279,7 +350,8 @@ class Cluster:
         """Start one more worker process (its output goes to ``worker-N.log``)."""
         log = self.directory / f"worker-{len(self.workers)}.log"
         process = WorkerProcess(
-            self.server.kubeconfig,
+            self.worker_kubeconfig,
+            self.namespace,
             self.effects,
             log,
             lease_duration=lease_duration,
@@ -291,6 +363,9 @@ class Cluster:
     def close(self) -> None:
         for process in self.workers:
             process.stop()
+        if self._kube is not None and isinstance(self.server, UpstreamServer):
+            with contextlib.suppress(KubeError):
+                self._kube.delete("namespaces", self.namespace)
         self.server.stop()
         if self._kube is not None:
             self._kube.close()
@@ -374,7 +449,7 @@ def resume_waiting(kube: KubeClient, suspensions: list[JSON] | None = None) -> i
     ``{"value": resume_value(execution)}`` (from ``suspensions``, or listed now); returns how
     many."""
     if suspensions is None:
-        suspensions = kube.list(SUSPENSIONS, namespace=NAMESPACE)
+        suspensions = kube.list(SUSPENSIONS)
     resumed = 0
     for suspension in suspensions:
         spec = suspension.get("spec") or {}
@@ -386,7 +461,7 @@ def resume_waiting(kube: KubeClient, suspensions: list[JSON] | None = None) -> i
         data = {"value": workflows.resume_value(str(spec["execution"]))}
         request = {"data": data, "requestedAt": format_time(datetime.now(UTC))}
         name = suspension["metadata"]["name"]
-        kube.patch(SUSPENSIONS, {"spec": {"resume": request}}, name=name, namespace=NAMESPACE)
+        kube.patch(SUSPENSIONS, {"spec": {"resume": request}}, name=name)
         resumed += 1
     return resumed
 
@@ -411,9 +486,9 @@ def drive(
     first_seen: dict[str, float] = {}
     while True:
         try:
-            suspensions = kube.list(SUSPENSIONS, namespace=NAMESPACE)
+            suspensions = kube.list(SUSPENSIONS)
             resume_waiting(kube, suspensions)
-            items = kube.list(EXECUTIONS, namespace=NAMESPACE)
+            items = kube.list(EXECUTIONS)
             executions = {item["metadata"]["name"]: item for item in items}
             pending = [name for name in roots if phase(executions.get(name)) not in TERMINAL]
             if not pending:
@@ -791,8 +866,8 @@ def _check_sleeps(
 
 def list_all(kube: KubeClient) -> tuple[dict[str, JSON], list[JSON]]:
     """Every Execution (by name) and Suspension of the test namespace."""
-    items = kube.list(EXECUTIONS, namespace=NAMESPACE)
-    return {i["metadata"]["name"]: i for i in items}, kube.list(SUSPENSIONS, namespace=NAMESPACE)
+    items = kube.list(EXECUTIONS)
+    return {i["metadata"]["name"]: i for i in items}, kube.list(SUSPENSIONS)
 
 
 @contextlib.contextmanager

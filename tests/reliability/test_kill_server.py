@@ -22,7 +22,6 @@ from collections.abc import Callable
 import pytest
 
 from .harness import (
-    NAMESPACE,
     SUSPENSIONS,
     Cluster,
     check_run,
@@ -107,7 +106,7 @@ def _wait_for_sleeps(cluster: Cluster, count: int, timeout: float = 20.0) -> int
         resume_waiting(cluster.kube)
         waiting = [
             s
-            for s in cluster.kube.list(SUSPENSIONS, namespace=NAMESPACE)
+            for s in cluster.kube.list(SUSPENSIONS)
             if s["spec"].get("kind") == "Sleep"
             and (s.get("status") or {}).get("phase", "Waiting") == "Waiting"
         ]

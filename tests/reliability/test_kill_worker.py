@@ -25,7 +25,6 @@ from kontinue.kube import KubeClient, KubeError
 
 from .harness import (
     EXECUTIONS,
-    NAMESPACE,
     TERMINAL,
     Cluster,
     background,
@@ -72,7 +71,7 @@ def test_work_survives_repeated_worker_kills(
     kills: list[Kill] = []
 
     def chaos(stop: threading.Event) -> None:
-        kube = client(cluster.server.kubeconfig)
+        kube = client(cluster.server.kubeconfig, cluster.namespace)
         current = first
         try:
             while len(kills) < target and not stop.wait(rng.uniform(1.0, 3.0)):
@@ -123,7 +122,7 @@ def _resume(kube: KubeClient) -> None:
 def _pending(kube: KubeClient, roots: list[str]) -> int:
     """How many of ``roots`` have not ended (-1 when the API did not answer)."""
     try:
-        items = kube.list(EXECUTIONS, namespace=NAMESPACE)
+        items = kube.list(EXECUTIONS)
     except KubeError:
         return -1
     phases = {item["metadata"]["name"]: phase(item) for item in items}

@@ -18,7 +18,7 @@ import pytest
 from kontinue.testing import eventually
 
 from . import ops_workflows
-from .harness import NAMESPACE, ROOT, Cluster
+from .harness import ROOT, Cluster
 
 EXECUTIONS = "executions.kontinue.cloud"
 SUSPENSIONS = "suspensions.kontinue.cloud"
@@ -61,7 +61,7 @@ def start(
         "worker",
         "tests.reliability.ops_workflows:worker",
     ]
-    command += ["--kubeconfig", str(cluster.server.kubeconfig), "-n", NAMESPACE]
+    command += ["--kubeconfig", str(cluster.worker_kubeconfig), "-n", cluster.namespace]
     log = (cluster.directory / f"ops-{identity}.log").open("ab")
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
 

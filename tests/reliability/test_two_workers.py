@@ -115,13 +115,13 @@ def _watch_takeover(
 
 def _wait_for_suspensions(cluster: Cluster, count: int, timeout: float = 20.0) -> None:
     """Wait until ``count`` manual Suspensions wait for a resume."""
-    from .harness import NAMESPACE, SUSPENSIONS
+    from .harness import SUSPENSIONS
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         waiting = [
             s
-            for s in cluster.kube.list(SUSPENSIONS, namespace=NAMESPACE)
+            for s in cluster.kube.list(SUSPENSIONS)
             if s["spec"].get("kind") == "Manual" and not s["spec"].get("resume")
         ]
         if len(waiting) >= count:
