@@ -14,6 +14,7 @@ from kontinue.api import (
     ExecutionTimeout,
     SuspensionPhase,
 )
+from kontinue.kube import KubeClient
 from kontinue.sdk import ChildCanceled
 from kontinue.testing import WorkflowEnvironment
 
@@ -258,3 +259,35 @@ def test_attempt_and_overall_timeouts(kontinue_env: WorkflowEnvironment) -> None
     assert overall_failed.status.error is not None
     assert overall_failed.status.error.kind == ErrorKind.TIMEOUT
     assert overall_failed.status.error.retryable is False
+
+
+def test_a_status_edited_by_another_writer_is_re_read_and_the_run_goes_on(
+    kontinue_env: WorkflowEnvironment,
+) -> None:
+    """The run's next write conflicts with the edit: it replays from what is there instead
+    of stopping as if another worker had taken over."""
+    worker = kontinue.Worker(group="control")
+
+    @worker.function("gate")
+    async def gate(ktx: kontinue.ExecutionContext) -> str:
+        approval = await ktx.suspend("Approve prod?", data=Approval)
+        return approval.by
+
+    with (
+        kontinue_env.running(worker),
+        KubeClient.from_kubeconfig(
+            kontinue_env.admin_kubeconfig, namespace=kontinue_env.namespace
+        ) as admin,
+    ):
+        name = kontinue_env.execute(gate, {})
+        kontinue_env.wait(name, phases={ExecutionPhase.SUSPENDED})
+        admin.patch(
+            "executions.kontinue.cloud",
+            {"status": {"message": "edited by hand"}},
+            name=name,
+            status=True,
+        )
+        suspension = kontinue_env.wait_for_suspension(name)
+        kontinue_env.resume(suspension.metadata.name or "", {"approved": True, "by": "ana"})
+        done = kontinue_env.wait(name, timeout=20)
+    assert done.status.result == "ana"

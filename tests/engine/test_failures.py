@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+import orjson
 import pytest
 from pydantic import BaseModel
 
 import kontinue
 from kontinue.api import ChildPolicy, ErrorKind, ExecutionPhase, ExecutionRetry, StepState
+from kontinue.kube._requests import Response
 from kontinue.sdk import ChildFailed, NonRetryableError
 from kontinue.testing import WorkflowEnvironment
 
@@ -208,6 +211,46 @@ def test_child_policies_decide_which_children_run_again(
         assert done.status.phase == ExecutionPhase.COMPLETED, done.status
         assert done.status.result == ["fine", "fixed"]
         assert runs["bad"] == 2
+
+
+def test_a_refused_status_write_interrupts_the_run_instead_of_failing_it(
+    kontinue_env: WorkflowEnvironment,
+) -> None:
+    """A kube-apiserver that just restarted answers 403 until its authorizer has synced (and
+    a missing permission can be granted): the run is replayed, the execution does not fail."""
+    worker = kontinue.Worker(group="failures")
+
+    @worker.function("steps")
+    async def steps(ktx: kontinue.ExecutionContext) -> int:
+        first = await ktx.store(lambda: 1)
+        second = await ktx.store(lambda: 2)
+        return first + second
+
+    with kontinue_env.running(worker) as running:
+        transport = running.worker.engine.client._transport
+        send = transport.send
+        refused: list[str] = []
+
+        async def refusing_send(request: Any) -> Any:
+            if request.method == "PATCH" and request.path.endswith("/status") and len(refused) < 3:
+                refused.append(request.path)
+                body = orjson.dumps(
+                    {
+                        "kind": "Status",
+                        "status": "Failure",
+                        "reason": "Forbidden",
+                        "code": 403,
+                        "message": "executions.kontinue.cloud is forbidden: RBAC: not synced",
+                    }
+                )
+                return Response(403, {"Content-Type": "application/json"}, body)
+            return await send(request)
+
+        transport.send = refusing_send
+        done = kontinue_env.wait(kontinue_env.execute(steps, {}), timeout=30)
+    assert len(refused) == 3
+    assert done.status.phase == ExecutionPhase.COMPLETED, done.status
+    assert done.status.result == 3
 
 
 def test_a_status_too_large_for_the_server_fails_the_execution_clearly(

@@ -108,7 +108,13 @@ class Informer:
             self.kind, namespace=self.namespace, label_selector=self._selector
         )
         listed = {str(item["metadata"]["name"]): item for item in items}
-        for name in [n for n in self.cache if n not in listed]:
+        at = int(version) if version.isdigit() else 0
+        # Missing from the list is gone only if the cache had it at the list's version: a
+        # write of ours answered while the list was on its way is newer than the list (the
+        # watch from the list's version brings what becomes of it).
+        for name in [
+            n for n in self.cache if n not in listed and resource_version(self.cache[n]) <= at
+        ]:
             gone = self.cache.pop(name)
             self._handler("DELETED", gone)
         for name, item in listed.items():

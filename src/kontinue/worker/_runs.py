@@ -45,11 +45,13 @@ from kontinue.kube import (
     ApiError,
     Conflict,
     ConnectionFailed,
+    Forbidden,
     Invalid,
     NotFound,
     ServerError,
     TooLarge,
     TooManyRequests,
+    Unauthorized,
     to_dict,
 )
 from kontinue.sdk._context import (
@@ -100,6 +102,12 @@ class RunLost(BaseException):
     """Another writer changed the execution's status: this run is stale and must stop.
 
     A BaseException, so workflow code catching ``Exception`` cannot swallow it."""
+
+
+_TRANSIENT = (ConnectionFailed, ServerError, TooManyRequests, Forbidden, Unauthorized)
+"""API failures that interrupt a run instead of failing it. Forbidden and Unauthorized too: a
+kube-apiserver that just restarted refuses requests until its authorizer has synced, and a
+missing permission can be granted; neither is the workflow's failure."""
 
 
 class RunInterrupted(BaseException):
@@ -235,10 +243,27 @@ class Run:
                 return
             raise
         except RunLost:
-            _log.info("run of %s/%s stopped: another worker took over", self.namespace, self.name)
-            self.engine.abandoned(self, replay=False)
+            # Another writer changed the status: a worker that took over (then this one is no
+            # longer leader and the replay does not run), a person, or a write of ours whose
+            # answer was lost. Replay from what is there.
+            _log.info(
+                "run of %s/%s stopped: its status was changed by another writer; replaying it",
+                self.namespace,
+                self.name,
+            )
+            self.engine.abandoned(self, replay=True)
         except (RunInterrupted, Exception) as error:
-            _log.warning("run of %s/%s interrupted: %s", self.namespace, self.name, error)
+            if isinstance(error.__cause__, Forbidden):
+                _log.error(
+                    "run of %s/%s interrupted: %s (the worker's RBAC must allow it: "
+                    "kontinue install --rbac-only --role worker -n %s)",
+                    self.namespace,
+                    self.name,
+                    error,
+                    self.namespace,
+                )
+            else:
+                _log.warning("run of %s/%s interrupted: %s", self.namespace, self.name, error)
             self.engine.abandoned(self, replay=True)
 
     async def _run_function(self) -> None:
@@ -496,13 +521,14 @@ class Run:
             except Conflict:
                 current = await client.get(EXECUTIONS, self.name, namespace=self.namespace)
                 if (current.get("status") or {}) != self.persisted:
+                    self.engine.observed(current)  # the replay starts from what is there
                     raise RunLost(self.name) from None
                 self.rv = str(current["metadata"]["resourceVersion"])
                 self.raw = current
                 continue
             except NotFound:
                 raise RunLost(self.name) from None
-            except (ConnectionFailed, ServerError, TooManyRequests) as error:
+            except _TRANSIENT as error:
                 raise RunInterrupted(f"status write failed: {error}") from error
             except (TooLarge, Invalid) as error:
                 raise StatusRejected(
@@ -609,7 +635,7 @@ class Run:
     async def _create(self, body: JSON, step_id: str) -> JSON:
         try:
             return await self._create_once(body, step_id)
-        except (ConnectionFailed, ServerError, TooManyRequests) as error:
+        except _TRANSIENT as error:
             raise RunInterrupted(f"creating {body['kind']} failed: {error}") from error
         except ApiError as error:
             raise InfrastructureError(
@@ -1007,7 +1033,7 @@ class Run:
             raise error
         try:
             result = await job_result(self.engine.client, obj)
-        except (ConnectionFailed, ServerError, TooManyRequests) as error:
+        except _TRANSIENT as error:
             raise RunInterrupted(f"reading the pods of Job {name} failed: {error}") from error
         value = result.model_dump(mode="json")
         self._record(claim.id, step.model_copy(update={"state": StepState.DONE, "value": value}))
@@ -1063,7 +1089,8 @@ class Run:
         try:
             await self._flush()
         except RunLost:
-            await self.stop()  # stale anyway: another worker owns it now
+            await self.stop()  # stale: replayed from what the other writer left
+            self.engine.abandoned(self, replay=True)
             return True
         except (RunInterrupted, Exception):
             return False
