@@ -23,10 +23,10 @@ from kontinue.api import (
 )
 from kontinue.cli._hints import try_this
 from kontinue.cli.install import Role, rbac_yaml
-from kontinue.roles import USER_ROLE, VIEWER_ROLE, WORKER_RULES
 from kontinue.client import Client
 from kontinue.kube._requests import Request
 from kontinue.kube._transport import AsyncTransport
+from kontinue.roles import USER_ROLE, VIEWER_ROLE, WORKER_RULES
 from kontinue.testing import WorkflowEnvironment
 
 from .conftest import KONTINUE, environment, make_worker
@@ -92,8 +92,7 @@ def test_install_prints_the_crds_and_the_worker_rbac(kontinue_env: WorkflowEnvir
     for role in Role:
         on_disk = (ROOT / "deploy" / "rbac" / f"{role.value}.yaml").read_text()
         assert on_disk.rstrip("\n") == rbac_yaml(role).rstrip("\n"), (
-            f"run: kontinue install --rbac-only --role {role.value} > "
-            f"deploy/rbac/{role.value}.yaml"
+            f"run: kontinue install --rbac-only --role {role.value} > deploy/rbac/{role.value}.yaml"
         )
 
 
