@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import uuid
 
 import pytest
 from kubernetes import client
@@ -53,6 +54,13 @@ def test_pruning_and_defaulting(
     assert "unknown" not in created["spec"] and "topLevelJunk" not in created
     assert created["spec"]["extra"] == {"anything": {"goes": True}}  # preserve-unknown-fields
     assert created["spec"]["color"] == "red"  # default
+    # kube-apiserver serves custom resources with every object's keys sorted (Go maps): a
+    # client may not depend on the order it wrote them in
+    ordered = widget("ordered", size=1, extra={"b": 1, "a": {"z": 1, "y": 2}})
+    ordered = custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, ordered)
+    assert list(ordered) == sorted(ordered)
+    assert list(ordered["spec"]["extra"]) == ["a", "b"]
+    assert list(ordered["spec"]["extra"]["a"]) == ["y", "z"]
 
 
 def test_strict_field_validation_rejects_unknown_fields(
@@ -97,11 +105,12 @@ def test_deleting_a_crd_deletes_its_objects(
     raw: RawHttp,
 ) -> None:
     crd = copy.deepcopy(WIDGET_CRD)
-    group = "doomed.kontinue.cloud"
+    group = f"doomed{uuid.uuid4().hex[:8]}.kontinue.cloud"
     crd["metadata"]["name"] = f"things.{group}"
     crd["spec"]["group"] = group
     crd["spec"]["names"] = {"plural": "things", "kind": "Thing"}
     extensions.create_custom_resource_definition(crd)
+    wait_until(lambda: raw.request("GET", f"/apis/{group}/v1/things")[0] == 200)
     for i in range(3):
         body = widget(f"t{i}")
         body["apiVersion"], body["kind"] = f"{group}/v1", "Thing"
@@ -113,6 +122,7 @@ def test_deleting_a_crd_deletes_its_objects(
     assert err.value.status == 404
     # Re-created, the resource starts empty: the objects were deleted, not hidden.
     extensions.create_custom_resource_definition(crd)
+    wait_until(lambda: raw.request("GET", f"/apis/{group}/v1/things")[0] == 200)
     assert custom.list_namespaced_custom_object(group, "v1", namespace, "things")["items"] == []
     extensions.delete_custom_resource_definition(crd["metadata"]["name"])
 

@@ -373,6 +373,7 @@ def test_public_names() -> None:
         "KontinueModel",
         "ObjectMeta",
         "OwnerReference",
+        "PROPERTY_ORDER",
         "RERUNNABLE_PHASES",
         "RESOURCES",
         "RerunRequest",
@@ -401,8 +402,10 @@ def test_public_names() -> None:
         "format_time",
         "labels",
         "openapi_schema",
+        "ordered_properties",
         "parse_duration",
         "parse_time",
+        "with_property_order",
     ]
     for name in kontinue.api.__all__:
         assert getattr(kontinue.api, name) is not None

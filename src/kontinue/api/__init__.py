@@ -60,11 +60,14 @@ from .executions import (
     StepState,
 )
 from .functions import (
+    PROPERTY_ORDER,
     Function,
     FunctionConcurrency,
     FunctionDefaults,
     FunctionSpec,
     FunctionStatus,
+    ordered_properties,
+    with_property_order,
 )
 from .schedules import (
     ActiveRun,
@@ -88,6 +91,7 @@ __all__ = [
     "ARCHIVE_ENCODING",
     "DURATION_PATTERN",
     "GROUP",
+    "PROPERTY_ORDER",
     "RERUNNABLE_PHASES",
     "RESOURCES",
     "TERMINAL_PHASES",
@@ -148,6 +152,8 @@ __all__ = [
     "format_time",
     "labels",
     "openapi_schema",
+    "ordered_properties",
     "parse_duration",
     "parse_time",
+    "with_property_order",
 ]

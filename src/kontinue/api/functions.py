@@ -8,6 +8,7 @@ group publishes each of its functions once; the status lists the workers current
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
@@ -16,12 +17,48 @@ from ._meta import Condition, KontinueModel, Resource, ResourceNames
 from .executions import ExecutionRetry, ExecutionTimeout, ExecutionTTL
 
 __all__ = [
+    "PROPERTY_ORDER",
     "Function",
     "FunctionConcurrency",
     "FunctionDefaults",
     "FunctionSpec",
     "FunctionStatus",
+    "ordered_properties",
+    "with_property_order",
 ]
+
+PROPERTY_ORDER = "x-kontinue-property-order"
+"""The keyword listing an object schema's properties in the order the author wrote them.
+
+A real API server hands custom resources back with every object's keys sorted (they pass
+through Go maps), so the order of ``properties`` is lost; forms, prompts and listings read this
+list instead."""
+
+
+def with_property_order(schema: Any) -> Any:
+    """``schema`` with :data:`PROPERTY_ORDER` beside every ``properties`` in it."""
+    if isinstance(schema, list):
+        return [with_property_order(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: with_property_order(value) for key, value in schema.items()}
+    properties = schema.get("properties")
+    if isinstance(properties, dict) and properties:
+        out[PROPERTY_ORDER] = list(properties)
+    return out
+
+
+def ordered_properties(schema: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """The ``properties`` of an object schema in the author's order (see
+    :data:`PROPERTY_ORDER`); properties the list leaves out come last."""
+    properties = schema.get("properties") or {}
+    if not isinstance(properties, dict):
+        return
+    order = schema.get(PROPERTY_ORDER)
+    names = [n for n in order if n in properties] if isinstance(order, list) else []
+    names += [n for n in properties if n not in names]
+    for name in names:
+        yield name, properties[name]
 
 
 class FunctionDefaults(KontinueModel):

@@ -23,13 +23,20 @@ import typer
 
 from kontinue.api import parse_duration
 from kontinue.client import Client, ClientError
-from kontinue.client.errors import EXIT_FAILED, EXIT_INVALID, EXIT_NOT_FOUND, EXIT_TIMEOUT
+from kontinue.client.errors import (
+    EXIT_FAILED,
+    EXIT_FORBIDDEN,
+    EXIT_INVALID,
+    EXIT_NOT_FOUND,
+    EXIT_TIMEOUT,
+)
 from kontinue.errors import KontinueError
 
 from ._output import ALL_FORMATS, OutputFormat
 
 __all__ = [
     "EXIT_FAILED",
+    "EXIT_FORBIDDEN",
     "EXIT_INTERRUPTED",
     "EXIT_INVALID",
     "EXIT_NOT_FOUND",
@@ -222,7 +229,7 @@ def error_exit(message: str, code: int) -> NoReturn:
 
 def describe_error(error: Exception) -> tuple[int, str]:
     """The exit code and the message for an exception."""
-    from kontinue.kube import ApiError, NotFound
+    from kontinue.kube import ApiError, Forbidden, NotFound, Unauthorized
 
     if isinstance(error, CliError | ClientError):
         return error.exit_code, str(error)
@@ -231,6 +238,13 @@ def describe_error(error: Exception) -> tuple[int, str]:
         if "doesn't have a resource type" in message or "has no kind" in message:
             message += " (are kontinue's CRDs installed? run: kontinue install --apply)"
         return EXIT_NOT_FOUND, message
+    if isinstance(error, Forbidden):
+        return EXIT_FORBIDDEN, (
+            f"{error.message} (ask for the kontinue-user role in this namespace, or "
+            "kontinue-viewer to look only; kontinue install --rbac-only --role user shows it)"
+        )
+    if isinstance(error, Unauthorized):
+        return EXIT_FORBIDDEN, f"{error.message} (the kubeconfig's credentials were refused)"
     if isinstance(error, ApiError):
         return 1, f"{error.reason or error.status_code}: {error.message}"
     if isinstance(error, KontinueError):

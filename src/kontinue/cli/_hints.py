@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from kontinue.api import labels
+from kontinue.api import labels, ordered_properties
 
 if TYPE_CHECKING:
     from kontinue.worker import Worker
@@ -16,7 +16,7 @@ __all__ = ["try_this"]
 def _example_arguments(schema: dict[str, Any]) -> str:
     """``--arg`` options for the function's arguments (``--interactive`` when they are not
     simple strings)."""
-    properties = schema.get("properties") or {}
+    properties = dict(ordered_properties(schema))
     required = [k for k in schema.get("required") or [] if k in properties]
     strings = [k for k, p in properties.items() if (p or {}).get("type") == "string"]
     if any(k not in strings for k in required):

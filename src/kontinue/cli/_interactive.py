@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.prompt import Prompt
 
+from kontinue.api import ordered_properties
+
 from ._common import CliError
 
 __all__ = ["prompt_arguments"]
@@ -182,7 +184,7 @@ def prompt_arguments(schema: JSON, given: JSON, console: Console) -> JSON:
     """``given`` completed with an answer for every other top-level property of ``schema``."""
     arguments = dict(given)
     required = set(schema.get("required") or [])
-    properties = schema.get("properties") or {}
+    properties = dict(ordered_properties(schema))
     asked = [k for k in properties if k not in given]
     if not asked:
         return arguments

@@ -24,7 +24,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from kontinue.api import Execution, Function, ScheduledExecution, Suspension
+from kontinue.api import Execution, Function, ScheduledExecution, Suspension, ordered_properties
 from kontinue.client import ExecutionTree, NodeKind, TreeNode
 
 __all__ = [
@@ -243,7 +243,7 @@ def argument_summary(schema: JSON) -> str:
     """The arguments of a function in one line: ``item*, quantity=1, size=small|large``."""
     required = set(schema.get("required") or [])
     parts = []
-    for key, prop in (schema.get("properties") or {}).items():
+    for key, prop in ordered_properties(schema):
         prop = prop if isinstance(prop, dict) else {}
         part = f"{key}*" if key in required else key
         if "default" in prop:

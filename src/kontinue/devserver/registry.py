@@ -403,7 +403,7 @@ class Registry:
                 if size > self.store.max_object_bytes:
                     raise ObjectTooLarge(size, self.store.max_object_bytes)
                 return None
-            return self.store.put(storage_key(rt), obj)
+            return self.store.put(storage_key(rt), obj, sort_keys=rt.is_custom)
         except ObjectTooLarge as exc:
             # kube-apiserver passes etcd's refusal on as a 500 without a reason
             raise ApiStatus(
@@ -712,7 +712,7 @@ class Registry:
                 meta["deletionGracePeriodSeconds"] = 0
                 if rt.has_generation:
                     meta["generation"] = int(meta.get("generation") or 1) + 1
-            change = self.store.put(key, obj)
+            change = self.store.put(key, obj, sort_keys=rt.is_custom)
             return WriteResult(change.obj, self.present_raw(rt, version, change.raw), 200)
         change = self.store.delete(key, entry_ns(rt, namespace), name)
         if rt.returns_deleted_object:

@@ -188,14 +188,17 @@ class Store:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
-    def put(self, resource: str, obj: JSON) -> Change:
-        """Create or replace ``obj``; stamps and returns its new resourceVersion."""
+    def put(self, resource: str, obj: JSON, *, sort_keys: bool = False) -> Change:
+        """Create or replace ``obj``; stamps and returns its new resourceVersion. With
+        ``sort_keys`` every object in it is stored with its keys sorted, as kube-apiserver
+        serves custom resources (they pass through Go maps): clients must not depend on the
+        order they wrote."""
         meta = obj["metadata"]
         namespace, name = meta.get("namespace", ""), meta["name"]
         old = self.get(resource, namespace, name)
         rv = self.rv + 1
         meta["resourceVersion"] = str(rv)
-        raw = orjson.dumps(obj)
+        raw = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS if sort_keys else None)
         if len(raw) > self.max_object_bytes:
             meta["resourceVersion"] = str(old.rv) if old else ""
             raise ObjectTooLarge(len(raw), self.max_object_bytes)

@@ -27,6 +27,7 @@ from kontinue.api import (
     ExecutionTimeout,
     StepKind,
     parse_duration,
+    with_property_order,
 )
 
 from ._functions import FunctionDef, function_def, parse_as
@@ -361,7 +362,7 @@ class ExecutionContext:
         if data is not None:
             from pydantic import TypeAdapter
 
-            schema = TypeAdapter(data).json_schema()
+            schema = with_property_order(TypeAdapter(data).json_schema())
         request = SuspendRequest(message=message, schema=schema)
         return self._typed(self._engine.suspend(claim, request), data, "the resume data")
 

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
-from kontinue.api import FunctionDefaults
+from kontinue.api import FunctionDefaults, with_property_order
 
 from .errors import ValidationFailed
 
@@ -86,7 +86,8 @@ class FunctionDef:
             schema = self._arguments.json_schema(mode="validation")
         except Exception:  # a type pydantic cannot describe: accept any object
             return {"type": "object"}
-        return schema
+        ordered: dict[str, Any] = with_property_order(schema)  # the API server sorts keys
+        return ordered
 
     @cached_property
     def result_schema(self) -> dict[str, Any] | None:
@@ -94,7 +95,10 @@ class FunctionDef:
         if self.result_type is Any:
             return None
         try:
-            return self._result.json_schema(mode="serialization")
+            ordered: dict[str, Any] = with_property_order(
+                self._result.json_schema(mode="serialization")
+            )
+            return ordered
         except Exception:
             return None
 
