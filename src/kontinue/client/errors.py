@@ -15,6 +15,7 @@ from kontinue.errors import KontinueError
 
 __all__ = [
     "EXIT_FAILED",
+    "EXIT_FORBIDDEN",
     "EXIT_INVALID",
     "EXIT_NOT_FOUND",
     "EXIT_TIMEOUT",
@@ -36,6 +37,8 @@ EXIT_FAILED = 4
 the execution's state."""
 EXIT_TIMEOUT = 5
 """Exit code when waiting ran out of time."""
+EXIT_FORBIDDEN = 6
+"""Exit code when the API server refused the request to this user (RBAC) or knew no user."""
 
 
 class ClientError(KontinueError):
