@@ -722,6 +722,9 @@ def run_peer(quick: bool) -> Figures:
     if importlib.util.find_spec("_dbos_peer") is None:
         print("dbos: unavailable (bench/_dbos_peer.py does not exist)", flush=True)
         return {}
+    if importlib.util.find_spec("dbos") is None:
+        print("dbos: not installed (.venv/bin/pip install -e '.[bench]' adds the peer)", flush=True)
+        return {}
     context = multiprocessing.get_context("spawn")
     try:
         with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:

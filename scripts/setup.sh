@@ -9,7 +9,7 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-.venv/bin/python -m pip install --quiet -e ".[dev,bench]" 2>&1 | grep -v '^WARNING: Location' || true
+.venv/bin/python -m pip install --quiet -e ".[dev]" 2>&1 | grep -v '^WARNING: Location' || true
 .venv/bin/python -c "import kontinue, kubernetes" >/dev/null
 bash scripts/install-kubectl.sh >/dev/null
 echo "setup done: .venv ready, kubectl at .tools/bin/kubectl"

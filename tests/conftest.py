@@ -21,6 +21,16 @@ from kontinue.testing.plugin import cluster_kubeconfig
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Against a cluster, the tests of the dev server itself have nothing to test."""
+    if cluster_kubeconfig(config) is None:
+        return
+    skip = pytest.mark.skip(reason="tests the dev server itself; the suite runs on a cluster")
+    for item in items:
+        if item.get_closest_marker("devserver") is not None:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def devserver(request: pytest.FixtureRequest) -> Iterator[object | None]:
     """The in-process dev server, or None when testing a real cluster."""

@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .servers import ServerProcess
+
+pytestmark = pytest.mark.devserver  # tests the dev server itself
 
 
 def _dev(*args: str) -> subprocess.CompletedProcess[str]:

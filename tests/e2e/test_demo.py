@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.devserver  # tests the dev server itself
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -12,6 +12,8 @@ import pytest
 
 from .servers import ServerProcess
 
+pytestmark = pytest.mark.devserver  # tests the dev server itself
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

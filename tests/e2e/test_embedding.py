@@ -14,6 +14,8 @@ from kontinue.clock import ManualClock
 from kontinue.devserver import DevServerSettings, DevServerThread, Registry
 from kontinue.devserver.storage import Change
 
+pytestmark = pytest.mark.devserver  # tests the dev server itself
+
 START = datetime(2031, 5, 6, 7, 8, 9, tzinfo=UTC)
 
 

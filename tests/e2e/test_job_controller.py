@@ -20,6 +20,8 @@ from kontinue.devserver import DevServerSettings, DevServerThread
 
 from .conftest import wait_until
 
+pytestmark = pytest.mark.devserver  # tests the dev server itself
+
 START = datetime(2032, 3, 4, 5, 6, 7, tzinfo=UTC)
 NS = "default"
 

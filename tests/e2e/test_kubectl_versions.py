@@ -320,6 +320,7 @@ def running_server() -> Iterator[DevServerThread]:
         yield thread
 
 
+@pytest.mark.devserver  # the dev server's own pod runner (the node agent has tests/node)
 def test_job_runs_and_kubectl_reads_its_logs(
     binary: str, home: Path, running_server: DevServerThread
 ) -> None:

@@ -18,6 +18,8 @@ from kontinue.devserver import DevServerSettings, DevServerThread
 from .conftest import wait_until
 from .servers import ServerProcess
 
+pytestmark = pytest.mark.devserver  # tests the dev server itself
+
 STAMPED = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (.*)$")
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from kubernetes import client, watch
 
 from .conftest import OWN
 from .servers import ServerProcess
+
+pytestmark = pytest.mark.devserver  # tests the dev server itself
 
 
 def test_kill_9_loses_no_acknowledged_write(tmp_path: Path) -> None:

@@ -12,6 +12,8 @@ import yaml
 
 from .conftest import RawHttp
 
+pytestmark = pytest.mark.devserver  # tests the dev server itself
+
 
 def test_requests_without_the_token_are_401(raw: RawHttp) -> None:
     for path in ("/api/v1/namespaces", "/version", "/apis", "/openapi/v2"):
