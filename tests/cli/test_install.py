@@ -54,7 +54,7 @@ def test_install_prints_the_crds_and_the_worker_rbac(kontinue_env: WorkflowEnvir
     printed, as_json, applied, plugin = (
         _run("install"),
         _run("install", "-n", "team", "-o", "json"),
-        _run("install", "--apply", "--kubeconfig", kontinue_env.kubeconfig),
+        _run("install", "--apply", "--kubeconfig", kontinue_env.admin_kubeconfig),
         subprocess.Popen(  # the kubectl plugin is the same command line
             [str(KONTINUE.with_name("kubectl-kontinue")), "version"],
             stdout=subprocess.PIPE,

@@ -55,7 +55,7 @@ def test_a_mutex_serves_waiters_in_order(kontinue_env: WorkflowEnvironment) -> N
         lease = eventually(
             lambda: [
                 item
-                for item in kontinue_env.client.list(LEASES)
+                for item in kontinue_env.admin.list(LEASES)
                 if item["metadata"]["name"].startswith("kontinue-mutex-db")
                 and not item["metadata"]["annotations"]["kontinue.cloud/holders"]
             ]

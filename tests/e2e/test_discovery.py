@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import uuid
 
 from kubernetes import client
 from kubernetes.dynamic import DynamicClient
@@ -44,23 +45,25 @@ def test_discovery_follows_crds(
     api_client: client.ApiClient, extensions: client.ApiextensionsV1Api, raw: RawHttp
 ) -> None:
     crd = copy.deepcopy(WIDGET_CRD)
-    crd["metadata"]["name"] = "gadgets.discovery.kontinue.cloud"
-    crd["spec"]["group"] = "discovery.kontinue.cloud"
+    group = f"discovery{uuid.uuid4().hex[:8]}.kontinue.cloud"
+    crd["metadata"]["name"] = f"gadgets.{group}"
+    crd["spec"]["group"] = group
     crd["spec"]["names"] = {"plural": "gadgets", "kind": "Gadget", "shortNames": ["gg"]}
-    assert raw.request("GET", "/apis/discovery.kontinue.cloud/v1")[0] == 404
+    assert raw.request("GET", f"/apis/{group}/v1")[0] == 404
     extensions.create_custom_resource_definition(crd)
-    status, body = raw.json("GET", "/apis/discovery.kontinue.cloud/v1")
+    wait_until(lambda: raw.request("GET", f"/apis/{group}/v1")[0] == 200)
+    status, body = raw.json("GET", f"/apis/{group}/v1")
     assert status == 200
     names = {r["name"]: r for r in body["resources"]}
     assert names["gadgets"]["kind"] == "Gadget"
     assert names["gadgets"]["shortNames"] == ["gg"]
     assert "gadgets/status" in names
     groups = [g.name for g in client.ApisApi(api_client).get_api_versions().groups]
-    assert "discovery.kontinue.cloud" in groups
+    assert group in groups
     extensions.delete_custom_resource_definition(crd["metadata"]["name"])
-    wait_until(lambda: raw.request("GET", "/apis/discovery.kontinue.cloud/v1")[0] == 404)
+    wait_until(lambda: raw.request("GET", f"/apis/{group}/v1")[0] == 404)
     groups = [g.name for g in client.ApisApi(api_client).get_api_versions().groups]
-    assert "discovery.kontinue.cloud" not in groups
+    assert group not in groups
 
 
 def test_dynamic_client_round_trip(
@@ -103,7 +106,13 @@ def test_openapi_documents(raw: RawHttp) -> None:
 
 
 def test_unknown_paths_are_not_found(raw: RawHttp) -> None:
-    for path in ("/apis/nope.example.com/v1", "/api/v1/nothings", "/apis/batch/v9/jobs", "/nope"):
+    # in a served group: a Status; anywhere else kube-apiserver's mux answers in plain text
+    for path in ("/api/v1/nothings", "/apis/batch/v9/jobs", "/api/v2", "/apis/batch/v9"):
         status, body = raw.json("GET", path)
         assert status == 404, path
         assert body["reason"] == "NotFound"
+    for path in ("/apis/nope.example.com/v1", "/apis/nope.example.com", "/nope"):
+        status, headers, text = raw.request("GET", path)
+        assert status == 404, path
+        assert headers["Content-Type"].startswith("text/plain")
+        assert text == b"404 page not found\n"

@@ -45,13 +45,38 @@ def configmap(name: str) -> dict[str, Any]:
 
 
 def job(name: str) -> dict[str, Any]:
+    """A Job the test manages by hand: the Job controller leaves it to ``spec.managedBy``."""
     container = {"name": "main", "image": "busybox", "command": ["true"]}
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": {"name": name},
-        "spec": {"template": {"spec": {"containers": [container], "restartPolicy": "Never"}}},
+        "spec": {
+            "managedBy": "tests.kontinue.cloud/by-hand",
+            "template": {"spec": {"containers": [container], "restartPolicy": "Never"}},
+        },
     }
+
+
+#: Statuses of finished Jobs as the API server accepts them (the reason comes first).
+FAILED_JOB = {
+    "startTime": "2030-01-01T00:00:00Z",
+    "failed": 1,
+    "conditions": [
+        {"type": "FailureTarget", "status": "True", "reason": "BackoffLimitExceeded"},
+        {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"},
+    ],
+}
+COMPLETE_JOB = {
+    "active": 0,
+    "startTime": "2030-01-01T00:00:00Z",
+    "completionTime": "2030-01-01T00:00:05Z",
+    "succeeded": 1,
+    "conditions": [
+        {"type": "SuccessCriteriaMet", "status": "True", "reason": "CompletionsReached"},
+        {"type": "Complete", "status": "True", "reason": "CompletionsReached"},
+    ],
+}
 
 
 def pod(name: str) -> dict[str, Any]:
@@ -59,7 +84,11 @@ def pod(name: str) -> dict[str, Any]:
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": name},
-        "spec": {"containers": [{"name": "main", "image": "busybox"}]},
+        # no scheduler picks it: its status is the test's to set
+        "spec": {
+            "schedulerName": "tests.kontinue.cloud/nobody",
+            "containers": [{"name": "main", "image": "busybox"}],
+        },
     }
 
 
@@ -97,7 +126,7 @@ async def test_fetch_and_resolve_mixed(kube: AsyncKubeClient, namespace: str) ->
     w = await kube.create(widget("w"))
     await set_status(kube, w, {"observedGeneration": 0})
     failed = await kube.create(job("failed"))
-    await set_status(kube, failed, {"failed": 1, "conditions": [condition("Failed")]})
+    await set_status(kube, failed, FAILED_JOB)
     ids = [
         ident(cm),
         ResourceIdentifier(WIDGET_API, KIND, "w"),  # namespace defaults to the client's
@@ -168,7 +197,7 @@ async def test_wait_reports_changes_until_completed(kube: AsyncKubeClient) -> No
         await set_status(kube, j, {"startTime": "2030-01-01T00:00:00Z", "active": 1})
         update = await next_event(events)
         assert summary([update]) == [("ResourceUpdate", "InProgress", "j", "Current")]
-        await set_status(kube, j, {"succeeded": 1, "conditions": [condition("Complete")]})
+        await set_status(kube, j, COMPLETE_JOB)
         update = await next_event(events)  # still Current, but a new message
         assert update.resource and update.resource.message == "Job Completed. succeeded: 1/1"
         await set_status(kube, p, {"conditions": [condition("Ready")]})
@@ -193,7 +222,7 @@ async def test_wait_completes_at_once_when_already_current(kube: AsyncKubeClient
 async def test_timeout_aborts_with_the_aggregate(kube: AsyncKubeClient) -> None:
     cm = await kube.create(configmap("cm"))
     j = await kube.create(job("j"))
-    await set_status(kube, j, {"failed": 1, "conditions": [condition("Failed")]})
+    await set_status(kube, j, FAILED_JOB)
     started = time.monotonic()
     events = [e async for e in Resolver(kube).wait_for_status_of_objects([cm, j], timeout=0.5)]
     assert 0.4 < time.monotonic() - started < 3

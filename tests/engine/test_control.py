@@ -14,7 +14,6 @@ from kontinue.api import (
     ExecutionTimeout,
     SuspensionPhase,
 )
-from kontinue.kube import KubeClient
 from kontinue.sdk import ChildCanceled
 from kontinue.testing import WorkflowEnvironment
 
@@ -273,15 +272,10 @@ def test_a_status_edited_by_another_writer_is_re_read_and_the_run_goes_on(
         approval = await ktx.suspend("Approve prod?", data=Approval)
         return approval.by
 
-    with (
-        kontinue_env.running(worker),
-        KubeClient.from_kubeconfig(
-            kontinue_env.admin_kubeconfig, namespace=kontinue_env.namespace
-        ) as admin,
-    ):
+    with kontinue_env.running(worker):
         name = kontinue_env.execute(gate, {})
         kontinue_env.wait(name, phases={ExecutionPhase.SUSPENDED})
-        admin.patch(
+        kontinue_env.admin.patch(
             "executions.kontinue.cloud",
             {"status": {"message": "edited by hand"}},
             name=name,

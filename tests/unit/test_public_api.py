@@ -32,6 +32,7 @@ def test_toolkit_exports() -> None:
     ]
     assert sorted(kontinue.kube.schema.__all__) == sorted(
         [
+            "OMITTED",
             "FieldError",
             "Unchanged",
             "apply_defaults",

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from kontinue.kube.schema import FieldError
+from kontinue.kube.schema import OMITTED, FieldError
 
 from .validation import DNS1123_LABEL, name_errors
 
@@ -270,6 +270,31 @@ def _pod(obj: JSON, old: JSON | None) -> list[FieldError]:
     return errors
 
 
+def _job_status(status: JSON) -> list[FieldError]:
+    """What kube-apiserver checks of a finished Job's status (the controller, or whoever
+    manages the Job, must say why it is finishing before it says it finished)."""
+    true = {
+        c.get("type") for c in status.get("conditions") or [] if c.get("status") == "True"
+    }
+    errors: list[FieldError] = []
+    finished = {"Complete", "Failed"} & true
+    if finished and not status.get("startTime"):
+        errors.append(_required("status.startTime", "startTime is required for finished job"))
+    if finished and int(status.get("active") or 0) > 0:
+        errors.append(
+            _invalid("status.active", status["active"], "active>0 is invalid for finished job")
+        )
+    if "Complete" in true and not status.get("completionTime"):
+        errors.append(
+            _required("status.completionTime", "completionTime is required for Complete jobs")
+        )
+    for done, target in (("Complete", "SuccessCriteriaMet"), ("Failed", "FailureTarget")):
+        if done in true and target not in true:
+            why = f"cannot set {done}=True condition without the {target}=true condition"
+            errors.append(FieldError("FieldValueInvalid", "status.conditions", why, OMITTED))
+    return errors
+
+
 def _job(obj: JSON, old: JSON | None) -> list[FieldError]:
     spec = obj.get("spec")
     if not isinstance(spec, dict):
@@ -290,6 +315,8 @@ def _job(obj: JSON, old: JSON | None) -> list[FieldError]:
             errors.append(
                 FieldError("FieldValueInvalid", "spec.template", "field is immutable", "…")
             )
+        if obj.get("status") != old.get("status"):
+            errors += _job_status(obj.get("status") or {})
         return errors
     spec.setdefault("parallelism", 1)
     spec.setdefault("completions", 1)

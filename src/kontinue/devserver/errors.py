@@ -27,8 +27,10 @@ class ApiStatus(Exception):
         details: dict[str, Any] | None = None,
         *,
         retry_after: int | None = None,
+        plain: bool = False,
     ) -> None:
         super().__init__(message)
+        self.plain = plain
         self.code = code
         self.reason = reason
         self.message = message
@@ -65,6 +67,12 @@ class ApiStatus(Exception):
     @classmethod
     def path_not_found(cls) -> ApiStatus:
         return cls(404, "NotFound", "the server could not find the requested resource", {})
+
+    @classmethod
+    def page_not_found(cls) -> ApiStatus:
+        """A path outside every served API group: kube-apiserver's plain-text 404 (its HTTP
+        mux answers before any API handler)."""
+        return cls(404, "NotFound", "404 page not found", plain=True)
 
     @classmethod
     def already_exists(cls, resource: str, name: str, group: str = "") -> ApiStatus:

@@ -50,6 +50,7 @@ MANAGER = "kubernetes.io/job-controller"
 TICK_SECONDS = 0.2
 BACKOFF_MESSAGE = "Job has reached the specified backoff limit"
 DEADLINE_MESSAGE = "Job was active longer than specified deadline"
+COMPLETE_MESSAGE = "Reached expected number of succeeded pods"
 _TERMINATED = ("Succeeded", "Failed")
 _LONG_AGO = datetime.min.replace(tzinfo=UTC)  # a finished Job whose condition lacks a time
 
@@ -191,11 +192,16 @@ def plan_job(job: JSON, pods: list[JSON], now: datetime) -> JobPlan:
     if failure is not None:
         plan.delete = [p["metadata"]["name"] for p in by_age]
         failed += len(active)  # pods killed for the failure count as failed, as on a cluster
-        conditions = _set_condition(conditions, _condition("Failed", "True", *failure, stamp))
+        # FailureTarget first, as upstream's controller (and its status validation) wants
+        for kind in ("FailureTarget", "Failed"):
+            conditions = _set_condition(conditions, _condition(kind, "True", *failure, stamp))
         active = []
     elif complete:
         plan.delete = [p["metadata"]["name"] for p in by_age]
-        conditions = _set_condition(conditions, _condition("Complete", "True", "", "", stamp))
+        for kind in ("SuccessCriteriaMet", "Complete"):
+            conditions = _set_condition(
+                conditions, _condition(kind, "True", "CompletionsReached", COMPLETE_MESSAGE, stamp)
+            )
         status["completionTime"] = stamp
         active = []
     else:

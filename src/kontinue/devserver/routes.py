@@ -115,6 +115,13 @@ class RequestCounter:
 
 
 def _error_response(exc: ApiStatus) -> web.Response:
+    if exc.plain:
+        return web.Response(
+            text=exc.message + "\n",
+            status=exc.code,
+            content_type="text/plain",
+            headers={"X-Content-Type-Options": "nosniff"},
+        )
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
     return web.Response(
         body=orjson.dumps(exc.to_status()),
@@ -238,14 +245,14 @@ class Api:
             group, rest = "", parts[1:]
         elif head == "apis":
             group, rest = parts[1], parts[2:]
+            versions = self.registry.catalog.group_versions().get(group)
+            if not versions or not group:
+                raise ApiStatus.page_not_found()  # no such group at all
             if not rest:
-                versions = self.registry.catalog.group_versions().get(group)
-                if not versions or not group:
-                    raise ApiStatus.path_not_found()
                 doc = api_group_document(group, versions)
                 return self._json({"kind": "APIGroup", "apiVersion": "v1", **doc})
         else:
-            raise ApiStatus.path_not_found()
+            raise ApiStatus.page_not_found()
         version, rest = rest[0], rest[1:]
         if not rest:
             types = self.registry.catalog.types_in(group, version)

@@ -155,6 +155,11 @@ class WorkflowEnvironment:
         self.client = KubeClient.from_kubeconfig(
             self.kubeconfig, namespace=namespace, settings=_FAST
         )
+        #: The admin's client, for what a test sets up outside kontinue's roles (Secrets a
+        #: workflow reads, a look at Leases).
+        self.admin = KubeClient.from_kubeconfig(
+            self.admin_kubeconfig, namespace=namespace, settings=_FAST
+        )
         self._workers: list[RunningWorker] = []
 
     # Workers ---------------------------------------------------------------------------------
@@ -188,6 +193,7 @@ class WorkflowEnvironment:
                 handle.stop()
         self._workers.clear()
         self.client.close()
+        self.admin.close()
 
     # Time ------------------------------------------------------------------------------------
 

@@ -17,13 +17,14 @@ ObjectMeta checks of embedded resources, and formats ``uri``/``duration``/``isbn
 light translation; a pattern Python cannot compile is reported as invalid.
 """
 
-from ._errors import FieldError, format_invalid_message
+from ._errors import OMITTED, FieldError, format_invalid_message
 from ._pruning import apply_defaults, prune
 from ._structural import check_structural
 from ._unchanged import Unchanged
 from ._validation import validate
 
 __all__ = [
+    "OMITTED",
     "FieldError",
     "Unchanged",
     "apply_defaults",

@@ -26,6 +26,17 @@ _LABELS = {
 _NO_VALUE = {_REQUIRED, _FORBIDDEN, _TOO_LONG, "InternalError"}
 
 
+class _Omitted:
+    """The bad value of an error that shows none (Go's ``field.OmitValueType``)."""
+
+    def __repr__(self) -> str:
+        return "OMITTED"
+
+
+OMITTED: Any = _Omitted()
+"""Pass as ``bad_value`` for ``Invalid value: <detail>`` without the value."""
+
+
 @dataclass(frozen=True)
 class FieldError:
     """One field-level error, the counterpart of Go's ``field.Error``."""
@@ -38,7 +49,8 @@ class FieldError:
     def body(self) -> str:
         """The message without the ``field: `` prefix (Go's ``ErrorBody``)."""
         label = _LABELS.get(self.reason, self.reason)
-        text = label if self.reason in _NO_VALUE else f"{label}: {_go_value(self.bad_value)}"
+        omitted = self.reason in _NO_VALUE or self.bad_value is OMITTED
+        text = label if omitted else f"{label}: {_go_value(self.bad_value)}"
         return f"{text}: {self.detail}" if self.detail else text
 
     def message(self) -> str:
