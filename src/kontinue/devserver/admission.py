@@ -273,9 +273,7 @@ def _pod(obj: JSON, old: JSON | None) -> list[FieldError]:
 def _job_status(status: JSON) -> list[FieldError]:
     """What kube-apiserver checks of a finished Job's status (the controller, or whoever
     manages the Job, must say why it is finishing before it says it finished)."""
-    true = {
-        c.get("type") for c in status.get("conditions") or [] if c.get("status") == "True"
-    }
+    true = {c.get("type") for c in status.get("conditions") or [] if c.get("status") == "True"}
     errors: list[FieldError] = []
     finished = {"Complete", "Failed"} & true
     if finished and not status.get("startTime"):
