@@ -146,8 +146,9 @@ def _event(obj: JSON, old: JSON | None) -> list[FieldError]:
     if not isinstance(involved, dict):
         return [_required("involvedObject")]
     namespace = obj["metadata"].get("namespace", "")
-    inv_ns = involved.get("namespace")
-    if inv_ns and inv_ns != namespace:
+    inv_ns = involved.get("namespace") or ""
+    # about a cluster-scoped object (no namespace), an Event lives in "default" (or nowhere)
+    if inv_ns != namespace and (inv_ns or namespace not in ("", "default")):
         return [_invalid("involvedObject.namespace", inv_ns, "does not match event.namespace")]
     obj.setdefault("type", "Normal")
     return []

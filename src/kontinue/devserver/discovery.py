@@ -1,11 +1,11 @@
 """Aggregated discovery: every group, version and resource in one document per root.
 
 Clients since Kubernetes 1.26 ask ``GET /api`` and ``GET /apis`` with ``Accept:
-application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList`` (``v2beta1`` before 1.30)
-and get an ``APIGroupDiscoveryList`` instead of one request per group version. The answer's
-``Content-Type`` must repeat those parameters, or client-go reads it as the plain
-``APIVersions``/``APIGroupList``. The documents are built from the :class:`~.catalog.Catalog` on
-each request, so they follow CRDs as they come and go, like the plain discovery documents.
+application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList`` and get an
+``APIGroupDiscoveryList`` instead of one request per group version. The answer's ``Content-Type``
+must repeat those parameters, or client-go reads it as the plain ``APIVersions``/
+``APIGroupList``. The documents are built from the :class:`~.catalog.Catalog` on each request, so
+they follow CRDs as they come and go, like the plain discovery documents.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ __all__ = ["aggregated_content_type", "aggregated_discovery", "negotiate_discove
 
 JSON = dict[str, Any]
 GROUP = "apidiscovery.k8s.io"
-VERSIONS = ("v2", "v2beta1")
+#: As kube-apiserver 1.37 serves it (``v2beta1``, which kubectl before 1.30 asks for, is gone:
+#: those fall back to a request per group version, as against a real cluster).
+VERSIONS = ("v2",)
 LIST_KIND = "APIGroupDiscoveryList"
 
 

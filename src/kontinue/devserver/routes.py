@@ -76,7 +76,7 @@ class RouteSettings:
     server_address: str
     bookmark_interval: float = 60.0
     max_watch_seconds: float = 1800.0
-    kubernetes_version: tuple[int, int] = (1, 30)
+    kubernetes_version: tuple[int, int] = (1, 37)
 
 
 class RequestCounter:
