@@ -193,3 +193,13 @@ def test_models_of_the_official_client_become_wire_json() -> None:
         ],
         "restartPolicy": "Never",
     }
+
+
+def test_bearer_tokens_are_sent_once_prefixed_whatever_the_loader_wrote() -> None:
+    from kontinue.kube._transport import Connection
+
+    # the official in-cluster loader stores "bearer <token>" (lower case), kubeconfig loaders
+    # "Bearer <token>", some only the token
+    for stored in ("bearer abc", "Bearer abc", "abc"):
+        connection = Connection("https://h", token=lambda stored=stored: stored)  # type: ignore[misc]
+        assert connection.headers() == {"Authorization": "Bearer abc"}, stored

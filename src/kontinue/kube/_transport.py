@@ -57,7 +57,10 @@ class Connection:
         """Authentication headers, fetching a fresh token if the provider refreshes it."""
         token = self.token()
         if token:
-            return {"Authorization": token if token.startswith("Bearer ") else f"Bearer {token}"}
+            # the official loaders prefix it themselves, in either case ("bearer " in-cluster)
+            scheme, _, rest = token.partition(" ")
+            value = rest if rest and scheme.lower() == "bearer" else token
+            return {"Authorization": f"Bearer {value}"}
         if self.basic_auth:
             return {"Authorization": f"Basic {self.basic_auth}"}
         return {}
