@@ -209,7 +209,7 @@ def main() -> None:
         kubeconfig = server.kubeconfig
         api = _api(kubeconfig)
         client.ApiextensionsV1Api(api).create_custom_resource_definition(CRD)
-        proc = psutil.Process(server.process.pid)
+        proc = psutil.Process(server.pids[0])
         run_round(kubeconfig, "single", 1, args.objects, proc)
         custom = client.CustomObjectsApi(api)
         timings = []

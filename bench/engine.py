@@ -1,4 +1,5 @@
-"""Benchmark of the workflow engine: a kontinue Worker against a file-backed dev server.
+"""Benchmark of the workflow engine: a kontinue Worker against a file-backed dev server, then
+against upstream Kubernetes (etcd + kube-apiserver of ``scripts/controlplane.sh``).
 
 What a user of kontinue pays for durability, end to end: the dev server (``kontinue dev``,
 SQLite on disk) runs in its own process; a :class:`kontinue.Worker` runs in this process on the
@@ -33,7 +34,11 @@ out, latency p50 and store step: dbos/ours). The worker keeps its default settin
 average is printed before and after: figures from a busy machine are not comparable. Prints
 ``name: value unit`` lines.
 
+The same workloads then run on the local upstream control plane (``--servers`` chooses), their
+figures prefixed ``upstream_``: what real etcd and kube-apiserver cost against the dev server.
+
     .venv/bin/python bench/engine.py [--quick] [--only throughput,fanout] [--sleepers 10000]
+        [--servers dev,upstream]
 """
 
 from __future__ import annotations
@@ -60,7 +65,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 import psutil
-from _server import dev_server
+from _server import ServerProcess, dev_server, upstream_available, upstream_server
 
 from kontinue import ExecutionContext, Worker, WorkerSettings
 from kontinue.api import API_VERSION, labels
@@ -91,9 +96,11 @@ BENCH_CLIENT = KubeSettings(qps=0, burst=1, field_manager="bench")
 # Creates in flight at once: the client's connection pool. More would only queue in the pool,
 # where the wait counts against the request timeout.
 CREATE_CONCURRENCY = 100
-_SAMPLE = re.compile(
-    r'^apiserver_request_total\{verb="([^"]*)",resource="([^"]*)",code="\d+"\} (\d+)'
-)
+_SAMPLE = re.compile(r"^apiserver_request_total\{([^}]*)\} (\d+)")
+_LABEL = re.compile(r'(\w+)="([^"]*)"')
+# kube-apiserver labels requests with HTTP-style verbs; the dev server with RBAC verbs
+_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete", "GET": "get"}
+_VERBS |= {"LIST": "list", "WATCH": "watch", "DELETECOLLECTION": "deletecollection"}
 
 
 # Workflows ------------------------------------------------------------------------------------
@@ -270,7 +277,7 @@ class Setup:
     """The dev server under test, and how the workers are set up."""
 
     kubeconfig: str
-    server_pid: int
+    server_pids: list[int]
     worker: WorkerSettings
 
 
@@ -285,14 +292,15 @@ class Bench:
         self.worker_pid = os.getpid()
         """The process the worker runs in."""
         self.outcomes = Outcomes(self.client, namespace)
-        self.server = psutil.Process(setup.server_pid)
+        self.server = [psutil.Process(pid) for pid in setup.server_pids]
         self._creating = asyncio.Semaphore(CREATE_CONCURRENCY)
 
     def cpu_seconds(self) -> tuple[float, float]:
         """CPU time (user + system) used so far by this process (worker and benchmark) and by
         the server process."""
-        own, server = psutil.Process().cpu_times(), self.server.cpu_times()
-        return own.user + own.system, server.user + server.system
+        own = psutil.Process().cpu_times()
+        server = sum(t.user + t.system for t in (p.cpu_times() for p in self.server))
+        return own.user + own.system, server
 
     async def execute(self, function: str, arguments: JSON | None = None) -> tuple[float, JSON]:
         """Create an execution and wait for it to end: (seconds from create, final object)."""
@@ -366,8 +374,12 @@ class Bench:
         for line in response.body.decode().splitlines():
             match = _SAMPLE.match(line)
             if match:
-                verb, resource, value = match.groups()
-                counts[(verb, resource)] += int(value)
+                found = dict(_LABEL.findall(match.group(1)))
+                verb = _VERBS.get(found.get("verb", ""), found.get("verb", "").lower())
+                resource = found.get("resource", "")
+                if found.get("subresource"):
+                    resource += "/" + found["subresource"]
+                counts[(verb, resource)] += int(match.group(2))
         return counts
 
 
@@ -504,7 +516,8 @@ async def noop_throughput(setup: Setup, n: int) -> Figures:
 
 def per_execution(prefix: str, delta: Counter[tuple[str, str]], scrapes: int, n: int) -> Figures:
     """Requests the server counted, per execution: all, writes, reads, and by kind."""
-    delta[("get", "")] -= scrapes  # the scrapes themselves
+    # the scrapes themselves (kube-apiserver does not count its /metrics)
+    delta[("get", "")] = max(0, delta[("get", "")] - scrapes)
     total = sum(delta.values())
     writes = sum(count for (verb, _), count in delta.items() if verb in WRITE_VERBS)
     figures: Figures = {
@@ -662,9 +675,13 @@ class LogTally(logging.Handler):
         self.examples.clear()
 
 
+_prefix = ""
+"""Prepended to every figure's name: ``upstream_`` while the workloads run on kube-apiserver."""
+
+
 def emit(name: str, value: float, unit: str) -> None:
     text = f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
-    print(f"{name}: {text} {unit}", flush=True)
+    print(f"{_prefix}{name}: {text} {unit}", flush=True)
 
 
 async def run_ours(
@@ -737,8 +754,8 @@ def run_peer(quick: bool) -> Figures:
     return figures
 
 
-def ratios(ours: Figures, peer: Figures) -> None:
-    """Each ratio is above 1 when kontinue is the faster."""
+def ratios(ours: Figures, peer: Figures, prefix: str = "") -> None:
+    """Each ratio is above 1 when kontinue is the faster (``prefix``: which server's)."""
     pairs = {
         "ratio_throughput": ("noop_throughput", "dbos_noop_throughput", True),
         "ratio_fanout": ("fan_out", "dbos_fan_out", False),
@@ -748,7 +765,7 @@ def ratios(ours: Figures, peer: Figures) -> None:
     for name, (mine, theirs, higher_is_better) in pairs.items():
         if mine in ours and theirs in peer and ours[mine][0] and peer[theirs][0]:
             a, b = ours[mine][0], peer[theirs][0]
-            emit(name, a / b if higher_is_better else b / a, "x")
+            emit(prefix + name, a / b if higher_is_better else b / a, "x")
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -768,6 +785,12 @@ def main() -> None:
         "--sleepers", type=int, default=None, metavar="N", help="also a run with N sleepers"
     )
     parser.add_argument("--no-peer", action="store_true", help="skip the DBOS figures")
+    parser.add_argument(
+        "--servers",
+        default="dev,upstream",
+        help="where to run, in order: dev (kontinue dev), upstream (etcd + kube-apiserver "
+        "of scripts/controlplane.sh; skipped with a line when Go is missing)",
+    )
     defaults = WorkerSettings()
     parser.add_argument(
         "--worker-qps",
@@ -789,6 +812,8 @@ def main() -> None:
     unknown = set(workloads) - set(WORKLOADS)
     if unknown:
         parser.error(f"unknown workloads: {', '.join(sorted(unknown))}")
+    if set(args.servers.split(",")) - {"dev", "upstream", ""}:
+        parser.error("--servers takes dev and upstream")
     scale = 10 if args.quick else 1
     kube = replace(defaults.kube, qps=args.worker_qps, burst=args.worker_burst)
     worker_settings = replace(defaults, kube=kube, record_events=not args.no_events)
@@ -796,15 +821,43 @@ def main() -> None:
     emit("worker_burst_limit", kube.burst, "requests")
     emit("worker_record_events", float(worker_settings.record_events), "bool")
     emit("host_load_average_1m", os.getloadavg()[0], "(at start; 2 cores)")
-    with dev_server() as server:
-        emit("server_startup", server.startup_ms, "ms")
-        setup = Setup(server.kubeconfig, server.process.pid, worker_settings)
-        ours = run_loop(run_ours(setup, workloads, scale, args.sleepers))
+    servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+    results: dict[str, Figures] = {}
+    for kind in servers:
+        results[kind] = run_on(kind, workloads, scale, args.sleepers, worker_settings)
     emit("host_load_average_1m", os.getloadavg()[0], "(after ours)")
     if args.no_peer:
         return
     peer = run_peer(args.quick)
-    ratios(ours, peer)
+    for kind, ours in results.items():
+        ratios(ours, peer, prefix="" if kind == "dev" else f"{kind}_")
+
+
+def run_on(
+    kind: str,
+    workloads: list[str],
+    scale: int,
+    extra_sleepers: int | None,
+    worker_settings: WorkerSettings,
+) -> Figures:
+    """The workloads on ``kind`` (dev: ``kontinue dev``; upstream: kube-apiserver and etcd),
+    its figures printed with the prefix ``upstream_`` for the latter."""
+    global _prefix
+    starts: Callable[[], contextlib.AbstractContextManager[ServerProcess]] = dev_server
+    if kind == "upstream":
+        missing = upstream_available()
+        if missing is not None:
+            print(f"upstream: skipped ({missing})", flush=True)
+            return {}
+        starts = upstream_server
+    _prefix = "" if kind == "dev" else f"{kind}_"
+    try:
+        with starts() as server:
+            emit("server_startup", server.startup_ms, "ms")
+            setup = Setup(server.kubeconfig, server.pids, worker_settings)
+            return run_loop(run_ours(setup, workloads, scale, extra_sleepers))
+    finally:
+        _prefix = ""
 
 
 if __name__ == "__main__":
