@@ -35,7 +35,9 @@ class ControlPlane:
         return self.directory / "pki" / name
 
     def start(self) -> None:
-        subprocess.run(["bash", str(SCRIPT), "start", str(self.directory)], check=True)
+        """The control plane alone (NODE=0): the tests run the node agent themselves."""
+        env = {**os.environ, "NODE": "0"}
+        subprocess.run(["bash", str(SCRIPT), "start", str(self.directory)], check=True, env=env)
 
     def stop(self) -> None:
         subprocess.run(["bash", str(SCRIPT), "stop", str(self.directory)], check=False)
