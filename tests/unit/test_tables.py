@@ -538,6 +538,7 @@ def job(spec: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
 def test_jobs() -> None:
     assert names(JOB_COLUMNS) == [
         "Name",
+        "Status",
         "Completions",
         "Duration",
         "Age",
@@ -558,6 +559,7 @@ def test_jobs() -> None:
     )
     assert cells(JOB_COLUMNS, done) == [
         "nightly-report",
+        "Running",
         "1/1",
         "2m13s",
         "10m",
@@ -665,7 +667,7 @@ def meta(name: str, **extra: Any) -> dict[str, Any]:
         ("", "namespaces", meta("default", status={"phase": "Active"}), ["Active"]),
         ("core", "configmaps", meta("cfg", data={"a": "1", "b": "2"}, binaryData={"c": ""}), [3]),
         ("", "secrets", meta("tok", type="Opaque", data={"token": "eA=="}), ["Opaque", 1]),
-        ("", "serviceaccounts", meta("default"), [0]),
+        ("", "serviceaccounts", meta("default"), []),
         (
             "coordination.k8s.io",
             "leases",
@@ -687,7 +689,7 @@ def test_builtin_column_headers() -> None:
     assert headers("", "namespaces") == ["Name", "Status", "Age"]
     assert headers("", "configmaps") == ["Name", "Data", "Age"]
     assert headers("", "secrets") == ["Name", "Type", "Data", "Age"]
-    assert headers("", "serviceaccounts") == ["Name", "Secrets", "Age"]
+    assert headers("", "serviceaccounts") == ["Name", "Age"]
     assert headers("coordination.k8s.io", "leases") == ["Name", "Holder", "Age"]
     assert headers("example.com", "widgets") == ["Name", "Age"]
     assert builtin_columns("", "pods") is not builtin_columns("", "pods")  # fresh lists

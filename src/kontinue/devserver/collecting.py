@@ -33,6 +33,12 @@ __all__ = ["ROOT_CA_CONFIGMAP", "Collector"]
 
 #: The ConfigMap every namespace gets with the server's CA, as on a real cluster.
 ROOT_CA_CONFIGMAP = "kube-root-ca.crt"
+#: The annotation kube-controller-manager's root CA publisher puts on the ConfigMap.
+ROOT_CA_DESCRIPTION = (
+    "Contains a CA bundle that can be used to verify the kube-apiserver when using internal "
+    "endpoints such as the internal service IP or kubernetes.default.svc. No other usage is "
+    "guaranteed across distributions of Kubernetes clusters."
+)
 CONFIGMAPS_KEY = "/configmaps"
 
 log = logging.getLogger("kontinue.devserver.collector")
@@ -211,7 +217,10 @@ class Collector:
             root_ca = {
                 "apiVersion": "v1",
                 "kind": "ConfigMap",
-                "metadata": {"name": ROOT_CA_CONFIGMAP},
+                "metadata": {
+                    "name": ROOT_CA_CONFIGMAP,
+                    "annotations": {"kubernetes.io/description": ROOT_CA_DESCRIPTION},
+                },
                 "data": {"ca.crt": self.root_ca},
             }
             self._ensure(CONFIGMAPS_KEY, namespace, root_ca)

@@ -8,13 +8,14 @@ cleanup finalizer so deleting it first deletes its objects.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from kontinue.clock import format_time
 from kontinue.kube.schema import FieldError, check_structural
 
-from .resources import ResourceType
+from .resources import CUSTOM_VERBS, ResourceType
 from .validation import DNS1123_LABEL, name_errors
 
 __all__ = ["CLEANUP_FINALIZER", "admit_crd", "resource_type_from_crd", "version_priority"]
@@ -99,6 +100,11 @@ def admit_crd(obj: JSON, old: JSON | None, now: datetime) -> list[FieldError]:
             )
         )
     seen: set[str] = set()
+    schemas = [
+        (v.get("schema") or {}).get("openAPIV3Schema") for v in versions if isinstance(v, dict)
+    ]
+    # identical schemas are validated once, where the internal API version keeps them
+    shared = len(schemas) == len(versions) and all(x == schemas[0] for x in schemas)
     for i, version in enumerate(versions):
         path = f"spec.versions[{i}]"
         if not isinstance(version, dict):
@@ -117,7 +123,11 @@ def admit_crd(obj: JSON, old: JSON | None, now: datetime) -> list[FieldError]:
         if not isinstance(schema, dict):
             errors.append(_required(f"{path}.schema.openAPIV3Schema"))
         else:
-            errors += check_structural(schema, path=f"{path}.schema.openAPIV3Schema")
+            where = (
+                "spec.validation.openAPIV3Schema" if shared else f"{path}.schema.openAPIV3Schema"
+            )
+            if not shared or i == 0:
+                errors += check_structural(schema, path=where)
         for j, column in enumerate(version.get("additionalPrinterColumns") or []):
             cpath = f"{path}.additionalPrinterColumns[{j}]"
             for key in ("name", "type", "jsonPath"):
@@ -190,7 +200,6 @@ def resource_type_from_crd(crd: JSON) -> ResourceType:
         categories=tuple(names.get("categories") or ()),
         subresources=subresources,
         has_generation=True,
-        returns_deleted_object=True,
         served_versions=tuple(served),
         schemas={v["name"]: v["schema"]["openAPIV3Schema"] for v in spec["versions"]},
         printer_columns={
@@ -198,7 +207,37 @@ def resource_type_from_crd(crd: JSON) -> ResourceType:
         },
         is_custom=True,
         crd_name=crd["metadata"]["name"],
+        verbs=CUSTOM_VERBS,
+        field_selectors=_selectable_fields(versions),
     )
+
+
+def _selectable_fields(versions: list[JSON]) -> dict[str, Callable[[JSON], str]]:
+    """The ``selectableFields`` of the served versions (simple ``.a.b`` JSONPaths), as field
+    selector getters named without the leading dot."""
+    out: dict[str, Callable[[JSON], str]] = {}
+    for version in versions:
+        for selectable in version.get("selectableFields") or []:
+            path = str(selectable.get("jsonPath") or "").lstrip(".")
+            if path:
+                out[path] = _field_getter(tuple(path.split(".")))
+    return out
+
+
+def _field_getter(keys: tuple[str, ...]) -> Callable[[JSON], str]:
+    def get(obj: JSON) -> str:
+        value: Any = obj
+        for key in keys:
+            if not isinstance(value, dict):
+                return ""
+            value = value.get(key)
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
+
+    return get
 
 
 def spec_subresources(versions: list[JSON]) -> tuple[str, ...]:

@@ -58,7 +58,7 @@ def aggregated_discovery(catalog: Catalog, version: str, *, core: bool) -> JSON:
     for group, versions in catalog.group_versions().items():
         if bool(group) == core:
             continue
-        metadata: JSON = {"creationTimestamp": None}
+        metadata: JSON = {}
         if group:
             metadata["name"] = group
         items.append(
@@ -83,7 +83,12 @@ def aggregated_discovery(catalog: Catalog, version: str, *, core: bool) -> JSON:
 
 
 def _resource(rt: ResourceType, version: str) -> JSON:
-    kind = {"group": rt.group, "version": version, "kind": rt.kind}
+    # built-in kinds leave group and version to the entry's group version, as upstream does
+    kind = (
+        {"group": rt.group, "version": version, "kind": rt.kind}
+        if rt.is_custom
+        else {"group": "", "version": "", "kind": rt.kind}
+    )
     entry: JSON = {
         "resource": rt.plural,
         "responseKind": kind,

@@ -132,6 +132,7 @@ class ApiStatus(Exception):
             405,
             "MethodNotAllowed",
             "the server does not allow this method on the requested resource",
+            {},
         )
 
     @classmethod

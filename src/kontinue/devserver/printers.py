@@ -302,6 +302,17 @@ def row_conditions(obj: _Obj) -> list[dict[str, str]]:
 # --- jobs ----------------------------------------------------------------------------------
 
 
+def job_status(job: _Obj, now: datetime) -> str:
+    """STATUS: the Job's state from its conditions, as kubectl's printer names it."""
+    conditions = field_at(job, "status", "conditions")
+    for kind in ("Failed", "Complete", "Suspended", "FailureTarget", "SuccessCriteriaMet"):
+        if _first_true(conditions, kind):
+            return kind
+    if field_at(job, "metadata", "deletionTimestamp"):
+        return "Terminating"
+    return "Running"
+
+
 def job_completions(job: _Obj, now: datetime) -> str:
     """COMPLETIONS: succeeded pods out of the wanted completions, e.g. ``1/3`` or ``0/1 of 2``."""
     succeeded, completions = (

@@ -55,7 +55,8 @@ def decode_object(data: bytes, descriptors: Descriptors, accepted: list[str]) ->
     """
     if not data.startswith(MAGIC):
         raise ApiStatus.bad_request(
-            f"provided data does not appear to be a protobuf message, expected prefix {list(MAGIC)}"
+            "provided data does not appear to be a protobuf message, expected prefix "
+            f"[{' '.join(str(b) for b in MAGIC)}]"
         )
     envelope = _parse(descriptors, _UNKNOWN, data[len(MAGIC) :])
     type_meta = getattr(envelope, "typeMeta")  # noqa: B009 - a dynamic message's field

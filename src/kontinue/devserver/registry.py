@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import re
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -27,9 +28,16 @@ from kontinue.kube.schema import (
     prune,
     validate,
 )
+from kontinue.kube.schema._errors import JsonValue  # field.Error's JSON-shown values
 from kontinue.kube.selectors import FieldSelector, LabelSelector, SelectorError
 
-from .admission import ADMISSION, convert_event_from_storage, convert_event_to_storage
+from .admission import (
+    ADMISSION,
+    convert_event_from_storage,
+    convert_event_to_storage,
+    decoding_error,
+    strict_event_errors,
+)
 from .catalog import CRD_KEY, NAMESPACES_KEY, Catalog, storage_key
 from .crds import admit_crd
 from .errors import ApiStatus
@@ -59,6 +67,7 @@ class WriteOptions:
     field_manager: str = ""
     field_validation: str = "Warn"  # Strict | Warn | Ignore
     force: bool = False
+    user_agent: str = ""
 
 
 @dataclass
@@ -149,14 +158,17 @@ class Registry:
             labels = LabelSelector.parse(label_selector) if label_selector else None
             fields = FieldSelector.parse(field_selector) if field_selector else None
         except SelectorError as exc:
-            raise ApiStatus.bad_request(str(exc)) from exc
+            # Go prints the offending rune as a number
+            message = re.sub(
+                r"unescaped character in value: '(.)'",
+                lambda m: f"unescaped character in value: {ord(m[1])}",
+                str(exc),
+            )
+            raise ApiStatus.bad_request(message) from exc
         if fields is not None:
             for name in fields.fields():
                 if rt.field_value({}, name) is None:
-                    raise ApiStatus.bad_request(
-                        f'"{name}" is not a known field selector: only '
-                        + ", ".join(f'"{f}"' for f in rt.selectable_fields())
-                    )
+                    raise ApiStatus.bad_request(f"field label not supported: {name}")
         return labels, fields
 
     def list_objects(
@@ -171,9 +183,10 @@ class Registry:
         continue_token: str = "",
         resource_version: str = "",
         resource_version_match: str = "",
+        send_initial_events: bool = False,
     ) -> ListResult:
         labels, fields = self.parse_selectors(rt, label_selector, field_selector)
-        _check_version_match(resource_version, resource_version_match)
+        _check_version_match(resource_version, resource_version_match, send_initial_events)
         if resource_version:
             _parse_rv(resource_version)
         key = storage_key(rt)
@@ -241,9 +254,14 @@ class Registry:
         resource_version: str = "",
         encode: Encoder,
         send_initial_events: bool = False,
+        resource_version_match: str = "",
+        allow_bookmarks: bool = False,
     ) -> Watcher:
         """Register a watcher and queue its replay, in one synchronous step (no gap)."""
         labels, fields = self.parse_selectors(rt, label_selector, field_selector)
+        _check_version_match(
+            resource_version, resource_version_match, send_initial_events, watch=True
+        )
         key = storage_key(rt)
         ns = namespace if rt.namespaced else None
 
@@ -259,7 +277,7 @@ class Registry:
                 obj = entry.load()
                 if watcher.matches(obj):
                     watcher.send("ADDED", obj, entry.raw)
-            if send_initial_events:
+            if send_initial_events or allow_bookmarks:  # the end of the initial events
                 watcher.send("BOOKMARK", self.bookmark(rt, version, initial_end=True), b"")
         else:
             since = _parse_watch_rv(resource_version)
@@ -310,20 +328,46 @@ class Registry:
         api_version = obj.get("apiVersion")
         kind = obj.get("kind")
         if rt.is_custom and (not api_version or not kind):
-            missing = "Kind" if not kind else "APIVersion"
+            missing = "Kind" if not kind else "apiVersion"
             raise ApiStatus.bad_request(
                 f"Object '{missing}' is missing in '{orjson.dumps(obj).decode()[:200]}'"
             )
         expected = rt.api_version(version)
         if api_version and api_version != expected:
+            if rt.is_custom:
+                raise ApiStatus.bad_request(
+                    f"the API version in the data ({api_version}) does not match the expected "
+                    f"API version ({expected})"
+                )
             raise ApiStatus.bad_request(
-                f"the API version in the data ({api_version}) does not match the expected API "
-                f"version ({expected})"
+                f'{kind or rt.kind} in version "{api_version.rpartition("/")[2]}" cannot be '
+                f'handled as a {rt.kind}: no kind "{kind or rt.kind}" is registered for version '
+                f'"{api_version}" in scheme "pkg/runtime/scheme.go:111"'
             )
         if kind and kind != rt.kind:
+            if rt.is_custom:  # unstructured: decoded, then refused by validation
+                raise ApiStatus.invalid(
+                    kind,
+                    str((obj.get("metadata") or {}).get("name") or ""),
+                    rt.group,
+                    [
+                        {
+                            "reason": "FieldValueInvalid",
+                            "message": f'Invalid value: "{kind}": must be {rt.kind}',
+                            "field": "kind",
+                        }
+                    ],
+                    f'{kind}.{rt.group} "{(obj.get("metadata") or {}).get("name") or ""}" is '
+                    f'invalid: kind: Invalid value: "{kind}": must be {rt.kind}',
+                )
+            internal = rt.group.split(".")[0] if rt.group else "core"
             raise ApiStatus.bad_request(
-                f"the kind in the data ({kind}) does not match the expected kind ({rt.kind}) "
-                f"of {rt.plural}"
+                f'{kind} in version "{version}" cannot be handled as a {rt.kind}: converting '
+                f"({version}.{kind}) to ({internal}.{rt.kind}): unknown conversion"
+            )
+        if not rt.is_custom and (why := decoding_error(rt.kind, obj)):
+            raise ApiStatus.bad_request(
+                f'{rt.kind} in version "{version}" cannot be handled as a {rt.kind}: {why}'
             )
         obj["apiVersion"], obj["kind"] = expected, rt.kind
         meta = obj.get("metadata")
@@ -350,12 +394,14 @@ class Registry:
         return obj
 
     def _invalid(self, rt: ResourceType, name: str, errors: list[FieldError]) -> ApiStatus:
+        # events.k8s.io Events are validated as the core Events they are stored as
+        group = "" if rt.key in STORAGE_ALIASES else rt.group
         return ApiStatus.invalid(
             rt.kind,
             name,
-            rt.group,
+            group,
             [e.cause() for e in errors],
-            format_invalid_message(f"{rt.kind}.{rt.group}" if rt.group else rt.kind, name, errors),
+            format_invalid_message(f"{rt.kind}.{group}" if group else rt.kind, name, errors),
         )
 
     def _admit(
@@ -363,12 +409,16 @@ class Registry:
     ) -> list[str]:
         """Prune, default and validate ``obj`` in place; return warnings."""
         meta = obj["metadata"]
+        for key in ("labels", "annotations", "finalizers", "ownerReferences"):
+            if key in meta and not meta[key]:
+                del meta[key]  # Go's omitempty: an empty map or list is not kept
         name = meta.get("name", "")
         warnings: list[str] = []
         errors = validate_metadata(
             obj,
             name_rule=DNS1123_LABEL if rt.key == NAMESPACES_KEY else DNS1123_SUBDOMAIN,
             namespaced=rt.namespaced,
+            core_finalizers=rt.group == "" and not rt.is_custom,
         )
         if rt.is_custom:
             schema = rt.schemas.get(version) or rt.schemas.get(rt.version) or {}
@@ -379,18 +429,27 @@ class Registry:
                 if options.field_validation == "Strict":
                     raise ApiStatus.bad_request(
                         f'{rt.kind} in version "{version}" cannot be handled as a {rt.kind}: '
+                        "strict decoding error: "
                         + ", ".join(f'unknown field "{u}"' for u in unknown)
                     )
                 if options.field_validation != "Ignore":
                     warnings += [f'unknown field "{u}"' for u in unknown]
             apply_defaults(obj, schema, unchanged)
-            errors += validate(obj, schema, unchanged)
+            schema_errors = validate(obj, schema, unchanged)
+            errors += schema_errors
+            if _blocking(schema_errors) and _has_rules(schema):
+                # CEL rules are not evaluated here (docs/devserver-differences.md), but upstream
+                # says it skipped them when the schema already failed
+                errors.append(_RULES_SKIPPED)
         elif rt.key == CRD_KEY:
             errors += admit_crd(obj, old, self.clock.now())
         else:
             admit = ADMISSION.get(storage_key(rt))
             if admit is not None:
-                errors += admit(obj, old)
+                found = admit(obj, old)
+                if rt.key in STORAGE_ALIASES and old is None:  # events.k8s.io: stricter
+                    found = strict_event_errors(obj)
+                errors += found
         if errors:
             raise self._invalid(rt, name, errors)
         return warnings
@@ -477,6 +536,8 @@ class Registry:
         entry = self.get_entry(rt, namespace, name)
         old = entry.load()
         wanted_rv = obj["metadata"].get("resourceVersion")
+        if wanted_rv and (error := rv_error(str(wanted_rv))):
+            raise ApiStatus(500, "", error[error.index("strconv.") :])  # etcd3's words, no reason
         if wanted_rv and wanted_rv != str(entry.rv):
             raise ApiStatus.conflict(rt.plural, name, rt.group)
         return self._replace(
@@ -539,18 +600,15 @@ class Registry:
         if old_meta.get("deletionTimestamp"):
             added = set(meta.get("finalizers") or ()) - set(old_meta.get("finalizers") or ())
             if added:
-                raise self._invalid(
-                    rt,
-                    name,
-                    [
-                        FieldError(
-                            "FieldValueForbidden",
-                            "metadata.finalizers",
-                            "no new finalizers can be added if the object is being deleted",
-                            sorted(added),
-                        )
-                    ],
+                shown = ", ".join(f'"{f}"' for f in sorted(added))
+                error = FieldError(
+                    "FieldValueForbidden",
+                    "metadata.finalizers",
+                    "no new finalizers can be added if the object is being deleted, found new "
+                    f"finalizers []string{{{shown}}}",
                 )
+                # custom resources are checked twice upstream (metadata, then the strategy)
+                raise self._invalid(rt, name, [error, error] if rt.is_custom else [error])
         if rt.has_generation:
             generation = int(old_meta.get("generation") or 1)
             keep_status = not rt.has_status
@@ -633,7 +691,10 @@ class Registry:
                     content_type, [JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH, APPLY_PATCH]
                 )
         except PatchError as exc:
-            raise ApiStatus(422, "Invalid", str(exc)) from exc
+            # kube-apiserver keeps the reason to itself
+            raise ApiStatus(
+                422, "Invalid", "the server rejected our request due to an error in our request", {}
+            ) from exc
         if not isinstance(patched, dict):
             raise ApiStatus.bad_request("the patch must produce a JSON object")
         patched_meta = patched.get("metadata") if isinstance(patched.get("metadata"), dict) else {}
@@ -699,8 +760,10 @@ class Registry:
             and self.store.dependents(meta.get("uid", ""))
         ):
             finalizers.append("orphan")
-        if options.dry_run:
+        if options.dry_run and (finalizers or rt.returns_deleted_object):
             return WriteResult(self.present(rt, version, obj), b"", 200)
+        if options.dry_run:
+            return WriteResult(_deleted_status(rt, name, meta), b"", 200)
         if finalizers or rt.key == NAMESPACES_KEY:
             unchanged = finalizers == list(meta.get("finalizers") or [])
             if meta.get("deletionTimestamp") and unchanged:
@@ -715,20 +778,16 @@ class Registry:
             change = self.store.put(key, obj, sort_keys=rt.is_custom)
             return WriteResult(change.obj, self.present_raw(rt, version, change.raw), 200)
         change = self.store.delete(key, entry_ns(rt, namespace), name)
+        if rt.key == "/pods":  # deleted gracefully (with no grace left): its last state says so
+            gone = copy.deepcopy(change.obj)
+            gone_meta = gone["metadata"]
+            gone_meta["deletionTimestamp"] = self._now()
+            gone_meta["deletionGracePeriodSeconds"] = 0
+            gone_meta["generation"] = int(gone_meta.get("generation") or 1) + 1
+            return WriteResult(gone, orjson.dumps(gone), 200)
         if rt.returns_deleted_object:
             return WriteResult(change.obj, self.present_raw(rt, version, change.raw), 200)
-        status = {
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Success",
-            "details": {
-                "name": name,
-                **({"group": rt.group} if rt.group else {}),
-                "kind": rt.plural,
-                "uid": meta.get("uid"),
-            },
-        }
+        status = _deleted_status(rt, name, meta)
         return WriteResult(status, orjson.dumps(status), 200)
 
     def delete_collection(
@@ -768,6 +827,56 @@ class Registry:
             self.store.delete(NAMESPACES_KEY, "", name)
 
 
+_RULES_SKIPPED = FieldError(
+    "FieldValueInvalid",
+    "<nil>",
+    "some validation rules were not checked because the object was invalid; correct the "
+    "existing errors to complete validation",
+    JsonValue(None),
+)
+
+
+_BLOCKING = {
+    "FieldValueNotSupported",
+    "FieldValueRequired",
+    "FieldValueTooLong",
+    "FieldValueTooMany",
+    "FieldValueTypeInvalid",
+}
+
+
+def _blocking(errors: list[FieldError]) -> bool:
+    """Errors after which apiextensions-apiserver does not run the CEL rules."""
+    return any(e.reason in _BLOCKING for e in errors)
+
+
+def _has_rules(schema: Any) -> bool:
+    """Whether a structural schema holds CEL rules (``x-kubernetes-validations``) anywhere."""
+    if isinstance(schema, dict):
+        return bool(schema.get("x-kubernetes-validations")) or any(
+            _has_rules(v) for k, v in schema.items() if k not in ("default", "enum", "example")
+        )
+    if isinstance(schema, list):
+        return any(_has_rules(v) for v in schema)
+    return False
+
+
+def _deleted_status(rt: ResourceType, name: str, meta: JSON) -> JSON:
+    """The ``Status`` a delete answers for kinds that do not return the deleted object."""
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": {
+            "name": name,
+            **({"group": rt.group} if rt.group else {}),
+            "kind": rt.plural,
+            "uid": meta.get("uid"),
+        },
+    }
+
+
 def entry_ns(rt: ResourceType, namespace: str) -> str:
     return namespace if rt.namespaced else ""
 
@@ -790,26 +899,57 @@ def rv_error(value: str) -> str | None:
     return f'resourceVersion: Invalid value: "{value}": strconv.ParseUint: parsing "{value}": {why}'
 
 
-def _check_version_match(resource_version: str, match: str) -> None:
-    """``resourceVersionMatch`` as upstream validates ListOptions."""
+def _check_version_match(
+    resource_version: str, match: str, send_initial_events: bool = False, *, watch: bool = False
+) -> None:
+    """``resourceVersionMatch`` and ``sendInitialEvents`` as upstream validates ListOptions."""
     errors: list[FieldError] = []
-    if match and not resource_version:
-        errors.append(
-            FieldError(
-                "FieldValueForbidden",
+
+    def forbidden(field: str, detail: str) -> None:
+        errors.append(FieldError("FieldValueForbidden", field, detail))
+
+    if watch:
+        if send_initial_events and match != "NotOlderThan":
+            forbidden(
+                "resourceVersionMatch",
+                "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+            )
+        if match and not send_initial_events:
+            forbidden(
+                "resourceVersionMatch",
+                "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+            )
+        if match and match != "NotOlderThan":
+            errors.append(
+                FieldError(
+                    "FieldValueNotSupported",
+                    "resourceVersionMatch",
+                    'supported values: "NotOlderThan"',
+                    match,
+                )
+            )
+    else:
+        if send_initial_events:
+            forbidden("sendInitialEvents", "sendInitialEvents is forbidden for list")
+        if match and not resource_version:
+            forbidden(
                 "resourceVersionMatch",
                 "resourceVersionMatch is forbidden unless resourceVersion is provided",
             )
-        )
-    if match not in ("", "Exact", "NotOlderThan"):
-        errors.append(
-            FieldError(
-                "FieldValueNotSupported",
+        elif match == "Exact" and resource_version == "0":
+            forbidden(
                 "resourceVersionMatch",
-                'supported values: "Exact", "NotOlderThan", ""',
-                match,
+                'resourceVersionMatch "exact" is forbidden for resourceVersion "0"',
             )
-        )
+        if match not in ("", "Exact", "NotOlderThan"):
+            errors.append(
+                FieldError(
+                    "FieldValueNotSupported",
+                    "resourceVersionMatch",
+                    'supported values: "Exact", "NotOlderThan", ""',
+                    match,
+                )
+            )
     if errors:
         message = format_invalid_message("ListOptions.meta.k8s.io", "", errors)
         raise ApiStatus.invalid(
@@ -843,10 +983,24 @@ def _decode_continue(token: str) -> tuple[int, tuple[str, str]]:
         padded = token + "=" * (-len(token) % 4)
         data = orjson.loads(base64.urlsafe_b64decode(padded))
         return int(data["rv"]), (str(data["start"][0]), str(data["start"][1]))
-    except (ValueError, KeyError, IndexError, TypeError):
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
         raise ApiStatus.bad_request(
-            "continue key is not valid: the continue token could not be decoded"
+            f"invalid continue token: continue key is not valid: {_go_json_error(token, exc)}"
         ) from None
+
+
+def _go_json_error(token: str, exc: Exception) -> str:
+    """Go's words for an undecodable continue token (its first bad character), as near as known."""
+    try:
+        data = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except ValueError:
+        return "illegal base64 data"
+    text = data.lstrip(b" \t\r\n")
+    if text and text[:1] not in b'{["-0123456789tfn':
+        char = chr(text[0])
+        shown = char if char.isprintable() and char.isascii() else f"\\u{text[0]:04x}"
+        return f"invalid character '{shown}' looking for beginning of value"
+    return str(exc)
 
 
 def _record_manager(

@@ -7,6 +7,8 @@ kinds are declared here; custom resources get theirs from their CRD (see ``crds.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +26,8 @@ JSON = dict[str, Any]
 FieldGetter = Callable[[JSON], str]
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+#: The verbs of a custom resource, in the order apiextensions-apiserver lists them.
+CUSTOM_VERBS = ("delete", "deletecollection", "get", "list", "patch", "create", "update", "watch")
 NO_COLLECTION_DELETE = ("create", "delete", "get", "list", "patch", "update", "watch")
 
 
@@ -140,6 +144,14 @@ class ResourceType:
     def selectable_fields(self) -> list[str]:
         return ["metadata.name", "metadata.namespace", *self.field_selectors]
 
+    @property
+    def storage_version_hash(self) -> str:
+        """Discovery's ``storageVersionHash``: the first 8 bytes of the SHA-256 of the storage
+        group/version/kind, base64-encoded (as kube-apiserver computes it)."""
+        group = "" if self.key in STORAGE_ALIASES else self.group  # stored as core Events
+        digest = hashlib.sha256(f"{group}/{self.version}/{self.kind}".encode()).digest()
+        return base64.b64encode(digest[:8]).decode()
+
 
 def _builtin(
     group: str, version: str, plural: str, kind: str, namespaced: bool = True, **kw: Any
@@ -164,12 +176,19 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
         namespaced=False,
         short_names=("ns",),
         verbs=NO_COLLECTION_DELETE,
-        subresources=("status", "finalize"),
+        subresources=("finalize", "status"),
         field_selectors=NAMESPACE_FIELDS,
     ),
     _builtin("", "v1", "configmaps", "ConfigMap", short_names=("cm",)),
     _builtin("", "v1", "secrets", "Secret", field_selectors=SECRET_FIELDS),
-    _builtin("", "v1", "serviceaccounts", "ServiceAccount", short_names=("sa",)),
+    _builtin(
+        "",
+        "v1",
+        "serviceaccounts",
+        "ServiceAccount",
+        short_names=("sa",),
+        returns_deleted_object=True,
+    ),
     _builtin("", "v1", "events", "Event", short_names=("ev",), field_selectors=EVENT_FIELDS),
     _builtin(
         "",
@@ -178,9 +197,10 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
         "Pod",
         short_names=("po",),
         categories=("all",),
-        subresources=("status", "log"),
+        subresources=("log", "status"),
         field_selectors=POD_FIELDS,
         returns_deleted_object=True,
+        has_generation=True,
     ),
     _builtin(
         "events.k8s.io",
@@ -248,6 +268,7 @@ def api_resource_list(group_version: str, types: Iterable[ResourceType]) -> JSON
             entry["shortNames"] = list(rt.short_names)
         if rt.categories:
             entry["categories"] = list(rt.categories)
+        entry["storageVersionHash"] = rt.storage_version_hash
         resources.append(entry)
         for sub in rt.subresources:
             verbs = (

@@ -24,6 +24,8 @@ import yaml
 from aiohttp import web
 
 from kontinue import __version__
+from kontinue.kube.schema import FieldError, format_invalid_message
+from kontinue.kube.schema._errors import JsonValue
 
 from .descriptors import descriptors
 from .discovery import aggregated_content_type, aggregated_discovery, negotiate_discovery
@@ -373,6 +375,8 @@ class Api:
         name = rest[1] if len(rest) > 1 else None
         sub = rest[2] if len(rest) > 2 else ""
         if sub and sub not in rt.subresources:
+            if rt.is_custom and name:  # apiextensions answers as if the object were missing
+                raise ApiStatus.not_found(rt.plural, name, rt.group)
             raise ApiStatus.path_not_found()
         method = request.method
         labels[0], labels[1] = _verb(method, watch, name is None), rt.plural
@@ -414,7 +418,9 @@ class Api:
         if method == "GET":
             raw = self.registry.get(rt, version, ns, name)
             if negotiated.table:
-                return self._table(rt, version, [orjson.loads(raw)], request, "")
+                obj = orjson.loads(raw)
+                meta = obj.get("metadata") or {}
+                return self._table(rt, version, [obj], request, meta.get("resourceVersion", ""))
             return self._raw(raw, negotiated)
         if sub == "finalize":
             raise ApiStatus.method_not_allowed()
@@ -456,37 +462,74 @@ class Api:
         """The object of a create or update: JSON, YAML, or protobuf for built-in kinds."""
         content_type = _content_type(request)
         accepted = _object_types(rt)
+        data = await self._read(request)  # read even when refused: the connection is kept
         if content_type not in accepted:
             raise ApiStatus.unsupported_media_type(content_type, accepted)
-        return _decode_object(await self._read(request), content_type, accepted)
+        try:
+            body = _decode_object(data, content_type, accepted)
+        except ApiStatus as exc:
+            if exc.code != 400:
+                raise
+            # kube-apiserver's words for a body it cannot even recognise
+            raise ApiStatus.bad_request(
+                f"the object provided is unrecognized (must be of type {rt.kind}): "
+                f"{_decoding_detail(exc.message)} ({_summarize(data)})"
+            ) from exc
+        if rt.is_custom and isinstance(body, dict):
+            for key, word in (("kind", "Kind"), ("apiVersion", "apiVersion")):
+                if not body.get(key):
+                    raise ApiStatus.bad_request(
+                        f"the object provided is unrecognized (must be of type {rt.kind}): "
+                        f"Object '{word}' is missing in '{data.decode(errors='replace')}' "
+                        f"({_summarize(data)})"
+                    )
+        return body
 
     async def _patch_body(self, request: web.BaseRequest, rt: ResourceType) -> tuple[str, Any]:
         """The content type and the document of a patch."""
         content_type = _content_type(request)
-        accepted = _CUSTOM_PATCH_TYPES if rt.is_custom else _PATCH_TYPES
-        if content_type not in accepted:
-            raise ApiStatus.unsupported_media_type(content_type, accepted)
-        return content_type, _parse_text(await self._read(request), content_type)
+        data = await self._read(request)  # read even when refused: the connection is kept
+        if content_type not in _PATCH_TYPES:
+            raise ApiStatus(415, "UnsupportedMediaType", "415: Unsupported Media Type", {})
+        if rt.is_custom and content_type not in _CUSTOM_PATCH_TYPES:
+            raise ApiStatus.unsupported_media_type(content_type, _CUSTOM_PATCH_TYPES)
+        if content_type == APPLY_PATCH:
+            return content_type, _parse_text(data, content_type)
+        try:
+            patch = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise ApiStatus.bad_request("invalid JSON patch") from None
+        # as Go decodes a patch into a list of operations or a map
+        if content_type == JSON_PATCH and not isinstance(patch, list):
+            raise ApiStatus.bad_request(
+                f"error decoding patch: json: cannot unmarshal {_go_json_kind(patch)} into Go "
+                "value of type []handlers.jsonPatchOp"
+            )
+        if content_type != JSON_PATCH and not isinstance(patch, dict):
+            raise ApiStatus.bad_request(
+                f"error decoding patch: json: cannot unmarshal {_go_json_kind(patch)} into Go "
+                "value of type map[string]interface {}"
+            )
+        return content_type, patch
 
     def _write_options(self, request: web.BaseRequest) -> WriteOptions:
         query = request.query
-        dry_run = query.getall("dryRun", [])
-        for value in dry_run:
-            if value != "All":
-                raise ApiStatus.bad_request(
-                    f'dryRun: Unsupported value: "{value}": supported values: "All"'
-                )
+        kind = _OPTIONS_KINDS.get(request.method, "CreateOptions")
+        _check_dry_run(kind, query.getall("dryRun", []))
         validation = query.get("fieldValidation", "Warn") or "Warn"
         if validation not in ("Strict", "Warn", "Ignore"):
-            raise ApiStatus.bad_request(
-                f'fieldValidation: Unsupported value: "{validation}": supported values: '
-                '"Ignore", "Strict", "Warn"'
+            raise _options_invalid(
+                kind,
+                "fieldValidation",
+                validation,
+                'supported values: "", "Ignore", "Strict", "Warn"',
             )
         return WriteOptions(
-            dry_run=bool(dry_run),
+            dry_run=bool(query.getall("dryRun", [])),
             field_manager=query.get("fieldManager", ""),
             field_validation=validation,
             force=_truthy(query.get("force")),
+            user_agent=request.headers.get("User-Agent", ""),
         )
 
     async def _delete_options(self, request: web.BaseRequest, rt: ResourceType) -> DeleteOptions:
@@ -509,6 +552,7 @@ class Api:
             policy = "Orphan" if orphan else "Background"
         pre = body.get("preconditions") or {}
         dry_run = body.get("dryRun") or query.getall("dryRun", [])
+        _check_dry_run("DeleteOptions", dry_run if isinstance(dry_run, list) else [dry_run])
         return DeleteOptions(
             propagation=policy,
             precondition_uid=pre.get("uid"),
@@ -594,6 +638,7 @@ class Api:
             continue_token=query.get("continue", ""),
             resource_version=query.get("resourceVersion", ""),
             resource_version_match=query.get("resourceVersionMatch", ""),
+            send_initial_events=_truthy(query.get("sendInitialEvents")),
         )
         if negotiated.table:
             return self._table(
@@ -629,6 +674,10 @@ class Api:
             meta["continue"] = token
             if remaining is not None:
                 meta["remainingItemCount"] = remaining
+        elif rt.is_custom:  # unstructured lists keep the empty token
+            meta["continue"] = ""
+        if not rt.is_custom:  # typed lists carry no kind and apiVersion per item
+            raws = [_without_type_meta(raw) for raw in raws]
         if negotiated is not None and negotiated.metadata_only:
             items = [
                 {
@@ -702,6 +751,8 @@ class Api:
             resource_version=query.get("resourceVersion", ""),
             encode=encode,
             send_initial_events=initial,
+            resource_version_match=query.get("resourceVersionMatch", ""),
+            allow_bookmarks=bookmarks,
         )
         response = web.StreamResponse(headers={"Content-Type": _JSON_TYPE})
         response.enable_chunked_encoding()
@@ -814,6 +865,66 @@ def _parse_text(data: bytes, content_type: str) -> Any:
             f"the body of the request could not be decoded as "
             f"{'YAML' if 'yaml' in content_type else 'JSON'}: {detail}"
         ) from exc
+
+
+_OPTIONS_KINDS = {"POST": "CreateOptions", "PUT": "UpdateOptions", "PATCH": "PatchOptions"}
+
+
+def _options_invalid(kind: str, field: str, value: object, detail: str) -> ApiStatus:
+    """A 422 about a query option, as kube-apiserver validates its ``*Options``."""
+    error = FieldError("FieldValueNotSupported", field, detail, value)
+    return ApiStatus.invalid(
+        kind,
+        "",
+        "meta.k8s.io",
+        [error.cause()],
+        format_invalid_message(f"{kind}.meta.k8s.io", "", [error]),
+    )
+
+
+def _check_dry_run(kind: str, values: list[Any]) -> None:
+    if any(value != "All" for value in values):
+        raise _options_invalid(kind, "dryRun", JsonValue(list(values)), 'supported values: "All"')
+
+
+def _without_type_meta(raw: bytes) -> bytes:
+    obj = orjson.loads(raw)
+    obj.pop("kind", None)
+    obj.pop("apiVersion", None)
+    return orjson.dumps(obj)
+
+
+def _summarize(data: bytes, limit: int = 30) -> str:
+    """How kube-apiserver quotes an undecodable body: the text of a JSON object, else hex."""
+    if not data:
+        return "<empty>"
+    head = data[:limit]
+    shown = head.decode(errors="replace") if data[:1] == b"{" else head.hex()
+    return shown + " ..." if len(data) > limit else shown
+
+
+def _decoding_detail(message: str) -> str:
+    """The decoder's own error, as far as Go's words are known (truncated JSON)."""
+    prefix = "the body of the request could not be decoded as JSON: "
+    if message.startswith(prefix):
+        detail = message.removeprefix(prefix)
+        if detail.startswith("unexpected end of data"):
+            detail = "unexpected end of JSON input"
+        return f"couldn't get version/kind; json parse error: {detail}"
+    return message
+
+
+def _go_json_kind(value: Any) -> str:
+    """The JSON type of ``value`` as Go's decoding errors name it."""
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    return "string" if isinstance(value, str) else "null"
 
 
 _NAMED_VERBS = {"GET": "get", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}

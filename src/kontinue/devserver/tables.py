@@ -52,6 +52,7 @@ from .printers import (
     human_duration,
     job_completions,
     job_duration,
+    job_status,
     label_selector,
     pod_ip,
     pod_ready,
@@ -297,6 +298,7 @@ _POD_COLUMNS = _columns(
 
 _JOB_COLUMNS = _columns(
     _NAME,
+    ("Status", job_status, 0),
     ("Completions", job_completions, 0),
     ("Duration", job_duration, 0),
     _AGE,
@@ -328,7 +330,7 @@ _BUILTIN: dict[tuple[str, str], tuple[Column, ...]] = {
     ("", "secrets"): _columns(
         _NAME, ("Type", text_at("type"), 0), ("Data", entry_count("data"), 0), _AGE
     ),
-    ("", "serviceaccounts"): _columns(_NAME, ("Secrets", entry_count("secrets"), 0), _AGE),
+    ("", "serviceaccounts"): _columns(_NAME, _AGE),
     ("coordination.k8s.io", "leases"): _columns(
         _NAME, ("Holder", text_at("spec", "holderIdentity"), 0), _AGE
     ),

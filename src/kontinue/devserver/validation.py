@@ -100,8 +100,16 @@ def qualified_name_errors(value: str) -> list[str]:
     return problems
 
 
+_STANDARD_FINALIZERS = ("kubernetes", "orphan", "foregroundDeletion")
+
+
 def validate_metadata(
-    obj: JSON, *, name_rule: str, namespaced: bool, max_name: int | None = None
+    obj: JSON,
+    *,
+    name_rule: str,
+    namespaced: bool,
+    max_name: int | None = None,
+    core_finalizers: bool = False,
 ) -> list[FieldError]:
     """Check ``metadata`` of a new or updated object (name, labels, annotations, ...)."""
     meta = obj.get("metadata")
@@ -146,7 +154,21 @@ def validate_metadata(
                 problems = (
                     ["must be a string"] if not isinstance(fin, str) else qualified_name_errors(fin)
                 )
-                errors += [_invalid(f"metadata.finalizers[{i}]", fin, p) for p in problems]
+                errors += [_invalid("metadata.finalizers", fin, p) for p in problems]
+                # the core group's kinds also want a domain-qualified name
+                if (
+                    core_finalizers
+                    and isinstance(fin, str)
+                    and "/" not in fin
+                    and fin not in _STANDARD_FINALIZERS
+                ):
+                    errors.append(
+                        _invalid(
+                            f"metadata.finalizers[{i}]",
+                            fin,
+                            "name is neither a standard finalizer name nor is it fully qualified",
+                        )
+                    )
     refs = meta.get("ownerReferences")
     if refs is not None:
         if not isinstance(refs, list):

@@ -84,8 +84,8 @@ class Watcher:
         before = self.matches(change.prev)
         if now:
             self.send("MODIFIED" if before else "ADDED", change.obj, change.raw)
-        elif before:
-            self.send("DELETED", change.obj, change.raw)
+        elif before and change.prev is not None:  # it left the selection: its last match goes
+            self.send("DELETED", change.prev, b"")
 
     def close(self) -> None:
         self.queue.put_nowait(None)

@@ -37,6 +37,23 @@ OMITTED: Any = _Omitted()
 """Pass as ``bad_value`` for ``Invalid value: <detail>`` without the value."""
 
 
+class JsonValue:
+    """A bad value that ``field.Error`` shows as JSON (apiserver marshals the map-list keys of a
+    duplicate entry before reporting them)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        return _go_json(self.value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, JsonValue) and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash(_go_json(self.value))
+
+
 @dataclass(frozen=True)
 class FieldError:
     """One field-level error, the counterpart of Go's ``field.Error``."""

@@ -19,6 +19,7 @@ from ._errors import (
     _TYPE_INVALID,
     JSON,
     FieldError,
+    JsonValue,
     _go_json,
     _go_value,
     _quote,
@@ -330,7 +331,9 @@ def _list_map_errors(x: list[Any], keys: list[str], path: str) -> list[FieldErro
         shown = [{} if v is _UNSPECIFIED else {keys[0]: v} for v in values]
     else:
         values = shown = [{k: e[k] for k in keys if k in e} if e is not None else {} for e in x]
-    return [FieldError(_DUPLICATE, f"{path}[{i}]", "", shown[i]) for i in _non_unique(values)]
+    return [
+        FieldError(_DUPLICATE, f"{path}[{i}]", "", JsonValue(shown[i])) for i in _non_unique(values)
+    ]
 
 
 # JSON values typed and compared the way go-openapi does it
