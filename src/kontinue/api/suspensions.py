@@ -101,8 +101,14 @@ class Suspension(Resource):
     """The kind of this object."""
     spec: SuspensionSpec
     """Which execution waits and for what."""
-    status: SuspensionStatus = Field(default_factory=SuspensionStatus)
-    """Whether the suspension still holds."""
+    # The worker creates a Suspension without a status (the main resource ignores it); the
+    # default ``{}`` makes the API server fill in ``phase: Waiting`` (the default below it), so
+    # the Phase printer column of ``kubectl get suspensions`` is never empty. kube-apiserver
+    # applies it when it reads the object from storage, the dev server when it writes it.
+    status: SuspensionStatus = Field(
+        default_factory=SuspensionStatus, json_schema_extra={"default": {}}
+    )
+    """Whether the suspension still holds (``phase: Waiting`` until the worker ends it)."""
 
     @property
     def is_waiting(self) -> bool:
