@@ -347,3 +347,10 @@ def test_suspensions_of_the_namespace_and_of_a_missing_execution(client: Client)
         client.resume_execution("no-such-execution")
     published = client.function("order")
     assert client.spawn_and_wait(published, {"item": "z"}).status.phase == ExecutionPhase.COMPLETED
+
+
+def test_the_jobs_of_an_execution(client: Client) -> None:
+    done = client.spawn_and_wait("order", {"item": "x"}, wait_timeout=30)
+    assert client.jobs(done) == [] and client.jobs(done.metadata.name or "") == []
+    with pytest.raises(NotFound, match="no-such-execution"):
+        client.jobs("no-such-execution")

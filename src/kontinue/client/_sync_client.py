@@ -539,6 +539,18 @@ class Client:
         job: JSON = self._kube.get(JOBS, name, namespace=self._ns(namespace))
         return job
 
+    def jobs(self, execution: ExecutionRef, *, namespace: str | None = None) -> builtins.list[JSON]:
+        """The Jobs (as JSON) an execution started itself (``ktx.run_job``, ``run_script``),
+        oldest first: those that carry it as their ``kontinue.cloud/parent``. Raises
+        :class:`NotFound` for an unknown execution."""
+        ns = self._ns(namespace)
+        name = _name(execution)
+        if isinstance(execution, str):
+            self.get(name, namespace=ns)  # NotFound names the execution
+        selector = f"{labels.LABEL_PARENT}={name}"
+        found = self._kube.list(JOBS, namespace=ns, label_selector=selector)
+        return sorted(found, key=_creation_order)
+
     def job_logs(
         self,
         name: str,
@@ -554,9 +566,7 @@ class Client:
         pods = self._kube.list("pods", namespace=ns, label_selector=f"job-name={name}")
         if not pods:
             raise NotFound(404, {"message": f"Job {name} has no pods yet", "reason": "NotFound"})
-        pods.sort(
-            key=lambda p: (p["metadata"].get("creationTimestamp") or "", p["metadata"]["name"])
-        )
+        pods.sort(key=_creation_order)
         pod = pods[-1]["metadata"]["name"]
         query: dict[str, str] = {}
         if follow:
@@ -638,8 +648,8 @@ class Client:
                 )
 
 
-def _pod_order(pod: JSON) -> tuple[str, str]:
-    meta = pod["metadata"]
+def _creation_order(obj: JSON) -> tuple[str, str]:
+    meta = obj["metadata"]
     return str(meta.get("creationTimestamp") or ""), str(meta["name"])
 
 
