@@ -29,14 +29,24 @@ EXIT_CANNOT_START = 3
 def dev(
     data_dir: Annotated[
         Path | None,
-        typer.Option(help="Directory for the database, token and kubeconfig.", show_default=False),
+        typer.Option(
+            help="Directory for the database, token and kubeconfig.",
+            metavar="DIR",
+            show_default=False,
+        ),
     ] = None,
-    port: Annotated[int, typer.Option(help="TCP port (0 picks a free one).")] = DEFAULT_PORT,
+    port: Annotated[
+        int, typer.Option(help="TCP port (0 picks a free one).", metavar="PORT")
+    ] = DEFAULT_PORT,
     host: Annotated[
-        str, typer.Option(help="Address to bind; loopback unless you mean to share it.")
+        str,
+        typer.Option(
+            help="Address to bind; loopback unless you mean to share it.", metavar="ADDRESS"
+        ),
     ] = "127.0.0.1",
     kubeconfig: Annotated[
-        Path | None, typer.Option(help="Where to write the kubeconfig.", show_default=False)
+        Path | None,
+        typer.Option(help="Where to write the kubeconfig.", metavar="FILE", show_default=False),
     ] = None,
     in_memory: Annotated[
         bool, typer.Option("--in-memory", help="Keep nothing on disk; state is lost on exit.")
@@ -45,7 +55,9 @@ def dev(
         list[str] | None,
         typer.Option(
             "--worker",
-            help="Also run this worker (MODULE:OBJECT, e.g. examples.hello:worker); repeatable.",
+            help="Also run this worker, as MODULE:OBJECT (e.g. hello:worker for the worker "
+            "in hello.py); repeatable.",
+            metavar="MODULE:OBJECT",
             show_default=False,
         ),
     ] = None,

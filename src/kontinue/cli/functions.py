@@ -20,7 +20,9 @@ def functions(
     ] = False,
     worker_group: Annotated[
         str | None,
-        typer.Option(help="Only the functions of this worker group.", show_default=False),
+        typer.Option(
+            help="Only the functions of this worker group.", metavar="GROUP", show_default=False
+        ),
     ] = None,
     namespace: NamespaceOpt = None,
     context: ContextOpt = None,

@@ -96,6 +96,7 @@ def install(
         typer.Option(
             "--role",
             help="Only this role's RBAC (repeatable): worker, user or viewer (default: all).",
+            metavar="ROLE",
             show_default=False,
         ),
     ] = None,

@@ -25,33 +25,43 @@ def node(
     kubeconfig: Annotated[
         Path | None,
         typer.Option(
-            help="Kubeconfig with the node's credentials (system:node:NAME).", show_default=False
+            help="Kubeconfig with the node's credentials (system:node:NAME).",
+            metavar="FILE",
+            show_default=False,
         ),
     ] = None,
-    name: Annotated[str, typer.Option(help="The Node's name.")] = DEFAULT_NAME,
+    name: Annotated[str, typer.Option(help="The Node's name.", metavar="NAME")] = DEFAULT_NAME,
     work_dir: Annotated[
         Path | None,
-        typer.Option(help="Directory for the pods' folders and logs.", show_default=False),
+        typer.Option(
+            help="Directory for the pods' folders and logs.", metavar="DIR", show_default=False
+        ),
     ] = None,
     address: Annotated[
-        str, typer.Option(help="The node's InternalIP; the log server binds it.")
+        str,
+        typer.Option(help="The node's InternalIP; the log server binds it.", metavar="ADDRESS"),
     ] = "127.0.0.1",
     port: Annotated[
-        int, typer.Option(help="Port of the log server (0 picks a free one).")
+        int, typer.Option(help="Port of the log server (0 picks a free one).", metavar="PORT")
     ] = DEFAULT_PORT,
     tls_cert_file: Annotated[
         Path | None,
-        typer.Option(help="The log server's certificate (PEM).", show_default=False),
+        typer.Option(
+            help="The log server's certificate (PEM).", metavar="FILE", show_default=False
+        ),
     ] = None,
     tls_private_key_file: Annotated[
         Path | None,
-        typer.Option(help="The log server's private key (PEM).", show_default=False),
+        typer.Option(
+            help="The log server's private key (PEM).", metavar="FILE", show_default=False
+        ),
     ] = None,
     client_ca_file: Annotated[
         Path | None,
         typer.Option(
             help="CA of the API server's kubelet-client certificate: log requests must "
             "present a certificate it signed.",
+            metavar="FILE",
             show_default=False,
         ),
     ] = None,
@@ -62,9 +72,11 @@ def node(
             help="Serve logs without client certificates (needed without --client-ca-file).",
         ),
     ] = False,
-    log_level: Annotated[str, typer.Option(help="Logging level.")] = "INFO",
+    log_level: Annotated[
+        str, typer.Option(help="Logging level: DEBUG, INFO, WARNING or ERROR.", metavar="LEVEL")
+    ] = "INFO",
     log_format: Annotated[
-        str, typer.Option(help="text, or json for one JSON object per line.")
+        str, typer.Option(help="text, or json for one JSON object per line.", metavar="FORMAT")
     ] = "text",
 ) -> None:
     """Run a node agent: a small kubelet that runs the pods bound to this node as host

@@ -20,12 +20,14 @@ from ._common import (
     object_name,
     store_global_options,
 )
+from ._help import HelpCommand, HelpGroup
 from ._output import OutputFormat, print_resources, schedule_table, show
 
 __all__ = ["app"]
 
 app = typer.Typer(
     name="schedules",
+    cls=HelpGroup,
     help="List the ScheduledExecutions (cron); suspend and resume them.",
     no_args_is_help=False,
     add_completion=False,
@@ -33,7 +35,9 @@ app = typer.Typer(
 
 FunctionOpt = Annotated[
     str | None,
-    typer.Option("--function", "-f", help="Only the schedules of this function."),
+    typer.Option(
+        "--function", "-f", help="Only the schedules of this function.", metavar="FUNCTION"
+    ),
 ]
 NameArg = Annotated[str, typer.Argument(help="The ScheduledExecution's name.", show_default=False)]
 
@@ -66,7 +70,7 @@ def schedules(
         _list(run, function)
 
 
-@app.command(name="list")
+@app.command(name="list", cls=HelpCommand)
 def list_schedules(
     ctx: typer.Context,
     function: FunctionOpt = None,
@@ -88,7 +92,7 @@ def _report(run: Command, schedule: ScheduledExecution, what: str) -> None:
         print_resources([schedule], run.output, single=True)
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 def suspend(
     ctx: typer.Context,
     name: NameArg,
@@ -104,7 +108,7 @@ def suspend(
         _report(run, suspended, "suspended")
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 def resume(
     ctx: typer.Context,
     name: NameArg,

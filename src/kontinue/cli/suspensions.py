@@ -49,6 +49,7 @@ def resume(
         str,
         typer.Argument(
             help="A Suspension, or an execution whose waiting Suspensions to resume.",
+            metavar="NAME",
             show_default=False,
         ),
     ],
@@ -62,11 +63,15 @@ def resume(
         str | None,
         typer.Option(
             help="Data (JSON) for the waiting code, checked against the Suspension's schema.",
+            metavar="JSON",
             show_default=False,
         ),
     ] = None,
     by: Annotated[
-        str | None, typer.Option(help="Who resumes it, for the audit trail.", show_default=False)
+        str | None,
+        typer.Option(
+            help="Who resumes it, for the audit trail.", metavar="WHO", show_default=False
+        ),
     ] = None,
     namespace: NamespaceOpt = None,
     context: ContextOpt = None,
@@ -94,6 +99,7 @@ def list_suspensions(
         str | None,
         typer.Argument(
             help="Only the Suspensions of this execution (default: the whole namespace).",
+            metavar="EXECUTION",
             show_default=False,
         ),
     ] = None,
