@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
+from importlib.machinery import PathFinder
 from typing import TYPE_CHECKING, Any
 
 from kontinue.api import labels, ordered_properties
@@ -11,6 +14,44 @@ if TYPE_CHECKING:
     from kontinue.worker import Worker
 
 __all__ = ["try_this"]
+
+_EXAMPLE = "examples.hello"
+"""The example worker of a kontinue checkout (a pip install has no ``examples``)."""
+
+_SNIPPET = (
+    "import kontinue",
+    "",
+    "worker = kontinue.Worker()",
+    "",
+    '@worker.function("hello")',
+    "async def hello(ktx: kontinue.ExecutionContext) -> str:",
+    '    return "hello from kontinue"',
+)
+"""A worker to start from when there is no example at hand."""
+
+
+def _importable(module: str) -> bool:
+    """Whether ``kontinue worker`` would find ``module`` (it looks in the current directory
+    first), without importing anything."""
+    path: list[str] | None = [os.getcwd(), *sys.path]
+    parts = module.split(".")
+    for depth in range(1, len(parts) + 1):
+        spec = PathFinder.find_spec(".".join(parts[:depth]), path) if path else None
+        if spec is None:
+            return False
+        path = list(spec.submodule_search_locations or [])
+    return True
+
+
+def _first_worker() -> list[str]:
+    """How to run a first worker: the example, or one to write (with no example around)."""
+    if _importable(_EXAMPLE):
+        return [f"  kontinue worker {_EXAMPLE}:worker   # run a worker"]
+    return [
+        '  # no worker yet? save this as hello.py (more in the README, "Workflows"):',
+        *(f"  #   {line}".rstrip() for line in _SNIPPET),
+        "  kontinue worker hello:worker            # run it",
+    ]
 
 
 def _example_arguments(schema: dict[str, Any]) -> str:
@@ -41,7 +82,7 @@ def try_this(workers: Sequence[Worker]) -> list[str]:
     lines = ["", "try this in another shell, after the export above:"]
     example = _example(workers)
     if example is None:
-        lines.append("  kontinue worker examples.hello:worker   # run a worker")
+        lines += _first_worker()
     lines.append("  kontinue functions                      # what you can execute")
     if example is not None:
         lines.append(f"  {example} --wait")
