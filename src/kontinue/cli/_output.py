@@ -24,7 +24,14 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from kontinue.api import Execution, Function, ScheduledExecution, Suspension, ordered_properties
+from kontinue.api import (
+    Execution,
+    Function,
+    ScheduledExecution,
+    Suspension,
+    SuspensionPhase,
+    ordered_properties,
+)
 from kontinue.client import ExecutionTree, NodeKind, TreeNode
 
 __all__ = [
@@ -42,6 +49,7 @@ __all__ = [
     "print_resources",
     "render_tree",
     "schedule_table",
+    "suspension_phase",
     "suspension_table",
     "tree_json",
     "value_text",
@@ -69,6 +77,7 @@ _PHASE_STYLES = {
     "Completed": "green",
     "Succeeded": "green",
     "Resumed": "green",
+    "Elapsed": "green",
     "Failed": "bold red",
     "Canceled": "yellow",
     "Skipped": "yellow",
@@ -287,6 +296,21 @@ def schedule_table(schedules: Sequence[ScheduledExecution]) -> Table:
     return table
 
 
+ELAPSED = "Elapsed"
+"""How a sleep that ended by time is shown (its Suspension says Resumed)."""
+
+
+def suspension_phase(suspension: Suspension) -> str:
+    """The phase to show for a Suspension: its own, except :data:`ELAPSED` for a sleep that
+    ended by time. The Suspension records no cause, so it is told from the request: a client's
+    resume sets ``spec.resume`` (and may cut a sleep short), while the worker marks a sleep
+    Resumed on its own when ``spec.resumeAt`` comes."""
+    spec, phase = suspension.spec, suspension.status.phase
+    if phase == SuspensionPhase.RESUMED and spec.resume is None and spec.resume_at is not None:
+        return ELAPSED
+    return phase.value
+
+
 def suspension_table(suspensions: Sequence[Suspension]) -> Table:
     """NAME, EXECUTION, KIND, PHASE, AGE, MESSAGE."""
     table = _table("NAME", "EXECUTION", "KIND", "PHASE", "AGE", "MESSAGE")
@@ -299,7 +323,7 @@ def suspension_table(suspensions: Sequence[Suspension]) -> Table:
             suspension.metadata.name or "",
             spec.execution,
             spec.kind.value,
-            phase_text(status.phase.value),
+            phase_text(suspension_phase(suspension)),
             format_age(suspension.metadata.creation_timestamp),
             message,
         )
@@ -307,6 +331,11 @@ def suspension_table(suspensions: Sequence[Suspension]) -> Table:
 
 
 # Trees -----------------------------------------------------------------------------------------
+
+
+def _node_phase(node: TreeNode) -> str:
+    suspension = node.suspension()
+    return suspension_phase(suspension) if suspension is not None else node.phase
 
 
 def _node_label(node: TreeNode) -> Text:
@@ -321,7 +350,7 @@ def _node_label(node: TreeNode) -> Text:
             kind = execution.spec.function
         label.append(f" ({kind})", style="dim")
     label.append("  ")
-    label.append_text(phase_text(node.phase))
+    label.append_text(phase_text(_node_phase(node)))
     started = node.started_at or (node.created_at if node.kind == NodeKind.SUSPENSION else None)
     if started is not None:
         label.append(f"  {format_elapsed(started, node.finished_at)}", style="dim")
@@ -350,7 +379,7 @@ def render_tree(tree: ExecutionTree, footer: str | None = None) -> RenderableTyp
 
 
 def _node_json(node: TreeNode) -> JSON:
-    data: JSON = {"kind": node.kind.value, "name": node.name, "phase": node.phase}
+    data: JSON = {"kind": node.kind.value, "name": node.name, "phase": _node_phase(node)}
     execution = node.execution()
     if execution is not None:
         data["function"] = execution.spec.function
@@ -370,5 +399,6 @@ def _node_json(node: TreeNode) -> JSON:
 
 
 def tree_json(tree: ExecutionTree) -> JSON:
-    """An execution tree as nested JSON (kind, name, phase, times, message, children)."""
+    """An execution tree as nested JSON (kind, name, phase, times, message, children); phases
+    as the tree shows them (a sleep that ended by time is Elapsed)."""
     return {"archived": tree.is_archived(), "root": _node_json(tree.root)}
