@@ -20,6 +20,7 @@ from kontinue.api import (
     TERMINAL_PHASES,
     ChildPolicy,
     Execution,
+    ExecutionAttempt,
     ExecutionPhase,
     ExecutionRetry,
     ExecutionTimeout,
@@ -51,9 +52,9 @@ from ._common import (
 from ._interactive import prompt_arguments
 from ._output import (
     DATA_FORMATS,
-    TEXT_ONLY,
     OutputFormat,
     console,
+    dump,
     execution_table,
     format_elapsed,
     format_time,
@@ -147,10 +148,15 @@ def _print_result(execution: Execution) -> None:
 
 def execute(
     ctx: typer.Context,
-    function: Annotated[str, typer.Argument(help="The function to run (see: kontinue functions).")],
+    function: Annotated[
+        str,
+        typer.Argument(help="The function to run (see: kontinue functions).", metavar="FUNCTION"),
+    ],
     args: Annotated[
         str | None,
-        typer.Option("--args", help="The arguments as a JSON object.", show_default=False),
+        typer.Option(
+            "--args", help="The arguments as a JSON object.", metavar="JSON", show_default=False
+        ),
     ] = None,
     arg: Annotated[
         list[str] | None,
@@ -158,6 +164,7 @@ def execute(
             "--arg",
             help="One argument as KEY=VALUE (VALUE is read as JSON when it is JSON, else as a "
             "string); repeatable, applied after --args.",
+            metavar="KEY=VALUE",
             show_default=False,
         ),
     ] = None,
@@ -182,42 +189,65 @@ def execute(
         str | None,
         typer.Option(
             help="With --wait: stop waiting after this long (exit 5; the execution goes on).",
+            metavar="DURATION",
             show_default=False,
         ),
     ] = None,
     name: Annotated[
         str | None,
         typer.Option(
-            help="Name of the Execution (default: FUNCTION-<random>).", show_default=False
+            help="Name of the Execution (default: FUNCTION-<random>).",
+            metavar="NAME",
+            show_default=False,
         ),
     ] = None,
     retries: Annotated[
         int | None,
-        typer.Option(min=0, help="Retries after a failed attempt.", show_default=False),
+        typer.Option(
+            min=0, help="Retries after a failed attempt.", metavar="N", show_default=False
+        ),
     ] = None,
     backoff: Annotated[
         str | None,
-        typer.Option(help="Wait between attempts, e.g. 30s.", show_default=False),
+        typer.Option(
+            help="Wait between attempts, e.g. 30s.", metavar="DURATION", show_default=False
+        ),
     ] = None,
     timeout_attempt: Annotated[
         str | None,
-        typer.Option(help="Time limit of each attempt, e.g. 5m.", show_default=False),
+        typer.Option(
+            help="Time limit of each attempt, e.g. 5m.", metavar="DURATION", show_default=False
+        ),
     ] = None,
     timeout_overall: Annotated[
         str | None,
-        typer.Option(help="Time limit of the whole execution, e.g. 2h.", show_default=False),
+        typer.Option(
+            help="Time limit of the whole execution, e.g. 2h.",
+            metavar="DURATION",
+            show_default=False,
+        ),
     ] = None,
     mutex: Annotated[
         str | None,
-        typer.Option(help="Hold this named mutex while running.", show_default=False),
+        typer.Option(
+            help="Hold this named mutex while running.", metavar="NAME", show_default=False
+        ),
     ] = None,
     ttl_archive: Annotated[
         str | None,
-        typer.Option(help="Archive the tree this long after the end, e.g. 1d.", show_default=False),
+        typer.Option(
+            help="Archive the tree this long after the end, e.g. 1d.",
+            metavar="DURATION",
+            show_default=False,
+        ),
     ] = None,
     ttl_delete: Annotated[
         str | None,
-        typer.Option(help="Delete it this long after the end, e.g. 7d.", show_default=False),
+        typer.Option(
+            help="Delete it this long after the end, e.g. 7d.",
+            metavar="DURATION",
+            show_default=False,
+        ),
     ] = None,
     namespace: NamespaceOpt = None,
     context: ContextOpt = None,
@@ -295,7 +325,10 @@ def get(
 def list_executions(
     ctx: typer.Context,
     function: Annotated[
-        str | None, typer.Option("--function", "-f", help="Only executions of this function.")
+        str | None,
+        typer.Option(
+            "--function", "-f", help="Only executions of this function.", metavar="FUNCTION"
+        ),
     ] = None,
     phase: Annotated[
         list[ExecutionPhase] | None,
@@ -303,23 +336,38 @@ def list_executions(
             "--phase",
             "-p",
             case_sensitive=False,
-            help="Only executions in this phase; repeatable.",
+            help=f"Only executions in this phase ({', '.join(ExecutionPhase)}); repeatable.",
+            metavar="PHASE",
             show_default=False,
         ),
     ] = None,
     root: Annotated[
-        str | None, typer.Option(help="Only the tree of this root execution.", show_default=False)
+        str | None,
+        typer.Option(
+            help="Only the tree of this root execution.", metavar="NAME", show_default=False
+        ),
     ] = None,
     schedule: Annotated[
         str | None,
-        typer.Option(help="Only executions started by this schedule.", show_default=False),
+        typer.Option(
+            help="Only executions started by this schedule.", metavar="NAME", show_default=False
+        ),
     ] = None,
     worker_group: Annotated[
-        str | None, typer.Option(help="Only executions of this worker group.", show_default=False)
+        str | None,
+        typer.Option(
+            help="Only executions of this worker group.", metavar="GROUP", show_default=False
+        ),
     ] = None,
     selector: Annotated[
         str | None,
-        typer.Option("--selector", "-l", help="Label selector, e.g. team=ops.", show_default=False),
+        typer.Option(
+            "--selector",
+            "-l",
+            help="Label selector, e.g. team=ops.",
+            metavar="SELECTOR",
+            show_default=False,
+        ),
     ] = None,
     only_root: Annotated[
         bool,
@@ -438,13 +486,32 @@ def _section(title: str, body: RenderableType | None) -> list[RenderableType]:
     return [Text(f"{title}:", style="bold"), body]
 
 
+def every_attempt(execution: Execution) -> list[ExecutionAttempt]:
+    """The attempts so far: those recorded (previous attempts), then the current one once it
+    started, unless it is recorded already (in Backoff, the attempt that just failed is)."""
+    status = execution.status
+    attempts = list(status.attempts)
+    if status.attempt >= 1 and all(a.attempt != status.attempt for a in attempts):
+        failed = status.phase in (ExecutionPhase.FAILED, ExecutionPhase.CANCELED)
+        current = ExecutionAttempt(
+            attempt=status.attempt,
+            phase=status.phase,
+            error=status.error if failed else None,
+            started_at=status.attempt_started_at or status.started_at,
+            finished_at=status.finished_at,
+        )
+        attempts.append(current)
+    return attempts
+
+
 def _attempts_table(execution: Execution) -> Table | None:
-    if not execution.status.attempts:
+    attempts = every_attempt(execution)
+    if not attempts:
         return None
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("#", "PHASE", "STARTED", "DURATION", "ERROR"):
         table.add_column(column)
-    for attempt in execution.status.attempts:
+    for attempt in attempts:
         table.add_row(
             str(attempt.attempt),
             phase_text(attempt.phase.value),
@@ -494,7 +561,8 @@ def _conditions_table(execution: Execution) -> Table | None:
 
 
 def describe_execution(execution: Execution, suspensions: list[Suspension]) -> list[RenderableType]:
-    """Everything about an execution: spec, status, attempts, steps, conditions, suspensions."""
+    """Everything about an execution: spec, status, attempts (the current one included),
+    steps, conditions, suspensions."""
     meta = execution.metadata
     head = _grid()
     head.add_row("Name:", meta.name or "")
@@ -522,19 +590,32 @@ def describe_execution(execution: Execution, suspensions: list[Suspension]) -> l
     return parts
 
 
+def describe_data(execution: Execution, suspensions: list[Suspension]) -> JSON:
+    """What ``describe -o json|yaml`` prints: the Execution (its status holds the attempts,
+    steps and conditions) and its Suspensions, as the API server stores them."""
+    return {"execution": dump(execution), "suspensions": [dump(s) for s in suspensions]}
+
+
 def describe(
     ctx: typer.Context,
     name: NameArg,
     namespace: NamespaceOpt = None,
     context: ContextOpt = None,
     kubeconfig: KubeconfigOpt = None,
+    output: OutputOpt = None,
     debug: DebugOpt = False,
 ) -> None:
-    """Show an execution in detail: spec, status, attempts, steps, conditions, suspensions."""
-    with command(ctx, namespace, context, kubeconfig, debug, formats=TEXT_ONLY) as run:
+    """Show an execution in detail: spec, status, attempts, steps, conditions, suspensions.
+
+    With -o json or yaml: an object with the execution and the list of its suspensions.
+    """
+    with command(ctx, namespace, context, kubeconfig, debug, output, formats=DATA_FORMATS) as run:
         execution = run.client.get(object_name(name))
         suspensions = run.client.suspensions(execution)
-        show(*describe_execution(execution, suspensions))
+        if run.output == OutputFormat.TABLE:
+            show(*describe_execution(execution, suspensions))
+        else:
+            print_data(describe_data(execution, suspensions), run.output)
 
 
 # tree ------------------------------------------------------------------------------------------
@@ -620,7 +701,10 @@ def cancel(
     ctx: typer.Context,
     name: NameArg,
     message: Annotated[
-        str | None, typer.Option("--message", "-m", help="Why (becomes the execution's message).")
+        str | None,
+        typer.Option(
+            "--message", "-m", help="Why (becomes the execution's message).", metavar="TEXT"
+        ),
     ] = None,
     namespace: NamespaceOpt = None,
     context: ContextOpt = None,
@@ -639,10 +723,15 @@ def skip(
     name: NameArg,
     result: Annotated[
         str | None,
-        typer.Option(help="The result (JSON) its parent receives.", show_default=False),
+        typer.Option(
+            help="The result (JSON) its parent receives.", metavar="JSON", show_default=False
+        ),
     ] = None,
     message: Annotated[
-        str | None, typer.Option("--message", "-m", help="Why (becomes the execution's message).")
+        str | None,
+        typer.Option(
+            "--message", "-m", help="Why (becomes the execution's message).", metavar="TEXT"
+        ),
     ] = None,
     namespace: NamespaceOpt = None,
     context: ContextOpt = None,
@@ -665,6 +754,7 @@ def retry(
         typer.Option(
             case_sensitive=False,
             help="Which children run again: None (keep their results), RetryFailed, RetryAll.",
+            metavar="POLICY",
         ),
     ] = ChildPolicy.NONE,
     namespace: NamespaceOpt = None,
