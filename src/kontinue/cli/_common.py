@@ -12,11 +12,13 @@ kind of problem it was (:data:`EXIT_INVALID` and the others come from
 from __future__ import annotations
 
 import json
+import os
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -41,6 +43,7 @@ __all__ = [
     "EXIT_INVALID",
     "EXIT_NOT_FOUND",
     "EXIT_TIMEOUT",
+    "EXIT_UNREACHABLE",
     "CliError",
     "Command",
     "ContextOpt",
@@ -51,16 +54,23 @@ __all__ = [
     "OutputOpt",
     "close_iterator",
     "command",
+    "describe_error",
     "error_exit",
+    "kubeconfig_hint",
     "object_name",
     "parse_duration_option",
     "parse_json",
     "parse_key_values",
+    "reported_errors",
     "store_global_options",
+    "unreachable_message",
 ]
 
 EXIT_INTERRUPTED = 130
 """Exit code after Ctrl-C, as shells report SIGINT."""
+EXIT_UNREACHABLE = 7
+"""Exit code when there is no API server to talk to: the kubeconfig could not be loaded, or
+its server could not be reached."""
 
 _PANEL = "Global options"
 
@@ -70,6 +80,7 @@ NamespaceOpt = Annotated[
         "--namespace",
         "-n",
         help="Namespace (default: the kubeconfig context's).",
+        metavar="NAMESPACE",
         show_default=False,
         rich_help_panel=_PANEL,
     ),
@@ -77,7 +88,11 @@ NamespaceOpt = Annotated[
 ContextOpt = Annotated[
     str | None,
     typer.Option(
-        "--context", help="Kubeconfig context to use.", show_default=False, rich_help_panel=_PANEL
+        "--context",
+        help="Kubeconfig context to use.",
+        metavar="CONTEXT",
+        show_default=False,
+        rich_help_panel=_PANEL,
     ),
 ]
 KubeconfigOpt = Annotated[
@@ -85,6 +100,7 @@ KubeconfigOpt = Annotated[
     typer.Option(
         "--kubeconfig",
         help="Kubeconfig file (default: $KUBECONFIG or ~/.kube/config).",
+        metavar="FILE",
         show_default=False,
         rich_help_panel=_PANEL,
     ),
@@ -95,6 +111,7 @@ OutputOpt = Annotated[
         "--output",
         "-o",
         help="Output format: table, json, yaml or name.",
+        metavar="FORMAT",
         case_sensitive=False,
         show_default=False,
         rich_help_panel=_PANEL,
@@ -158,12 +175,23 @@ class Command:
     def client(self) -> Client:
         """The kontinue client for the chosen kubeconfig, context and namespace."""
         if self._client is None:
-            self._client = Client.from_kubeconfig(
-                self.options.kubeconfig,
-                context=self.options.context,
-                namespace=self.options.namespace,
-            )
+            from kontinue.kube import ConnectionFailed
+
+            try:
+                self._client = Client.from_kubeconfig(
+                    self.options.kubeconfig,
+                    context=self.options.context,
+                    namespace=self.options.namespace,
+                )
+            except ConnectionFailed as error:  # (nothing is sent yet: the kubeconfig failed)
+                hint = kubeconfig_hint(self.options.kubeconfig)
+                raise CliError(f"{error}{hint}", EXIT_UNREACHABLE) from error
         return self._client
+
+    @property
+    def server(self) -> str | None:
+        """The API server's URL, once the client is made."""
+        return self._client.kube.connection.server if self._client is not None else None
 
     @property
     def namespace(self) -> str:
@@ -193,7 +221,7 @@ def command(
     chosen = options.output or formats[0]
     run = Command(options, chosen)
     try:
-        with reported_errors(options.debug):
+        with reported_errors(options.debug, lambda: run.server):
             if chosen not in formats:
                 listed = ", ".join(f.value for f in formats)
                 raise CliError(f"-o {chosen.value} is not available here (use {listed})")
@@ -203,12 +231,13 @@ def command(
 
 
 @contextmanager
-def reported_errors(debug: bool) -> Iterator[None]:
-    """Turn exceptions into ``error: ...`` on stderr and the matching exit code."""
+def reported_errors(debug: bool, server: Callable[[], str | None] = lambda: None) -> Iterator[None]:
+    """Turn exceptions into ``error: ...`` on stderr and the matching exit code (``server``
+    tells which API server a connection failure was about)."""
     try:
         yield
-    except (typer.Exit, typer.Abort, typer.BadParameter):
-        raise
+    except (typer.Exit, typer.Abort, typer.BadParameter, BrokenPipeError):
+        raise  # (a closed stdout ends the whole command line quietly: see kontinue.cli._app)
     except KeyboardInterrupt:
         if debug:
             traceback.print_exc()
@@ -216,7 +245,7 @@ def reported_errors(debug: bool) -> Iterator[None]:
     except Exception as error:
         if debug:
             traceback.print_exc()
-        code, message = describe_error(error)
+        code, message = describe_error(error, server())
         error_exit(message, code)
 
 
@@ -227,12 +256,25 @@ def error_exit(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
-def describe_error(error: Exception) -> tuple[int, str]:
-    """The exit code and the message for an exception."""
-    from kontinue.kube import ApiError, Forbidden, NotFound, Unauthorized
+def describe_error(error: Exception, server: str | None = None) -> tuple[int, str]:
+    """The exit code and the message for an exception (``server``: the API server's URL, for
+    a connection that failed)."""
+    from kontinue.kube import (
+        ApiError,
+        BadRequest,
+        ConnectionFailed,
+        Forbidden,
+        Invalid,
+        NotFound,
+        Unauthorized,
+    )
 
     if isinstance(error, CliError | ClientError):
         return error.exit_code, str(error)
+    if isinstance(error, ConnectionFailed):
+        return EXIT_UNREACHABLE, unreachable_message(error, server)
+    if isinstance(error, Invalid | BadRequest):  # what was asked for cannot be stored or read
+        return EXIT_INVALID, error.message
     if isinstance(error, NotFound):
         message = error.message
         if "doesn't have a resource type" in message or "has no kind" in message:
@@ -250,6 +292,29 @@ def describe_error(error: Exception) -> tuple[int, str]:
     if isinstance(error, KontinueError):
         return 1, str(error)
     return 1, f"{type(error).__name__}: {error}"
+
+
+def unreachable_message(error: Exception, server: str | None) -> str:
+    """What to say when the API server could not be reached: which one, what failed (the
+    network's own words), what to check."""
+    cause = error.__cause__ or error
+    where = f" at {server}" if server else ""
+    return (
+        f"cannot reach the Kubernetes API server{where} ({cause}): check that it is running "
+        "and that the kubeconfig's context points to it"
+    )
+
+
+def kubeconfig_hint(kubeconfig: str | os.PathLike[str] | None) -> str:
+    """For a kubeconfig that failed to load: where ``kontinue dev`` wrote its own, when it did
+    and that is not the one that failed (a new shell forgets ``export KUBECONFIG``)."""
+    from kontinue.devserver import default_data_dir  # (only on this error path: a slow import)
+
+    written = default_data_dir() / "kubeconfig"
+    used = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
+    if not written.is_file() or Path(used).expanduser().resolve() == written.resolve():
+        return ""
+    return f" (to use the kontinue dev server: export KUBECONFIG={written})"
 
 
 def close_iterator(iterator: object) -> None:

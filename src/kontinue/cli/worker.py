@@ -1,4 +1,10 @@
-"""``kontinue worker MODULE:OBJECT``: run a worker against the current kubeconfig."""
+"""``kontinue worker MODULE:OBJECT``: run a worker against the current kubeconfig.
+
+It ends with one ``error: ...`` line (``--debug`` adds the traceback) and an exit code:
+:data:`EXIT_BAD_TARGET` for a target or option it cannot use, :data:`EXIT_UNREACHABLE` when
+there is no API server to work with (no kubeconfig, or its server does not answer), and the
+CLI's codes for what the API server refuses (missing CRDs, RBAC).
+"""
 
 from __future__ import annotations
 
@@ -7,19 +13,28 @@ import importlib
 import os
 import signal
 import sys
+import traceback
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from kontinue.kube import KubeError
 from kontinue.worker import Worker
 
+from ._common import (
+    EXIT_UNREACHABLE,
+    describe_error,
+    error_exit,
+    kubeconfig_hint,
+    unreachable_message,
+)
 from ._logging import configure_logging
 
 EXIT_BAD_TARGET = 2
 
-__all__ = ["load_worker", "run_workers", "worker"]
+__all__ = ["EXIT_BAD_TARGET", "EXIT_UNREACHABLE", "load_worker", "run_workers", "worker"]
 
 
 def load_worker(target: str) -> Worker:
@@ -68,25 +83,57 @@ async def run_workers(workers: list[Worker], make_client: Any) -> None:
             raise result
 
 
+def _startup_error(
+    error: KubeError, servers: list[str], kubeconfig: Path | None
+) -> tuple[int, str]:
+    """The exit code and the one line for what stopped the worker talking to the API."""
+    from kontinue.kube import ConnectionFailed
+
+    if isinstance(error, ConnectionFailed) and not servers:  # the kubeconfig did not load
+        return EXIT_UNREACHABLE, (
+            f"{error} (check --kubeconfig, $KUBECONFIG or ~/.kube/config)"
+            f"{kubeconfig_hint(kubeconfig)}"
+        )
+    if isinstance(error, ConnectionFailed):
+        return EXIT_UNREACHABLE, unreachable_message(error, servers[0])
+    return describe_error(error, servers[0] if servers else None)
+
+
 def worker(
-    target: Annotated[str, typer.Argument(help="The worker object, as MODULE:OBJECT.")],
+    target: Annotated[
+        str, typer.Argument(help="The worker object, as MODULE:OBJECT.", metavar="MODULE:OBJECT")
+    ],
     kubeconfig: Annotated[
-        Path | None, typer.Option(help="Kubeconfig file (default: $KUBECONFIG or ~/.kube/config).")
+        Path | None,
+        typer.Option(
+            help="Kubeconfig file (default: $KUBECONFIG or ~/.kube/config).", metavar="FILE"
+        ),
     ] = None,
-    context: Annotated[str | None, typer.Option(help="Kubeconfig context to use.")] = None,
+    context: Annotated[
+        str | None, typer.Option(help="Kubeconfig context to use.", metavar="CONTEXT")
+    ] = None,
     namespace: Annotated[
         str | None,
         typer.Option(
-            "--namespace", "-n", help="Namespace (default: the worker's, or the context's)."
+            "--namespace",
+            "-n",
+            help="Namespace (default: the worker's, or the context's).",
+            metavar="NAMESPACE",
         ),
     ] = None,
     metrics_address: Annotated[
-        str | None, typer.Option(help="Serve Prometheus metrics on HOST:PORT.")
+        str | None,
+        typer.Option(help="Serve Prometheus metrics on HOST:PORT.", metavar="HOST:PORT"),
     ] = None,
-    log_level: Annotated[str, typer.Option(help="Logging level.")] = "INFO",
+    log_level: Annotated[
+        str, typer.Option(help="Logging level: DEBUG, INFO, WARNING or ERROR.", metavar="LEVEL")
+    ] = "INFO",
     log_format: Annotated[
-        str, typer.Option(help="text, or json for one JSON object per line.")
+        str, typer.Option(help="text, or json for one JSON object per line.", metavar="FORMAT")
     ] = "text",
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an error that ends it.")
+    ] = False,
 ) -> None:
     """Run the functions of a worker: publish them and execute their Executions."""
     if log_format not in ("text", "json"):
@@ -105,14 +152,24 @@ def worker(
 
     from kontinue.kube import AsyncKubeClient
 
+    servers: list[str] = []
+
     def make_client(w: Worker) -> AsyncKubeClient:
-        return AsyncKubeClient.from_kubeconfig(
+        client = AsyncKubeClient.from_kubeconfig(
             kubeconfig, context=context, namespace=w.namespace, settings=w.settings.kube
         )
+        servers.append(client.connection.server)
+        return client
 
     typer.echo(
         f"worker group {found.group!r}: {', '.join(sorted(found.functions)) or 'no functions'}"
     )
     from .dev import run_loop
 
-    run_loop(run_workers([found], make_client))
+    try:
+        run_loop(run_workers([found], make_client))
+    except KubeError as error:
+        if debug:
+            traceback.print_exc()
+        code, message = _startup_error(error, servers, kubeconfig)
+        error_exit(message, code)
