@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -53,6 +54,16 @@ def make_worker() -> kontinue.Worker:
     @worker.function("fail")
     async def fail(ktx: kontinue.ExecutionContext) -> None:
         raise kontinue.NonRetryableError("nope")
+
+    @worker.function("nap")
+    async def nap(ktx: kontinue.ExecutionContext) -> str:
+        await ktx.sleep(timedelta(seconds=1))
+        return "rested"
+
+    @worker.function("scripts")
+    async def scripts(ktx: kontinue.ExecutionContext) -> None:
+        await ktx.run_script("busybox", "echo first")
+        await ktx.run_script("busybox", "echo second")
 
     @worker.function("internal", hidden=True)
     async def internal(ktx: kontinue.ExecutionContext) -> None:

@@ -7,6 +7,7 @@ Every command runs at least once as the installed console script (``cli(...)``,
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import yaml
 
@@ -16,6 +17,7 @@ from kontinue.testing import WorkflowEnvironment
 from .conftest import Cli, assert_error, finish
 
 EXECUTIONS = "executions.kontinue.cloud"
+SUSPENSIONS = "suspensions.kontinue.cloud"
 
 
 def _names(env: WorkflowEnvironment) -> set[str]:
@@ -31,7 +33,7 @@ def test_functions_execute_and_inspect(cli: Cli) -> None:
     assert rows["order"] == ["cli", f"{arguments}  Orders something."]
     assert "internal" not in rows
     everything = cli.here("functions", "--all", "-o", "name").stdout.split()
-    assert everything == ["approve", "chain", "fail", "internal", "order"]
+    assert everything == ["approve", "chain", "fail", "internal", "nap", "order", "scripts"]
 
     waited, created = cli.many(
         [
@@ -130,18 +132,20 @@ def test_bad_input_fails_clearly_and_creates_nothing(cli: Cli) -> None:
         (["list", "--phase", "bogus"], 2, "Invalid value for '--phase'"),
         (["tree", existing, "-o", "name"], 2, "-o name is not available here"),
         (["tree", existing, "--watch", "-o", "json"], 2, "--watch draws a live tree"),
-        (["logs", "nope"], 3, 'jobs.batch "nope" not found'),
+        (["logs", "nope"], 3, 'no Job or execution called "nope"'),
+        (["logs", existing], 3, f"execution {existing} has started no Jobs"),
+        (["execute", "order", "--arg", "item=x", "--name", "Bad_Name"], 2, "is invalid"),
         (["skip", existing, "--result", "{"], 2, "--result is not valid JSON"),
         (["retry", existing, "--child-policy", "some"], 2, "Invalid value for '--child-policy'"),
         (["-n", "x", "worker", "examples.hello:worker"], 2, "kontinue worker takes its own"),
-        (["get", existing, "--context", "nope"], 1, "cannot load Kubernetes configuration"),
+        (["get", existing, "--context", "nope"], 7, "cannot load Kubernetes configuration"),
     ]:
         assert_error(cli.here(*args), code, message)
     assert _names(cli.env) == before
     debug = cli.here("--debug", "describe", "nope")
     assert debug.returncode == 3 and "Traceback" in debug.stderr
     assert debug.stderr.splitlines()[-1] == 'error: executions.kontinue.cloud "nope" not found'
-    assert_error(cli.here("-o", "json", "describe", existing), 2, "-o json is not available")
+    assert_error(cli.here("-o", "name", "describe", existing), 2, "-o name is not available")
 
 
 def test_resume_cancel_skip_retry(cli: Cli) -> None:
@@ -211,6 +215,7 @@ def test_tree_logs_and_recursive_resume(cli: Cli) -> None:
     assert any(f"{child} (approve)  Suspended" in line for line in lines), text.stdout
 
     assert cli.ok("logs", job["name"]) == "line one\nline two\n"
+    assert cli.here("logs", name).stdout == "line one\nline two\n"  # its one Job
     resumed = cli.here("resume", name, "--recursive", "--data", '{"approved": true}')
     assert f"of execution {child} resume requested" in resumed.stdout, resumed.stderr
     assert cli.here("logs", job["name"], "--tail", "1").stdout == "line two\n"
@@ -264,3 +269,65 @@ def test_schedules(cli: Cli) -> None:
     missing = cli.here("schedules", "suspend", "nope")
     assert_error(missing, 3, 'scheduledexecutions.kontinue.cloud "nope" not found')
     assert cli.ok("schedules", "resume", "nightly", "-o", "name") == "nightly\n"
+
+
+def test_describe_lists_every_attempt_and_prints_data(cli: Cli) -> None:
+    name = cli.env.execute("fail")
+    cli.env.wait(name)
+    text, as_json, as_yaml = cli.many(
+        ["describe", name], ["describe", name, "-o", "json"], ["-o", "yaml", "describe", name]
+    )
+    assert text.returncode == 0, text.stderr
+    attempts = text.stdout.split("Attempts:", 1)[1].split("Steps:", 1)[0].strip().splitlines()
+    header, row = attempts  # the attempt that failed, though it was the only one
+    assert header.split() == ["#", "PHASE", "STARTED", "DURATION", "ERROR"]
+    number, phase, started, *_ = row.split()
+    assert (number, phase, started[:2]) == ("1", "Failed", "20"), row
+    assert row.endswith("nope"), row
+    data = json.loads(as_json.stdout)
+    assert sorted(data) == ["execution", "suspensions"]
+    execution = data["execution"]
+    assert (execution["kind"], execution["metadata"]["name"]) == ("Execution", name)
+    assert execution["status"]["phase"] == "Failed"
+    assert execution["status"]["error"]["message"] == "nope"
+    assert data["suspensions"] == []
+    assert yaml.safe_load(as_yaml.stdout) == data
+
+    waiting = cli.env.execute("approve")
+    suspension = cli.env.wait_for_suspension(waiting).metadata.name
+    steps = json.loads(cli.here("describe", waiting, "-o", "json").stdout)
+    assert [s["metadata"]["name"] for s in steps["suspensions"]] == [suspension]
+    assert [s["kind"] for s in steps["execution"]["status"]["steps"].values()] == ["suspend"]
+
+
+def test_logs_of_an_execution_are_the_logs_of_its_jobs(cli: Cli) -> None:
+    name = cli.env.execute("scripts")
+    done = cli.env.wait(name, timeout=30)
+    first, second = (step.child for step in done.status.steps.values())
+    both = cli("logs", name)
+    assert both.returncode == 0, both.stderr
+    assert both.stdout == f"==> job/{first} <==\nfirst\n\n==> job/{second} <==\nsecond\n"
+    assert cli.here("logs", name, "--tail", "1").stdout == both.stdout
+    assert cli.here("logs", f"executions/{name}").stdout == both.stdout
+    assert cli.here("logs", first).stdout == "first\n"  # a Job by its name, as before
+
+
+def test_a_sleep_that_ran_out_is_elapsed_and_a_waiting_one_has_a_phase(cli: Cli) -> None:
+    name = cli.env.execute("nap")
+    suspension = cli.env.wait_for_suspension(name).metadata.name
+    assert suspension is not None
+    # kubectl get suspensions shows .status.phase: it is there from the start
+    stored = cli.env.client.get(SUSPENSIONS, suspension)
+    assert stored["status"]["phase"] == "Waiting", stored
+    cli.env.advance(timedelta(seconds=2))
+    cli.env.wait(name)
+    tree, described, listed = cli.many(["tree", name], ["describe", name], ["suspensions", "--all"])
+    assert f"{suspension} (Suspension)  Elapsed" in tree.stdout, tree.stdout
+    row = f"{suspension}  {name}  Sleep  Elapsed"
+    assert row in described.stdout, described.stdout
+    assert row in listed.stdout, listed.stdout
+    [node] = json.loads(cli.here("tree", name, "-o", "json").stdout)["root"]["children"]
+    assert (node["kind"], node["phase"]) == ("Suspension", "Elapsed")
+    # the stored resource is what the API says
+    as_json = json.loads(cli.here("suspensions", "--all", "-o", "json").stdout)
+    assert as_json["items"][0]["status"]["phase"] == "Resumed"
