@@ -35,7 +35,7 @@ def test_shards_share_executions_and_take_over_from_a_replica_that_stops(
         worker.clock = kontinue_env.clock
         worker.namespace = kontinue_env.namespace
         replicas.append(
-            RunningWorker(worker, kontinue_env.kubeconfig, kontinue_env.namespace).start()
+            RunningWorker(worker, kontinue_env.worker_kubeconfig, kontinue_env.namespace).start()
         )
     try:
         names = [f"s{n}" for n in range(12)]

@@ -194,7 +194,7 @@ def test_a_sleep_created_before_a_crash_keeps_its_wake_up_time(
     )
     execution = kontinue_env.client.get("executions.kontinue.cloud", name)
     wake = kontinue_env.clock.now().replace(microsecond=0) + due_in
-    kontinue_env.client.create(
+    kontinue_env.admin.create(  # as a worker made it before a crash
         {
             "apiVersion": API_VERSION,
             "kind": "Suspension",

@@ -38,7 +38,7 @@ def test_functions_are_published_with_their_schema_and_stale_ones_removed(
         "metadata": {"name": "old", "labels": {labels.LABEL_WORKER_GROUP: "publish"}},
         "spec": {"name": "old", "workerGroup": "publish"},
     }
-    kontinue_env.client.create(stale)
+    kontinue_env.admin.create(stale)  # as an older worker published it
     worker = kontinue.Worker(group="publish")
 
     @worker.function(
@@ -101,7 +101,7 @@ def test_only_the_leader_runs_executions(kontinue_env: WorkflowEnvironment) -> N
     # the second replica starts while the first holds the lease: it waits as a follower
     from kontinue.testing import RunningWorker
 
-    second = RunningWorker(second_worker, kontinue_env.kubeconfig, kontinue_env.namespace)
+    second = RunningWorker(second_worker, kontinue_env.worker_kubeconfig, kontinue_env.namespace)
     second_worker.clock = kontinue_env.clock
     second_worker.namespace = kontinue_env.namespace
     second._thread.start()
@@ -109,7 +109,7 @@ def test_only_the_leader_runs_executions(kontinue_env: WorkflowEnvironment) -> N
     results = {kontinue_env.wait(n).status.result for n in names}
     assert results == {"first"}
     assert set(ran_by) == {"first"}
-    lease = kontinue_env.client.get("leases.coordination.k8s.io", "kontinue-worker-leaders")
+    lease = kontinue_env.admin.get("leases.coordination.k8s.io", "kontinue-worker-leaders")
     assert lease["spec"]["holderIdentity"] == "first"
     first.stop()  # releases the lease: the follower takes over at its next try
     later = kontinue_env.execute("who", {}, group="leaders")

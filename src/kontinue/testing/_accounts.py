@@ -14,6 +14,7 @@ token holder alike: there the three kubeconfigs are the admin's.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 import orjson
 import yaml
 
-from kontinue.kube import KubeClient
+from kontinue.kube import Forbidden, KubeClient
 from kontinue.roles import USER_ROLE, VIEWER_ROLE, WORKER_ACCOUNT, role_binding, worker_rbac
 
 __all__ = ["Identities", "authorizes", "identities", "service_account_kubeconfig"]
@@ -29,6 +30,8 @@ __all__ = ["Identities", "authorizes", "identities", "service_account_kubeconfig
 JSON = dict[str, Any]
 #: How long the test tokens live (the API server may shorten it).
 TOKEN_SECONDS = 24 * 3600
+#: Seconds a new binding may take to reach the API server's authorizer.
+AUTHORIZE_TIMEOUT = 30.0
 USER_ACCOUNT = "kontinue-test-user"
 VIEWER_ACCOUNT = "kontinue-test-viewer"
 
@@ -61,12 +64,30 @@ def identities(admin: KubeClient, kubeconfig: str, namespace: str, directory: Pa
         admin.upsert({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta})
         subject = {"kind": "ServiceAccount", "name": account, "namespace": namespace}
         admin.upsert(role_binding(namespace, role, subject, name=account))
-    return Identities(
+    found = Identities(
         *(
             str(service_account_kubeconfig(admin, kubeconfig, namespace, account, directory))
             for account in (WORKER_ACCOUNT, USER_ACCOUNT, VIEWER_ACCOUNT)
         )
     )
+    for path in (found.worker, found.user, found.viewer):
+        _wait_until_authorized(path, namespace)
+    return found
+
+
+def _wait_until_authorized(kubeconfig: str, namespace: str) -> None:
+    """Wait until the API server's authorizer knows the new bindings (it learns them through
+    a watch, a moment after they are written): until then the account gets 403s."""
+    deadline = time.monotonic() + AUTHORIZE_TIMEOUT
+    with KubeClient.from_kubeconfig(kubeconfig, namespace=namespace) as client:
+        while True:
+            try:
+                client.list("executions.kontinue.cloud", page_size=1)
+                return
+            except Forbidden:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
 
 def service_account_kubeconfig(
