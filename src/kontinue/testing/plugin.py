@@ -99,16 +99,17 @@ def kontinue_env(
     from kontinue.kube import KubeClient
 
     namespace = f"kt-{uuid.uuid4().hex[:10]}"
-    # A cluster stamps objects with its own time: each test's clock starts at the real time so
-    # that timestamps the server writes (creationTimestamp) and the workers' time agree.
-    clock = (
-        kontinue_server.clock
-        if kontinue_server.embedded
-        else ManualClock(datetime.now(UTC).replace(microsecond=0))
-    )
     with KubeClient.from_kubeconfig(kontinue_server.kubeconfig) as admin:
         admin.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
         found = identities(admin, kontinue_server.kubeconfig, namespace, accounts_dir)
+        # A cluster stamps objects with its own time: each test's clock starts at the real time
+        # (once its namespace is ready) so that the timestamps the server writes
+        # (creationTimestamp) and the workers' time agree.
+        clock = (
+            kontinue_server.clock
+            if kontinue_server.embedded
+            else ManualClock(datetime.now(UTC).replace(microsecond=0))
+        )
         env = WorkflowEnvironment(kontinue_server.kubeconfig, namespace, clock, identities=found)
         try:
             yield env

@@ -174,6 +174,9 @@ class Engine:
         self._backlog_timer: asyncio.TimerHandle | None = None
         self._waiters: dict[tuple[str, str], list[asyncio.Future[JSON | None]]] = {}
         self._blocked: OrderedDict[str, Run] = OrderedDict()
+        self._unknown_since: dict[str, datetime] = {}
+        """When this worker first saw each execution of a function nobody publishes (on its own
+        clock: the API server's creationTimestamp may be skewed from it)."""
         self._reconciling: set[str] = set()
         self._again: set[str] = set()
         self._wakeups: dict[str, Timer] = {}
@@ -323,6 +326,7 @@ class Engine:
         name = str(meta.get("name"))
         self._index("execution", event, obj)
         if event == "DELETED" or _phase(obj) in _TERMINAL:
+            self._unknown_since.pop(name, None)
             self._resolve(("execution", name), None if event == "DELETED" else obj)
             self.semaphores.execution_ended(obj)
         parent = _labels(obj).get(labels.LABEL_PARENT)
@@ -769,8 +773,8 @@ class Engine:
                 del self.runs[run.name]
 
     async def _unknown_function(self, execution: Execution, obj: JSON) -> None:
-        created = execution.metadata.creation_timestamp or self.clock.now()
-        grace = created + timedelta(seconds=self.settings.unknown_function_grace)
+        since = self._unknown_since.setdefault(execution.metadata.name or "", self.clock.now())
+        grace = since + timedelta(seconds=self.settings.unknown_function_grace)
         function = execution.spec.function
         group = _labels(obj).get(labels.LABEL_WORKER_GROUP)
         if group is None and self.group_of(function) is not None:

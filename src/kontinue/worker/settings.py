@@ -31,7 +31,8 @@ class WorkerSettings:
         status_delay: Seconds a run may execute before its status says Executing (0.5). A run
             that ends sooner writes only its outcome: fewer writes per short execution.
         unknown_function_grace: Seconds an Execution naming a function no worker publishes is
-            left Pending before it fails (10), so workers starting together can publish first.
+            left Pending before it fails (10), counted from when this worker first saw it, so
+            workers starting together can publish first.
         retry_delay: Seconds (real time) before a run interrupted by an API failure is replayed,
             or a failed reconcile is tried again (2).
         sharding: Replicas of the group share the executions (each runs those assigned to it)
