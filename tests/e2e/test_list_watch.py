@@ -115,6 +115,7 @@ def test_watch_resumes_from_resource_version(core: client.CoreV1Api, namespace: 
         core.list_namespaced_config_map,
         namespace,
         resource_version=first.metadata.resource_version,
+        field_selector=OWN,
         timeout_seconds=1,
     )
     events = [(e["type"], e["object"].metadata.name) for e in stream]
