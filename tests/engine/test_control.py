@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import itertools
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 
@@ -16,6 +17,8 @@ from kontinue.api import (
 )
 from kontinue.sdk import ChildCanceled
 from kontinue.testing import WorkflowEnvironment
+
+ALL_PHASES = frozenset(ExecutionPhase)
 
 
 class Approval(BaseModel):
@@ -229,6 +232,87 @@ def test_poll_checks_until_a_value_and_times_out(kontinue_env: WorkflowEnvironme
     assert timed_out.status.phase == ExecutionPhase.FAILED
     assert timed_out.status.error is not None
     assert timed_out.status.error.kind == ErrorKind.TIMEOUT
+
+
+def _at_half_second(env: WorkflowEnvironment) -> datetime:
+    """Move the test clock to the middle of a second (where rounding to seconds shows)."""
+    now = env.clock.now()
+    return env.advance(timedelta(microseconds=(1_500_000 - now.microsecond) % 1_000_000))
+
+
+def test_poll_keeps_its_interval_however_late_a_check_wakes(
+    kontinue_env: WorkflowEnvironment,
+) -> None:
+    """interval=1s checks once a second; it used to round each next check up past a whole
+    second after now + interval, so checks that woke late came every 2 s."""
+    worker = kontinue.Worker(group="control")
+    checks: list[datetime] = []
+
+    @worker.function("every-second")
+    async def every_second(ktx: kontinue.ExecutionContext) -> int:
+        def check() -> int | None:
+            checks.append(kontinue_env.clock.now())
+            return len(checks) if len(checks) >= 8 else None
+
+        return await ktx.poll(check, interval=timedelta(seconds=1))
+
+    _at_half_second(kontinue_env)
+    with kontinue_env.running(worker):
+        name = kontinue_env.execute(every_second, {})
+        kontinue_env.wait(name, phases={ExecutionPhase.EXECUTING}, until=lambda _: bool(checks))
+        grid = checks[0].replace(microsecond=0) + timedelta(seconds=1)
+        due = grid + timedelta(seconds=1)
+        while len(checks) < 8:
+            seen = len(checks)
+            now = kontinue_env.advance(timedelta(milliseconds=300))
+            if now >= due:
+                kontinue_env.wait(
+                    name,
+                    phases={ExecutionPhase.EXECUTING, ExecutionPhase.COMPLETED},
+                    until=lambda _, seen=seen: len(checks) > seen,  # type: ignore[misc]
+                    timeout=10,
+                )
+                while due <= now:
+                    due += timedelta(seconds=1)
+        done = kontinue_env.wait(name)
+    assert done.status.result == 8
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(checks)]
+    assert max(gaps[1:]) <= 1.3, gaps
+
+
+def test_a_poll_timeout_never_ends_early_after_a_replay(
+    kontinue_env: WorkflowEnvironment,
+) -> None:
+    """A poll's start is recorded in whole seconds; a replay used to count the timeout from the
+    truncated start, so it ended up to a second early."""
+    worker = kontinue.Worker(group="control")
+    checks: list[datetime] = []
+
+    def check() -> None:
+        checks.append(kontinue_env.clock.now())
+
+    @worker.function("never-ready-soon")
+    async def never_ready(ktx: kontinue.ExecutionContext) -> str:
+        return await ktx.poll(check, interval="1s", timeout="3s")
+
+    started = _at_half_second(kontinue_env)
+    with kontinue_env.running(worker):
+        name = kontinue_env.execute(never_ready, {})
+        kontinue_env.wait(
+            name, phases={ExecutionPhase.EXECUTING}, until=lambda ex: bool(ex.status.steps)
+        )
+    kontinue_env.advance(timedelta(milliseconds=300))
+    with kontinue_env.running(worker):
+        kontinue_env.wait(
+            name, phases={ExecutionPhase.EXECUTING}, until=lambda ex: ex.status.resumptions > 0
+        )
+        kontinue_env.wait(name, phases={ExecutionPhase.EXECUTING}, until=lambda _: len(checks) > 1)
+        kontinue_env.advance(timedelta(milliseconds=2400))  # 2.7 s after the start
+        kontinue_env.wait(name, phases=ALL_PHASES, until=lambda _: len(checks) > 2)
+        kontinue_env.advance(timedelta(milliseconds=900))
+        ended = kontinue_env.wait(name)
+    assert ended.status.phase == ExecutionPhase.FAILED
+    assert checks[-1] >= started + timedelta(seconds=3), checks  # the check before it gave up
 
 
 def test_attempt_and_overall_timeouts(kontinue_env: WorkflowEnvironment) -> None:

@@ -951,7 +951,9 @@ class Run:
         recorded = claim.recorded
         if recorded is not None and recorded.state != StepState.PENDING:
             return _outcome(recorded)
-        started = (recorded.started_at if recorded else None) or self.now()
+        # Recorded times have whole seconds: the start rounds up (a timeout counted from it never
+        # ends early after a replay), and checks keep to the grid ``started + k * interval``.
+        started = (recorded.started_at if recorded else None) or whole_second_after(self.now())
         step = recorded or ExecutionStep(
             kind=StepKind.POLL, attempt=self.attempt, started_at=started
         )
@@ -975,7 +977,7 @@ class Run:
                     step.model_copy(update={"state": StepState.FAILED, "error": error.to_record()}),
                 )
                 raise error
-            when = whole_second_after(now + interval)
+            when = _next_on_grid(started, interval, now)
             if limit is not None:
                 when = min(when, started + limit)
             step = step.model_copy(update={"resume_at": when})
@@ -1126,6 +1128,15 @@ def steps_to_clear(steps: dict[str, ExecutionStep], policy: ChildPolicy) -> list
         ):
             cleared.append(step_id)
     return cleared
+
+
+def _next_on_grid(start: datetime, interval: timedelta, now: datetime) -> datetime:
+    """The first ``start + k * interval`` (k >= 1) after ``now``: a poll's period stays its
+    interval however late each check wakes."""
+    if interval <= timedelta(0):
+        return now
+    k = max(1, (now - start) // interval + 1)
+    return start + k * interval
 
 
 def _outcome(step: ExecutionStep) -> Any:
