@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from kubernetes import client as k8s
 
 import kontinue
-from kontinue.api import ExecutionPhase
+from kontinue.api import ChildPolicy, ExecutionPhase, ExecutionRetry
 from kontinue.sdk import JobResult, PodResult, ValidationFailed
 from kontinue.testing import WorkflowEnvironment
 
@@ -330,3 +331,70 @@ def _wait_for_job(env: WorkflowEnvironment) -> str:
             return str(running[0]["metadata"]["labels"]["job-name"])
         assert time.monotonic() < deadline, "no pod started"
         time.sleep(0.05)
+
+
+def _counting_jobs(worker: kontinue.Worker, tmp_path: Path, **options: object) -> str:
+    """A workflow of two Jobs: ``good`` always succeeds, ``flaky`` fails its first run; each
+    appends to a file per run, so the test sees which ran again."""
+    log = tmp_path / "runs"
+
+    def spec(name: str, script: str) -> dict:
+        return {
+            "backoffLimit": 0,
+            "template": {
+                "spec": {
+                    "containers": [
+                        {"name": "c", "image": "busybox", "command": ["sh", "-c", script]}
+                    ]
+                }
+            },
+        }
+
+    @worker.function("two-jobs", **options)  # type: ignore[arg-type]
+    async def two_jobs(ktx: kontinue.ExecutionContext) -> list[bool]:
+        good = await ktx.run_job(spec("good", f"echo good >> {log}"))
+        flaky = await ktx.run_job(
+            spec("flaky", f"echo flaky >> {log}; [ $(grep -c flaky {log}) -ge 2 ]")
+        )
+        if not (good.succeeded and flaky.succeeded):
+            raise kontinue.RetryableError(f"a Job failed: {flaky.message}")
+        return [good.succeeded, flaky.succeeded]
+
+    return "two-jobs"
+
+
+def _runs(tmp_path: Path) -> list[str]:
+    return (tmp_path / "runs").read_text().split()
+
+
+def test_a_failed_job_runs_again_on_an_automatic_retry_with_retry_failed(
+    kontinue_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """A failed Job was recorded as a done step, so a retry replayed its failure for ever."""
+    worker = kontinue.Worker(group="jobs")
+    retry = ExecutionRetry(
+        retries=1, backoff=timedelta(seconds=5), child_policy=ChildPolicy.RETRY_FAILED
+    )
+    function = _counting_jobs(worker, tmp_path, retry=retry)
+    with kontinue_env.running(worker):
+        name = kontinue_env.execute(function, {})
+        kontinue_env.wait(name, phases={ExecutionPhase.BACKOFF}, timeout=30)
+        kontinue_env.advance(timedelta(seconds=5))
+        done = kontinue_env.wait(name, timeout=30)
+    assert done.status.phase == ExecutionPhase.COMPLETED, done.status
+    assert _runs(tmp_path) == ["good", "flaky", "flaky"]
+
+
+def test_a_failed_job_runs_again_when_a_rerun_retries_failed_children(
+    kontinue_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    worker = kontinue.Worker(group="jobs")
+    function = _counting_jobs(worker, tmp_path)
+    with kontinue_env.running(worker):
+        name = kontinue_env.execute(function, {})
+        failed = kontinue_env.wait(name, timeout=30)
+        assert failed.status.phase == ExecutionPhase.FAILED, failed.status
+        kontinue_env.rerun(name, child_policy="RetryFailed")
+        done = kontinue_env.wait(name, until=lambda ex: ex.status.reruns > 0, timeout=30)
+    assert done.status.phase == ExecutionPhase.COMPLETED, done.status
+    assert _runs(tmp_path) == ["good", "flaky", "flaky"]

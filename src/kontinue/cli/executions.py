@@ -753,7 +753,8 @@ def retry(
         ChildPolicy,
         typer.Option(
             case_sensitive=False,
-            help="Which children run again: None (keep their results), RetryFailed, RetryAll.",
+            help="Which children run again: None (keep their results), RetryFailed (failed or "
+            "canceled executions and failed Jobs), RetryAll.",
             metavar="POLICY",
         ),
     ] = ChildPolicy.NONE,

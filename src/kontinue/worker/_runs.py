@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from pydantic import ValidationError
 
 from kontinue.api import (
     API_VERSION,
@@ -65,7 +66,7 @@ from kontinue.sdk._context import (
     whole_second_after,
 )
 from kontinue.sdk._functions import RESULT_LIMIT, FunctionDef
-from kontinue.sdk._jobs import JobRequest
+from kontinue.sdk._jobs import JobRequest, JobResult
 from kontinue.sdk._replay import JOB_NAME_LIMIT, StepClaim, StepLedger, child_name
 from kontinue.sdk.errors import (
     ChildCanceled,
@@ -1116,7 +1117,8 @@ def steps_to_clear(steps: dict[str, ExecutionStep], policy: ChildPolicy) -> list
 
     Stores, sleeps, suspensions and polls belong to an attempt and always run again. Children
     (executions, Jobs) are kept with policy None, kept unless they failed with RetryFailed, and
-    all run again with RetryAll.
+    all run again with RetryAll. A Job that failed is a done step (the workflow gets its
+    :class:`~kontinue.sdk.JobResult`), yet a failed child all the same.
     """
     children = {StepKind.EXECUTE, StepKind.JOB, StepKind.POD, StepKind.SCRIPT}
     cleared = []
@@ -1124,10 +1126,21 @@ def steps_to_clear(steps: dict[str, ExecutionStep], policy: ChildPolicy) -> list
         if (
             step.kind not in children
             or policy == ChildPolicy.RETRY_ALL
-            or (policy == ChildPolicy.RETRY_FAILED and step.state == StepState.FAILED)
+            or (policy == ChildPolicy.RETRY_FAILED and _child_failed(step))
         ):
             cleared.append(step_id)
     return cleared
+
+
+def _child_failed(step: ExecutionStep) -> bool:
+    if step.state == StepState.FAILED:
+        return True
+    if step.kind == StepKind.EXECUTE or step.state != StepState.DONE:
+        return False
+    try:
+        return JobResult.model_validate(step.value).message is not None  # its Failed condition
+    except ValidationError:
+        return True  # not a Job's outcome: run it again rather than trust it
 
 
 def _next_on_grid(start: datetime, interval: timedelta, now: datetime) -> datetime:
