@@ -7,7 +7,8 @@
   Events, and runs Jobs whose pods and logs it reads.
 * **user** (the ClusterRole ``kontinue-user``, bound per namespace with a RoleBinding): what the
   CLI, the client and the web UI do for a person who runs workflows: start, cancel, skip, retry
-  and delete executions, resume suspensions, manage schedules, read everything else.
+  and delete executions, resume suspensions, manage schedules, read everything else. It writes
+  an execution's status only to end one no worker has started (its group has no live worker).
 * **viewer** (the ClusterRole ``kontinue-viewer``): read only.
 
 The user and viewer ClusterRoles carry the aggregation labels of Kubernetes' ``edit`` and
@@ -90,12 +91,16 @@ USER_RULES: list[JSON] = [
         "resources": ["executions", "scheduledexecutions"],
         "verbs": [*_READ, "create", "patch", "delete"],
     },
+    # Ending an execution no worker has started (cancel, skip): no worker would write it.
+    {"apiGroups": [_GROUP], "resources": ["executions/status"], "verbs": ["patch"]},
     {"apiGroups": [_GROUP], "resources": ["suspensions"], "verbs": [*_READ, "patch"]},
     {"apiGroups": [_GROUP], "resources": ["archivedexecutions"], "verbs": [*_READ, "delete"]},
     {"apiGroups": [_GROUP], "resources": ["functions"], "verbs": _READ},
     {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": _READ},
     {"apiGroups": [""], "resources": ["pods", "events"], "verbs": _READ},
     {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+    # Whether a worker group is running (its leader's Lease), to say why an execution waits.
+    {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get"]},
 ]
 """What a person who runs workflows does: every command of the CLI."""
 
@@ -114,8 +119,9 @@ VIEWER_RULES: list[JSON] = [
     {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": _READ},
     {"apiGroups": [""], "resources": ["pods", "events"], "verbs": _READ},
     {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+    {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get"]},
 ]
-"""What a person who only looks does: list, get, tree, logs."""
+"""What a person who only looks does: list, get, tree, logs (and why an execution waits)."""
 
 
 def worker_rbac(namespace: str, name: str = WORKER_ACCOUNT) -> list[JSON]:

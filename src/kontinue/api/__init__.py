@@ -58,6 +58,7 @@ from .executions import (
     SkipRequest,
     StepKind,
     StepState,
+    conditions_for,
 )
 from .functions import (
     PROPERTY_ORDER,
@@ -144,6 +145,7 @@ __all__ = [
     "SuspensionSpec",
     "SuspensionStatus",
     "Time",
+    "conditions_for",
     "crd_manifests",
     "custom_resource_definition",
     "decode_archive",

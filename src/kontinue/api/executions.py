@@ -9,14 +9,14 @@ durable step, which is what lets another worker replay the function without repe
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
 from ._durations import Duration
-from ._meta import Condition, KontinueModel, Resource, ResourceNames, Time
+from ._meta import Condition, KontinueModel, Resource, ResourceNames, Time, format_time
 
 __all__ = [
     "RERUNNABLE_PHASES",
@@ -40,6 +40,7 @@ __all__ = [
     "SkipRequest",
     "StepKind",
     "StepState",
+    "conditions_for",
 ]
 
 
@@ -372,3 +373,48 @@ class Execution(Resource):
         """True when a client asked for a rerun the worker has not handled yet."""
         rerun = self.spec.rerun
         return rerun is not None and rerun.count > self.status.reruns
+
+
+def _wanted(phase: ExecutionPhase, message: str | None) -> list[tuple[str, str, str, str]]:
+    reason = phase.value
+    text = message or phase.value
+    if phase in (ExecutionPhase.COMPLETED, ExecutionPhase.SKIPPED):
+        return [("Ready", "True", reason, text)]
+    if phase in (ExecutionPhase.FAILED, ExecutionPhase.CANCELED):
+        return [("Ready", "False", reason, text), ("Stalled", "True", reason, text)]
+    return [("Ready", "False", reason, text), ("Reconciling", "True", reason, text)]
+
+
+def conditions_for(
+    phase: ExecutionPhase,
+    message: str | None,
+    previous: list[dict[str, Any]],
+    now: datetime,
+    generation: int,
+) -> list[dict[str, Any]]:
+    """The conditions of an execution in ``phase``, keeping transition times that still hold.
+
+    They follow the kstatus conventions so generic tools (``kontinue.kube.status``, ``kubectl
+    wait --for=condition=Ready``) read an execution correctly: ``Reconciling`` while it has not
+    ended, ``Stalled`` when it failed or was canceled, ``Ready`` once it completed or was skipped.
+    """
+    before = {str(c.get("type")): c for c in previous if isinstance(c, dict)}
+    conditions = []
+    for kind, status, reason, text in _wanted(phase, message):
+        old = before.get(kind)
+        since = (
+            old.get("lastTransitionTime")
+            if old is not None and old.get("status") == status and old.get("lastTransitionTime")
+            else format_time(now)
+        )
+        conditions.append(
+            {
+                "type": kind,
+                "status": status,
+                "reason": reason,
+                "message": text,
+                "lastTransitionTime": since,
+                "observedGeneration": generation,
+            }
+        )
+    return conditions

@@ -284,6 +284,9 @@ def execute(
             function, given, name=name, retry=retry, timeout=timeout, ttl=ttl, mutex=mutex
         )
         created = execution.metadata.name or ""
+        waiting = client.why_pending(created)
+        if waiting is not None:
+            typer.echo(f"note: {waiting}; until then it stays Pending", err=True)
         if not wait:
             _report(run, execution, "created")
             return
@@ -458,11 +461,13 @@ def _spec_rows(grid: Table, execution: Execution) -> None:
         )
 
 
-def _status_rows(grid: Table, execution: Execution) -> None:
+def _status_rows(grid: Table, execution: Execution, waiting: str | None) -> None:
     status = execution.status
     grid.add_row("Phase:", phase_text(status.phase.value))
     if status.message:
         grid.add_row("Message:", escape(status.message))
+    if waiting:
+        grid.add_row("Waiting:", escape(waiting))
     grid.add_row(
         "Attempt:",
         f"{status.attempt} (replayed {status.resumptions} times, {status.reruns} reruns)",
@@ -560,9 +565,11 @@ def _conditions_table(execution: Execution) -> Table | None:
     return table
 
 
-def describe_execution(execution: Execution, suspensions: list[Suspension]) -> list[RenderableType]:
-    """Everything about an execution: spec, status, attempts (the current one included),
-    steps, conditions, suspensions."""
+def describe_execution(
+    execution: Execution, suspensions: list[Suspension], waiting: str | None = None
+) -> list[RenderableType]:
+    """Everything about an execution: spec, status (and why it waits when no worker has
+    started it), attempts (the current one included), steps, conditions, suspensions."""
     meta = execution.metadata
     head = _grid()
     head.add_row("Name:", meta.name or "")
@@ -572,7 +579,7 @@ def describe_execution(execution: Execution, suspensions: list[Suspension]) -> l
     head.add_row("Created:", format_time(meta.creation_timestamp))
     _spec_rows(head, execution)
     status = _grid()
-    _status_rows(status, execution)
+    _status_rows(status, execution, waiting)
     parts: list[RenderableType] = [
         head,
         Text(),
@@ -613,7 +620,7 @@ def describe(
         execution = run.client.get(object_name(name))
         suspensions = run.client.suspensions(execution)
         if run.output == OutputFormat.TABLE:
-            show(*describe_execution(execution, suspensions))
+            show(*describe_execution(execution, suspensions, run.client.why_pending(execution)))
         else:
             print_data(describe_data(execution, suspensions), run.output)
 
@@ -715,7 +722,14 @@ def cancel(
     """Cancel a running execution (with its children, suspensions and Jobs)."""
     with command(ctx, namespace, context, kubeconfig, debug, output) as run:
         execution = run.client.cancel(object_name(name), message=message)
-        _report(run, execution, "cancel requested")
+        _report(run, execution, _requested(execution, "cancel"))
+
+
+def _requested(execution: Execution, what: str) -> str:
+    """A request's outcome: carried out at once when no worker had started the execution."""
+    if execution.is_terminal:
+        return f"{execution.status.phase.value.lower()} (no worker had started it)"
+    return f"{what} requested"
 
 
 def skip(
@@ -743,7 +757,7 @@ def skip(
     with command(ctx, namespace, context, kubeconfig, debug, output) as run:
         value = parse_json(result, "--result") if result is not None else None
         execution = run.client.skip(object_name(name), result=value, message=message)
-        _report(run, execution, "skip requested")
+        _report(run, execution, _requested(execution, "skip"))
 
 
 def retry(

@@ -33,7 +33,7 @@ from kontinue.api import (
     Suspension,
     labels,
 )
-from kontinue.kube import KubeClient, KubeSettings, NotFound, Query
+from kontinue.kube import Conflict, Forbidden, KubeClient, KubeSettings, NotFound, Query
 
 from ._core import (
     ARCHIVES,
@@ -54,6 +54,7 @@ from ._core import (
     skip_patch,
     spawn_body,
 )
+from ._unclaimed import end_ops, group_of, is_unclaimed, lease_reason, worker_lease_name
 from .errors import UnknownFunction, WaitTimeout
 from .tree import ExecutionTree, TreeUpdate, build_tree
 
@@ -319,7 +320,10 @@ class Client:
         ns = self._ns(namespace)
         current = self.get(_name(execution), namespace=ns)
         patch = cancel_patch(current, message, _now())
-        return self._patch_execution(current, patch, ns)
+        requested = self._patch_execution(current, patch, ns)
+        return self._end_if_unclaimed(
+            requested, ExecutionPhase.CANCELED, message or "Canceled by client"
+        )
 
     def skip(
         self,
@@ -333,7 +337,11 @@ class Client:
         ns = self._ns(namespace)
         current = self.get(_name(execution), namespace=ns)
         patch = skip_patch(current, result, message, _now())
-        return self._patch_execution(current, patch, ns)
+        requested = self._patch_execution(current, patch, ns)
+        value = requested.spec.skip.result if requested.spec.skip else None
+        return self._end_if_unclaimed(
+            requested, ExecutionPhase.SKIPPED, message or "Skipped by client", value
+        )
 
     def retry(
         self,
@@ -348,6 +356,53 @@ class Client:
         current = self.get(_name(execution), namespace=ns)
         patch = rerun_patch(current, child_policy, _now())
         return self._patch_execution(current, patch, ns)
+
+    def why_pending(self, execution: ExecutionRef, *, namespace: str | None = None) -> str | None:
+        """Why an execution no worker has started waits (no worker publishes its function, or
+        none of its group is running); None once a worker runs it or while a live one serves it
+        (and when this client may not read Leases to tell)."""
+        current = self.get(_name(execution), namespace=self._ns(namespace))
+        if not is_unclaimed(current):
+            return None
+        return self._why_unclaimed(current, _now())
+
+    def _why_unclaimed(self, execution: Execution, now: datetime) -> str | None:
+        ns = execution.metadata.namespace or self.namespace
+        functions = self._kube.list(FUNCTIONS, namespace=ns)
+        group, reason = group_of(execution, functions)
+        if group is None:
+            return reason
+        try:
+            lease = self._kube.get("Lease", worker_lease_name(group), namespace=ns)
+        except NotFound:
+            lease = None
+        except Forbidden:
+            return None
+        return lease_reason(group, ns, lease, now)
+
+    def _end_if_unclaimed(
+        self, execution: Execution, phase: ExecutionPhase, message: str, result: Any = None
+    ) -> Execution:
+        """End an execution no live worker would act on (cancel and skip are otherwise requests
+        a worker carries out); a worker that claims it meanwhile wins (409)."""
+        if not is_unclaimed(execution):
+            return execution
+        now = _now()
+        if self._why_unclaimed(execution, now) is None:
+            return execution
+        ops = end_ops(execution, phase, f"{message} before any worker ran it", now, result)
+        try:
+            answer = self._kube.patch(
+                EXECUTIONS,
+                ops,
+                name=execution.metadata.name or "",
+                namespace=execution.metadata.namespace,
+                type="json",
+                status=True,
+            )
+        except Conflict:
+            return execution
+        return Execution.model_validate(answer)
 
     def _patch_execution(self, current: Execution, ops: builtins.list[JSON], ns: str) -> Execution:
         answer = self._kube.patch(

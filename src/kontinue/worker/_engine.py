@@ -35,6 +35,7 @@ from kontinue.api import (
     ExecutionError,
     ExecutionPhase,
     ExecutionRetry,
+    conditions_for,
     format_time,
     labels,
     parse_time,
@@ -56,7 +57,6 @@ from ._status import (
     FUNCTIONS,
     JOBS,
     SUSPENSIONS,
-    conditions_for,
     dump_error,
     status_ops,
 )

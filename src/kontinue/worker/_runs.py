@@ -37,6 +37,7 @@ from kontinue.api import (
     StepKind,
     StepState,
     SuspensionKind,
+    conditions_for,
     format_time,
     labels,
     parse_time,
@@ -80,7 +81,7 @@ from kontinue.sdk.errors import (
 )
 
 from ._jobs import job_result, read_logs
-from ._status import EXECUTIONS, conditions_for, dump_error, dump_step, status_ops
+from ._status import EXECUTIONS, dump_error, dump_step, status_ops
 
 if TYPE_CHECKING:
     from ._engine import Engine

@@ -1,24 +1,17 @@
-"""The pure parts of writing an Execution's status: step and error JSON, and conditions.
-
-Conditions follow the kstatus conventions so generic tools (``kontinue.kube.status``,
-``kubectl wait --for=condition=Ready``) read an execution correctly: ``Reconciling`` while it
-has not ended, ``Stalled`` when it failed or was canceled, and ``Ready`` once it completed or
-was skipped.
-"""
+"""The pure parts of writing an Execution's status: step and error JSON, and JSON patches
+(the conditions are :func:`kontinue.api.conditions_for`, shared with the client)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from kontinue.api import ExecutionError, ExecutionPhase, ExecutionStep, format_time
+from kontinue.api import ExecutionError, ExecutionStep
 
 __all__ = [
     "EXECUTIONS",
     "FUNCTIONS",
     "JOBS",
     "SUSPENSIONS",
-    "conditions_for",
     "dump_error",
     "dump_step",
     "status_ops",
@@ -43,46 +36,6 @@ def dump_step(step: ExecutionStep) -> JSON:
 def dump_error(error: ExecutionError) -> JSON:
     """The status form of an error."""
     return error.model_dump(mode="json", by_alias=True, exclude_none=True)
-
-
-def _wanted(phase: ExecutionPhase, message: str | None) -> list[tuple[str, str, str, str]]:
-    reason = phase.value
-    text = message or phase.value
-    if phase in (ExecutionPhase.COMPLETED, ExecutionPhase.SKIPPED):
-        return [("Ready", "True", reason, text)]
-    if phase in (ExecutionPhase.FAILED, ExecutionPhase.CANCELED):
-        return [("Ready", "False", reason, text), ("Stalled", "True", reason, text)]
-    return [("Ready", "False", reason, text), ("Reconciling", "True", reason, text)]
-
-
-def conditions_for(
-    phase: ExecutionPhase,
-    message: str | None,
-    previous: list[JSON],
-    now: datetime,
-    generation: int,
-) -> list[JSON]:
-    """The conditions of an execution in ``phase``, keeping transition times that still hold."""
-    before = {str(c.get("type")): c for c in previous if isinstance(c, dict)}
-    conditions = []
-    for kind, status, reason, text in _wanted(phase, message):
-        old = before.get(kind)
-        since = (
-            old.get("lastTransitionTime")
-            if old is not None and old.get("status") == status and old.get("lastTransitionTime")
-            else format_time(now)
-        )
-        conditions.append(
-            {
-                "type": kind,
-                "status": status,
-                "reason": reason,
-                "message": text,
-                "lastTransitionTime": since,
-                "observedGeneration": generation,
-            }
-        )
-    return conditions
 
 
 def _pointer(*parts: str) -> str:
