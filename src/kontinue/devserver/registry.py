@@ -41,6 +41,7 @@ from .admission import (
 from .catalog import CRD_KEY, NAMESPACES_KEY, Catalog, storage_key
 from .crds import admit_crd
 from .errors import ApiStatus
+from .managing import FieldManager, kind_of, manager_name
 from .patching import PatchError, json_patch, merge_patch, strategic_merge_patch
 from .resources import STORAGE_ALIASES, ResourceType
 from .storage import Change, Entry, ObjectTooLarge, Store, StoreCompacted
@@ -490,6 +491,19 @@ class Registry:
     ) -> WriteResult:
         options = options or WriteOptions()
         obj = self._check_identity(rt, version, body, namespace, None)
+        return self._create(rt, version, namespace, obj, options, applied=False)
+
+    def _create(
+        self,
+        rt: ResourceType,
+        version: str,
+        namespace: str,
+        obj: JSON,
+        options: WriteOptions,
+        *,
+        applied: bool,
+    ) -> WriteResult:
+        """Create ``obj`` (checked); ``applied``: its managedFields are an apply's already."""
         meta = obj["metadata"]
         if not meta.get("name") and meta.get("generateName"):
             base = str(meta["generateName"])[:58]
@@ -512,6 +526,10 @@ class Registry:
             obj.pop("status", None)
         obj = self._to_storage(rt, version, obj)
         warnings = self._admit(rt, version, obj, None, options)
+        if not applied:
+            FieldManager(kind_of(rt, version), "", self._now()).create(
+                obj, manager_name(options.field_manager, options.user_agent)
+            )
         name = meta.get("name", "")
         if self.store.get(storage_key(rt), namespace if rt.namespaced else "", name) is not None:
             raise ApiStatus.already_exists(rt.plural, name, rt.group)
@@ -552,8 +570,11 @@ class Registry:
         new: JSON,
         subresource: str,
         options: WriteOptions,
+        *,
+        applied: bool = False,
     ) -> WriteResult:
-        """Write ``new`` over ``old`` with the rules of an update (shared by PUT and PATCH)."""
+        """Write ``new`` over ``old`` with the rules of an update (shared by PUT and PATCH);
+        ``applied``: ``new`` carries the managedFields of an apply already."""
         old_meta, meta = old["metadata"], new["metadata"]
         name = old_meta["name"]
         if meta.get("uid") and meta["uid"] != old_meta.get("uid"):
@@ -573,12 +594,17 @@ class Registry:
             )
         if subresource == "status":
             status = new.get("status")
+            managed = meta.get("managedFields")  # an apply's, kept as the status strategy does
             new = copy.deepcopy({key: value for key, value in old.items() if key != "status"})
             if status is None:
                 new.pop("status", None)
             else:
                 new["status"] = status
             meta = new["metadata"]
+            if applied and managed is not None:
+                meta["managedFields"] = managed
+            elif applied:
+                meta.pop("managedFields", None)
         elif rt.has_status:
             if "status" in old:
                 new["status"] = old["status"]
@@ -620,6 +646,10 @@ class Registry:
         else:
             meta.pop("generation", None)
         warnings = self._admit(rt, version, new, old, options)
+        if not applied:
+            FieldManager(kind_of(rt, version), subresource, self._now()).update(
+                old, new, manager_name(options.field_manager, options.user_agent)
+            )
         meta["resourceVersion"] = old_meta.get("resourceVersion")
         if new == old:
             return WriteResult(old, self.present_raw(rt, version, orjson.dumps(old)), 200, warnings)
@@ -663,12 +693,19 @@ class Registry:
                     "Required value: is required for apply patch",
                     "FieldValueRequired",
                 )
-            self._check_identity(rt, version, patch, namespace, name)
+            config = self._check_identity(rt, version, patch, namespace, name)
+            manager = FieldManager(kind_of(rt, version), subresource, self._now())
             if entry is None:
                 if subresource:
                     raise ApiStatus.not_found(rt.plural, name, rt.group)
-                _record_manager(patch, options.field_manager, "Apply", rt, version, self.clock)
-                return self.create(rt, version, namespace, patch, options)
+                obj = manager.apply(None, config, options.field_manager, options.force)
+                obj = self._check_identity(rt, version, obj, namespace, name)
+                return self._create(rt, version, namespace, obj, options, applied=True)
+            current = self.present(rt, version, entry.load())
+            patched = manager.apply(current, config, options.field_manager, options.force)
+            return self._write_patched(
+                rt, version, namespace, name, entry, patched, subresource, options, True
+            )
         if entry is None:
             raise ApiStatus.not_found(rt.plural, name, rt.group)
         current = self.present(rt, version, entry.load())
@@ -679,13 +716,6 @@ class Registry:
                 patched = merge_patch(current, patch)
             elif content_type == STRATEGIC_PATCH:
                 patched = strategic_merge_patch(current, patch)
-            elif content_type == APPLY_PATCH:
-                patched = (
-                    merge_patch(current, patch)
-                    if rt.is_custom
-                    else strategic_merge_patch(current, patch)
-                )
-                _record_manager(patched, options.field_manager, "Apply", rt, version, self.clock)
             else:
                 raise ApiStatus.unsupported_media_type(
                     content_type, [JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH, APPLY_PATCH]
@@ -695,6 +725,23 @@ class Registry:
             raise ApiStatus(
                 422, "Invalid", "the server rejected our request due to an error in our request", {}
             ) from exc
+        return self._write_patched(
+            rt, version, namespace, name, entry, patched, subresource, options, False
+        )
+
+    def _write_patched(
+        self,
+        rt: ResourceType,
+        version: str,
+        namespace: str,
+        name: str,
+        entry: Entry,
+        patched: Any,
+        subresource: str,
+        options: WriteOptions,
+        applied: bool,
+    ) -> WriteResult:
+        """Store the result of a patch of ``entry``."""
         if not isinstance(patched, dict):
             raise ApiStatus.bad_request("the patch must produce a JSON object")
         patched_meta = patched.get("metadata") if isinstance(patched.get("metadata"), dict) else {}
@@ -703,7 +750,13 @@ class Registry:
             raise ApiStatus.conflict(rt.plural, name, rt.group)
         obj = self._check_identity(rt, version, patched, namespace, name)
         return self._replace(
-            rt, version, entry.load(), self._to_storage(rt, version, obj), subresource, options
+            rt,
+            version,
+            entry.load(),
+            self._to_storage(rt, version, obj),
+            subresource,
+            options,
+            applied=applied,
         )
 
     def delete(
@@ -1001,34 +1054,3 @@ def _go_json_error(token: str, exc: Exception) -> str:
         shown = char if char.isprintable() and char.isascii() else f"\\u{text[0]:04x}"
         return f"invalid character '{shown}' looking for beginning of value"
     return str(exc)
-
-
-def _record_manager(
-    obj: JSON, manager: str, operation: str, rt: ResourceType, version: str, clock: Clock
-) -> None:
-    """Keep a ``managedFields`` entry per manager, as server-side apply reports it."""
-    meta = obj.setdefault("metadata", {})
-    fields = _fields_v1({k: v for k, v in obj.items() if k not in ("apiVersion", "kind")})
-    entries = [m for m in meta.get("managedFields") or [] if m.get("manager") != manager]
-    entries.append(
-        {
-            "manager": manager,
-            "operation": operation,
-            "apiVersion": rt.api_version(version),
-            "time": format_time(clock.now()),
-            "fieldsType": "FieldsV1",
-            "fieldsV1": fields,
-        }
-    )
-    meta["managedFields"] = entries
-
-
-def _fields_v1(value: Any) -> JSON:
-    if not isinstance(value, dict):
-        return {}
-    out: JSON = {}
-    for key, sub in value.items():
-        if key in ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation"):
-            continue
-        out[f"f:{key}"] = _fields_v1(sub)
-    return out
