@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -91,8 +92,11 @@ def test_the_worker_command_runs_executions_with_json_logs_and_metrics(tmp_path:
         out, err = worker.communicate(timeout=30)
         server.terminate()
     assert worker.returncode == 0, err
-    assert "worker group 'examples': hello" in out
-    records = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    # --log-format json: every line is a JSON record (the banner too), on stderr
+    assert out == ""
+    records = [json.loads(line) for line in err.splitlines()]
+    assert any(r["message"] == "worker group 'examples': hello" for r in records)
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", r["time"]) for r in records)
     greeting = [r for r in records if r["message"] == "greeting kontinue"]
     assert greeting and greeting[0]["execution"] == name and greeting[0]["attempt"] == 1
     assert any("acquired leadership" in r["message"] for r in records)

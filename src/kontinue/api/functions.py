@@ -18,13 +18,17 @@ from .executions import ExecutionRetry, ExecutionTimeout, ExecutionTTL
 
 __all__ = [
     "PROPERTY_ORDER",
+    "SCALAR_ARGUMENT",
+    "SCALAR_MARKER",
     "Function",
     "FunctionConcurrency",
     "FunctionDefaults",
     "FunctionSpec",
     "FunctionStatus",
     "ordered_properties",
+    "scalar_schema",
     "with_property_order",
+    "wrap_scalar_schema",
 ]
 
 PROPERTY_ORDER = "x-kontinue-property-order"
@@ -46,6 +50,46 @@ def with_property_order(schema: Any) -> Any:
     if isinstance(properties, dict) and properties:
         out[PROPERTY_ORDER] = list(properties)
     return out
+
+
+SCALAR_ARGUMENT = "value"
+"""The property that holds the argument of a function whose argument is not an object.
+
+``spec.arguments`` is a JSON object (the CRD says so, and kubectl users write one), so a
+function taking ``n: int`` receives ``{"value": 3}``: its published schema says exactly that,
+with :data:`SCALAR_MARKER` set, and the client wraps ``spawn(fn, 3)`` the same way."""
+
+SCALAR_MARKER = "x-kontinue-scalar"
+"""The keyword marking an argument schema as a wrapped scalar (see :data:`SCALAR_ARGUMENT`)."""
+
+_NOT_OBJECTS = frozenset({"string", "integer", "number", "boolean", "array", "null"})
+
+
+def scalar_schema(schema: dict[str, Any]) -> bool:
+    """True when ``schema`` (an argument type's own JSON Schema) describes no object: a
+    string, a number, a list, an enum..."""
+    target: Any = schema
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        for part in ref[2:].split("/"):
+            target = target.get(part, {}) if isinstance(target, dict) else {}
+    kind = target.get("type") if isinstance(target, dict) else None
+    return isinstance(kind, str) and kind in _NOT_OBJECTS
+
+
+def wrap_scalar_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The object schema published for a scalar argument schema: ``{"value": <schema>}``,
+    required, marked with :data:`SCALAR_MARKER` (definitions stay at the top)."""
+    inner = {k: v for k, v in schema.items() if k != "$defs"}
+    wrapped: dict[str, Any] = {
+        "type": "object",
+        "properties": {SCALAR_ARGUMENT: inner},
+        "required": [SCALAR_ARGUMENT],
+        SCALAR_MARKER: True,
+    }
+    if "$defs" in schema:
+        wrapped["$defs"] = schema["$defs"]
+    return wrapped
 
 
 def ordered_properties(schema: dict[str, Any]) -> Iterator[tuple[str, Any]]:

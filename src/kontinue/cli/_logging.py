@@ -1,18 +1,32 @@
 """Log output of the long-running commands: readable text, or one JSON object per line.
 
 Workflow loggers (``ktx.logger``) add the execution's namespace, name and attempt to every
-record; the JSON form keeps them as fields so a log pipeline can filter by execution.
+record; the JSON form keeps them as fields so a log pipeline can filter by execution. In JSON
+form every line a command writes is a record: Python warnings go through logging
+(:func:`logging.captureWarnings`) and so do the commands' banners (:func:`announce`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["configure_logging"]
+import typer
+
+__all__ = ["JsonFormatter", "announce", "configure_logging", "format_timestamp"]
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+_BANNERS = logging.getLogger("kontinue.cli")
+_json_output = False
+
+
+def format_timestamp(created: float) -> str:
+    """A record's time in UTC, ISO 8601 with milliseconds and the zone:
+    ``2025-01-31T12:00:00.123Z``."""
+    moment = datetime.fromtimestamp(created, tz=UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class JsonFormatter(logging.Formatter):
@@ -20,7 +34,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "time": format_timestamp(record.created),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -34,7 +48,8 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str, log_format: str) -> None:
-    """Log to stderr at ``level`` as ``text`` or ``json``."""
+    """Log to stderr at ``level`` as ``text`` or ``json``; Python warnings become records."""
+    global _json_output
     handler = logging.StreamHandler()
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
@@ -43,3 +58,14 @@ def configure_logging(level: str, log_format: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    logging.captureWarnings(True)
+    _json_output = log_format == "json"
+
+
+def announce(message: str) -> None:
+    """A command's banner: a plain line on stdout in text form, a log record in JSON form (so
+    the output stays one JSON object per line)."""
+    if _json_output:
+        _BANNERS.info(message)
+    else:
+        typer.echo(message)

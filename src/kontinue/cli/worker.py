@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import logging
 import os
 import signal
 import sys
@@ -30,7 +31,7 @@ from ._common import (
     kubeconfig_hint,
     unreachable_message,
 )
-from ._logging import configure_logging
+from ._logging import announce, configure_logging
 
 EXIT_BAD_TARGET = 2
 
@@ -161,7 +162,7 @@ def worker(
         servers.append(client.connection.server)
         return client
 
-    typer.echo(
+    announce(
         f"worker group {found.group!r}: {', '.join(sorted(found.functions)) or 'no functions'}"
     )
     from .dev import run_loop
@@ -169,7 +170,10 @@ def worker(
     try:
         run_loop(run_workers([found], make_client))
     except KubeError as error:
+        code, message = _startup_error(error, servers, kubeconfig)
+        if log_format == "json":  # the last record, with its traceback under --debug
+            logging.getLogger("kontinue.cli").error(message, exc_info=error if debug else None)
+            raise typer.Exit(code) from None
         if debug:
             traceback.print_exc()
-        code, message = _startup_error(error, servers, kubeconfig)
         error_exit(message, code)

@@ -20,6 +20,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from kontinue.api import FunctionDefaults, with_property_order
+from kontinue.api.functions import SCALAR_ARGUMENT, scalar_schema, wrap_scalar_schema
 
 from .errors import ValidationFailed
 
@@ -78,15 +79,34 @@ class FunctionDef:
         return TypeAdapter(self.result_type)
 
     @cached_property
+    def _own_argument_schema(self) -> dict[str, Any] | None:
+        """The argument type's JSON Schema; None when pydantic cannot describe it."""
+        try:
+            schema: dict[str, Any] = self._arguments.json_schema(mode="validation")
+        except Exception:
+            return None
+        return schema
+
+    @cached_property
+    def scalar(self) -> bool:
+        """True when the argument is not an object (``n: int``, ``names: list[str]``): an
+        execution's arguments are then ``{"value": ...}`` (see
+        :data:`~kontinue.api.functions.SCALAR_ARGUMENT`)."""
+        own = self._own_argument_schema
+        return self.takes_arguments and own is not None and scalar_schema(own)
+
+    @cached_property
     def argument_schema(self) -> dict[str, Any]:
-        """The JSON Schema of the arguments, as published in the Function resource."""
+        """The JSON Schema of the arguments, as published in the Function resource (a scalar
+        argument wrapped in ``{"value": ...}``)."""
         if not self.takes_arguments:
             return {"type": "object", "properties": {}}
-        try:
-            schema = self._arguments.json_schema(mode="validation")
-        except Exception:  # a type pydantic cannot describe: accept any object
+        own = self._own_argument_schema
+        if own is None:  # a type pydantic cannot describe: accept any object
             return {"type": "object"}
-        ordered: dict[str, Any] = with_property_order(schema)  # the API server sorts keys
+        ordered: dict[str, Any] = with_property_order(
+            wrap_scalar_schema(own) if self.scalar else own
+        )  # the API server sorts keys
         return ordered
 
     @cached_property
@@ -106,21 +126,46 @@ class FunctionDef:
         """The typed argument value, or :class:`ValidationFailed` naming each bad field."""
         if not self.takes_arguments:
             return None
+        if self.scalar:
+            if SCALAR_ARGUMENT not in raw:
+                details = [{"field": SCALAR_ARGUMENT, "message": "Field required"}]
+                raise ValidationFailed(
+                    f"invalid arguments for {self.name}: {_describe(details)}", details=details
+                )
+            return self._validate(raw[SCALAR_ARGUMENT], prefix=SCALAR_ARGUMENT)
+        return self._validate(raw)
+
+    def _validate(self, value: Any, prefix: str | None = None) -> Any:
         try:
-            return self._arguments.validate_python(raw)
+            return self._arguments.validate_python(value)
         except PydanticValidationError as error:
             details = validation_details(error)
+            if prefix is not None:
+                for detail in details:
+                    field = detail["field"]
+                    detail["field"] = prefix if field == "(root)" else f"{prefix}.{field}"
             raise ValidationFailed(
                 f"invalid arguments for {self.name}: {_describe(details)}", details=details
             ) from None
 
     def dump_arguments(self, value: Any) -> dict[str, Any]:
-        """The JSON form of arguments given by a caller (a model, dataclass or dict)."""
+        """The JSON form of arguments given by a caller: a model, dataclass or dict (checked
+        against the argument type first, so a dict for a model is converted, not dumped with
+        pydantic's serializer warnings), or the bare value of a scalar argument."""
         if value is None:
             return {}
-        if isinstance(value, dict) and not self.takes_arguments:
-            return value
-        dumped = _to_json(value, self._arguments if self.takes_arguments else None)
+        if not self.takes_arguments:
+            if isinstance(value, dict):
+                return value
+            dumped = _to_json(value, None)
+        elif self.scalar:
+            if isinstance(value, dict):  # already {"value": ...}
+                return value
+            typed = self._validate(value, prefix=SCALAR_ARGUMENT)
+            return {SCALAR_ARGUMENT: self._arguments.dump_python(typed, mode="json")}
+        else:
+            typed = value if isinstance(value, BaseModel) else self._validate(value)
+            dumped = _to_json(typed, self._arguments)
         if not isinstance(dumped, dict):
             raise ValidationFailed(
                 f"arguments of {self.name} must be an object (a model, dataclass or dict), "
