@@ -16,9 +16,11 @@ import jsonpatch
 import jsonpointer
 import orjson
 
+from .decoding import BodyError, check_depth
 from .strategic import PatchError, strategic_merge_patch
 
 __all__ = [
+    "MAX_JSON_PATCH_COPY_BYTES",
     "PatchError",
     "json_patch",
     "merge_patch",
@@ -44,19 +46,35 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return merge(_copy(target), _copy(patch))
 
 
+#: Bytes (as JSON) that the ``copy`` operations of one JSON patch may duplicate in all, as
+#: kube-apiserver's default ``JSONPatchMaxCopyBytes``: a few copies of a parent into its own
+#: child otherwise double the document with each operation.
+MAX_JSON_PATCH_COPY_BYTES = 3 * 1024 * 1024
+
+
 def json_patch(target: Any, operations: Any) -> Any:
     """Apply an RFC 6902 JSON patch, one operation after the other.
 
     A failing operation, including a ``test`` that does not hold, raises :class:`PatchError`
-    naming the operation's index and path; the target is left untouched either way.
+    naming the operation's index and path; the target is left untouched either way. So does a
+    patch whose ``copy`` operations duplicate more than :data:`MAX_JSON_PATCH_COPY_BYTES` in all
+    (checked before each copy is made), or whose result nests deeper than
+    :data:`~.decoding.MAX_DEPTH`.
     """
     if not isinstance(operations, list):
         raise PatchError("a JSON patch must be a JSON array of operations")
     document = _copy(target)
+    copied = 0
     for index, operation in enumerate(operations):
         if not isinstance(operation, Mapping):
             raise PatchError(f"JSON patch operation {index}: must be an object")
         where = f"JSON patch operation {index} ({operation.get('op')!s} {operation.get('path')!s})"
+        if operation.get("op") == "copy":
+            copied += _copy_size(document, operation.get("from"), where)
+            if copied > MAX_JSON_PATCH_COPY_BYTES:
+                raise PatchError(
+                    f"{where}: the copies of this patch exceed {MAX_JSON_PATCH_COPY_BYTES} bytes"
+                )
         try:
             document = jsonpatch.JsonPatch([operation]).apply(document, in_place=True)
         except jsonpatch.JsonPatchTestFailed as err:
@@ -65,7 +83,25 @@ def json_patch(target: Any, operations: Any) -> Any:
             raise PatchError(f"{where}: {err}") from None
         except (KeyError, IndexError, TypeError, ValueError) as err:
             raise PatchError(f"{where}: cannot apply: {err}") from None
+    try:
+        check_depth(document)
+    except BodyError as err:
+        raise PatchError(f"JSON patch result: {err}") from None
     return document
+
+
+def _copy_size(document: Any, source: Any, where: str) -> int:
+    """The size as JSON of what a ``copy`` from ``source`` duplicates (0 when it cannot be
+    resolved: the operation itself then fails with its own error)."""
+    if not isinstance(source, str):
+        return 0
+    try:
+        value = jsonpointer.JsonPointer(source).resolve(document)
+        return len(orjson.dumps(value))
+    except (jsonpointer.JsonPointerException, KeyError, IndexError, TypeError):
+        return 0
+    except orjson.JSONEncodeError as err:
+        raise PatchError(f"{where}: cannot copy: {err}") from None
 
 
 def _copy(document: Any) -> Any:

@@ -27,6 +27,7 @@ from kontinue import __version__
 from kontinue.kube.schema import FieldError, format_invalid_message
 from kontinue.kube.schema._errors import JsonValue
 
+from .decoding import BodyError, load_json, load_yaml
 from .descriptors import descriptors
 from .discovery import aggregated_content_type, aggregated_discovery, negotiate_discovery
 from .errors import ApiStatus
@@ -58,6 +59,11 @@ log = logging.getLogger("kontinue.devserver")
 JSON = dict[str, Any]
 
 MAX_BODY_BYTES = 3 * 1024 * 1024
+#: As kube-apiserver: a JSON patch of more operations is refused before it is applied.
+MAX_JSON_PATCH_OPERATIONS = 10_000
+# YAML bodies larger than this are decoded in a worker thread: libyaml takes about a second per
+# megabyte, and the event loop keeps serving other clients meanwhile.
+_THREADED_YAML_BYTES = 64 * 1024
 _JSON_TYPE = "application/json"
 # What kube-apiserver answers (clients ask for ...spec.v2@v1.0+protobuf; Go cannot parse "@").
 _PROTOBUF_OPENAPI = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
@@ -466,7 +472,7 @@ class Api:
         if content_type not in accepted:
             raise ApiStatus.unsupported_media_type(content_type, accepted)
         try:
-            body = _decode_object(data, content_type, accepted)
+            body = await _decode_body(data, content_type, accepted)
         except ApiStatus as exc:
             if exc.code != 400:
                 raise
@@ -494,11 +500,13 @@ class Api:
         if rt.is_custom and content_type not in _CUSTOM_PATCH_TYPES:
             raise ApiStatus.unsupported_media_type(content_type, _CUSTOM_PATCH_TYPES)
         if content_type == APPLY_PATCH:
-            return content_type, _parse_text(data, content_type)
+            return content_type, await _decode_body(data, content_type, [content_type])
         try:
-            patch = orjson.loads(data)
+            patch = load_json(data)
         except orjson.JSONDecodeError:
             raise ApiStatus.bad_request("invalid JSON patch") from None
+        except BodyError as exc:
+            raise ApiStatus.bad_request(f"invalid JSON patch: {exc}") from None
         # as Go decodes a patch into a list of operations or a map
         if content_type == JSON_PATCH and not isinstance(patch, list):
             raise ApiStatus.bad_request(
@@ -509,6 +517,13 @@ class Api:
             raise ApiStatus.bad_request(
                 f"error decoding patch: json: cannot unmarshal {_go_json_kind(patch)} into Go "
                 "value of type map[string]interface {}"
+            )
+        if content_type == JSON_PATCH and len(patch) > MAX_JSON_PATCH_OPERATIONS:
+            raise ApiStatus(
+                413,
+                "RequestEntityTooLarge",
+                "Request entity too large: The allowed maximum operations in a JSON patch is "
+                f"{MAX_JSON_PATCH_OPERATIONS}, got {len(patch)}",
             )
         return content_type, patch
 
@@ -540,7 +555,7 @@ class Api:
             accepted = _object_types(rt)
             if content_type not in accepted:
                 raise ApiStatus.unsupported_media_type(content_type, accepted)
-            body = _decode_object(data, content_type, accepted)
+            body = await _decode_body(data, content_type, accepted)
         if not isinstance(body, dict):
             raise ApiStatus.bad_request("DeleteOptions must be a JSON object")
         query = request.query
@@ -853,12 +868,30 @@ def _decode_object(data: bytes, content_type: str, accepted: list[str]) -> Any:
     return _parse_text(data, content_type)
 
 
+async def _decode_body(data: bytes, content_type: str, accepted: list[str]) -> Any:
+    """:func:`_decode_object`, in a worker thread for a large YAML body."""
+    if len(data) > _THREADED_YAML_BYTES and _is_yaml(content_type):
+        return await asyncio.to_thread(_decode_object, data, content_type, accepted)
+    return _decode_object(data, content_type, accepted)
+
+
+def _is_yaml(content_type: str) -> bool:
+    return content_type in (_YAML_TYPE, APPLY_PATCH) or content_type.endswith("+yaml")
+
+
 def _parse_text(data: bytes, content_type: str) -> Any:
-    """A JSON or YAML body (a patch of any type, or an object)."""
+    """A JSON or YAML body (a patch of any type, or an object), within the bounds of
+    :mod:`.decoding` (a refused YAML body is answered in go-yaml's words, as upstream)."""
     try:
-        if content_type in (_YAML_TYPE, APPLY_PATCH) or content_type.endswith("+yaml"):
-            return yaml.safe_load(data)
-        return orjson.loads(data)
+        if _is_yaml(content_type):
+            return load_yaml(data)
+        return load_json(data)
+    except BodyError as exc:
+        if _is_yaml(content_type):
+            raise ApiStatus.bad_request(str(exc)) from exc
+        raise ApiStatus.bad_request(
+            f"the body of the request could not be decoded as JSON: {exc}"
+        ) from exc
     except (orjson.JSONDecodeError, yaml.YAMLError) as exc:
         detail = str(exc).splitlines()[0]
         raise ApiStatus.bad_request(
