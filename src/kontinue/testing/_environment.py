@@ -224,7 +224,10 @@ class WorkflowEnvironment:
         if timeout is not None:
             spec["timeout"] = timeout.model_dump(mode="json", by_alias=True, exclude_none=True)
         meta: dict[str, Any] = {"name": name or f"{function_name}-{uuid.uuid4().hex[:8]}"}
-        meta["labels"] = {labels.LABEL_FUNCTION: labels.label_value(function_name, "function")}
+        meta["labels"] = {
+            labels.LABEL_FUNCTION: labels.label_value(function_name, "function"),
+            labels.LABEL_ROOT: meta["name"],
+        }
         if group is not None or self._workers:
             meta["labels"][labels.LABEL_WORKER_GROUP] = group or self._workers[0].worker.group
         body = {"apiVersion": API_VERSION, "kind": "Execution", "metadata": meta, "spec": spec}

@@ -19,7 +19,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -110,6 +110,8 @@ def kontinue_env(
             if kontinue_server.embedded
             else ManualClock(datetime.now(UTC).replace(microsecond=0))
         )
+        if clock.now().microsecond:  # a test before may have left it between seconds
+            clock.advance(timedelta(microseconds=1_000_000 - clock.now().microsecond))
         env = WorkflowEnvironment(kontinue_server.kubeconfig, namespace, clock, identities=found)
         try:
             yield env

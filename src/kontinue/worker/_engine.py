@@ -680,6 +680,8 @@ class Engine:
             )
             return
         definition = self.functions.get(execution.spec.function)
+        if definition is not None and await self._adopt(execution):
+            return  # labelled: its next event brings it back
         timeout = execution.spec.timeout or (
             definition.defaults.timeout if definition and definition.defaults else None
         )
@@ -771,6 +773,32 @@ class Engine:
         finally:
             if self.runs.get(run.name) is fresh:
                 del self.runs[run.name]
+
+    async def _adopt(self, execution: Execution) -> bool:
+        """Label an execution created without the client (``kubectl create -f``, generateName)
+        as the client does, so listings by function, group and root find it; True if it was."""
+        current = execution.metadata.labels or {}
+        name = execution.metadata.name or ""
+        wanted = {
+            labels.LABEL_FUNCTION: labels.label_value(execution.spec.function, "function"),
+            labels.LABEL_WORKER_GROUP: self.group,
+        }
+        if labels.LABEL_PARENT not in current:
+            wanted[labels.LABEL_ROOT] = name
+        missing = {key: value for key, value in wanted.items() if key not in current}
+        if not missing:
+            return False
+        try:
+            await self.client.patch(
+                EXECUTIONS,
+                {"metadata": {"labels": missing}},
+                name=name,
+                namespace=self.namespace,
+                type="merge",
+            )
+        except NotFound:
+            pass
+        return True
 
     async def _unknown_function(self, execution: Execution, obj: JSON) -> None:
         since = self._unknown_since.setdefault(execution.metadata.name or "", self.clock.now())
