@@ -75,18 +75,18 @@ class MirrorResult(BaseModel):
 async def fetch_artifact(ktx: kontinue.ExecutionContext, args: FetchArgs) -> FetchResult:
     """Fetches the artifact; the first ``fail_attempts`` attempts fail as upstream would.
 
-    The failure depends only on ``ktx.attempts`` (the current attempt, 1-based), never on
+    The failure depends only on ``ktx.attempt`` (the current attempt, 1-based), never on
     chance, so the example behaves the same on every run. A :class:`kontinue.RetryableError`
     (like any plain exception) fails the attempt and lets the retry policy try again.
     """
-    if ktx.attempts <= args.fail_attempts:
-        ktx.logger.warning("upstream unavailable (attempt %d)", ktx.attempts)
+    if ktx.attempt <= args.fail_attempts:
+        ktx.logger.warning("upstream unavailable (attempt %d)", ktx.attempt)
         raise kontinue.RetryableError(
-            f"upstream registry answered 503 Service Unavailable (attempt {ktx.attempts})"
+            f"upstream registry answered 503 Service Unavailable (attempt {ktx.attempt})"
         )
     digest = hashlib.sha256(args.artifact.encode()).hexdigest()
-    ktx.logger.info("fetched %s on attempt %d", args.artifact, ktx.attempts)
-    return FetchResult(artifact=args.artifact, digest=f"sha256:{digest}", attempts=ktx.attempts)
+    ktx.logger.info("fetched %s on attempt %d", args.artifact, ktx.attempt)
+    return FetchResult(artifact=args.artifact, digest=f"sha256:{digest}", attempts=ktx.attempt)
 
 
 @worker.function(

@@ -26,11 +26,14 @@ def test_plain_errors_are_retried_with_backoff_and_attempts_are_kept(
 ) -> None:
     worker = kontinue.Worker(group="failures")
     calls: list[int] = []
+    resumptions: list[int] = []
 
     @worker.function("flaky", retry=ExecutionRetry(retries=2, backoff=timedelta(minutes=1)))
     async def flaky(ktx: kontinue.ExecutionContext, args: dict) -> str:
-        calls.append(ktx.attempts)
-        if ktx.attempts < 3:
+        calls.append(ktx.attempt)
+        assert ktx.attempts == ktx.attempt - 1  # previous attempts, as in Go kontinue
+        resumptions.append(ktx.resumptions)
+        if ktx.attempt < 3:
             raise ConnectionError("network down")
         return "ok"
 
@@ -47,6 +50,7 @@ def test_plain_errors_are_retried_with_backoff_and_attempts_are_kept(
         done = kontinue_env.wait(name)
     assert done.status.phase == ExecutionPhase.COMPLETED, done.status
     assert calls == [1, 2, 3]
+    assert resumptions == [0, 1, 2]  # retries count as resumptions
     assert [a.attempt for a in done.status.attempts] == [1, 2]
     assert all(a.error and a.error.kind == ErrorKind.EXECUTION for a in done.status.attempts)
 

@@ -219,14 +219,21 @@ class ExecutionContext:
         return self._engine.execution.metadata.namespace or ""
 
     @property
-    def attempts(self) -> int:
+    def attempt(self) -> int:
         """The current attempt, 1-based (retries and reruns add attempts)."""
         return max(1, self._engine.execution.status.attempt)
 
     @property
+    def attempts(self) -> int:
+        """How many attempts came before this one (0 in the first), as in Go kontinue."""
+        return self.attempt - 1
+
+    @property
     def resumptions(self) -> int:
-        """How many times the execution has been resumed by a replay (this run included)."""
-        return self._engine.execution.status.resumptions
+        """How many times the execution resumed: replays (after a wait, a crash or a worker
+        change, this run included) and retries (each attempt after the first), as in Go
+        kontinue."""
+        return self._engine.execution.status.resumptions + self.attempts
 
     @property
     def logger(self) -> logging.LoggerAdapter[logging.Logger]:
@@ -469,10 +476,13 @@ class ExecutionContext:
     async def logs(
         self, pod: PodResult, *, tail_lines: int = 100, container: str | None = None
     ) -> str:
-        """The last ``tail_lines`` log lines of a pod's container (the first by default).
-        Read from the API server now: not recorded, not replayed."""
+        """The last ``tail_lines`` log lines of a pod's container (its
+        :attr:`~PodResult.default_container` unless ``container`` is given: a pod of several
+        containers needs one named). Read from the API server now: not recorded, not
+        replayed."""
+        chosen = container or pod.default_container
         return await self._engine.pod_logs(
-            pod.namespace, pod.name, tail_lines=tail_lines, container=container
+            pod.namespace, pod.name, tail_lines=tail_lines, container=chosen
         )
 
     def _single_pod(
@@ -572,6 +582,10 @@ class SyncExecutionContext:
     @property
     def namespace(self) -> str:
         return self._context.namespace
+
+    @property
+    def attempt(self) -> int:
+        return self._context.attempt
 
     @property
     def attempts(self) -> int:
