@@ -135,7 +135,7 @@ async def _sleep(ktx: kontinue.ExecutionContext, seconds: float, step: str) -> R
 
 
 def _entered(ktx: Any) -> None:
-    record("entry", ktx.name, "-", ktx.attempts, 0)
+    record("entry", ktx.name, "-", ktx.attempt, 0)
 
 
 # Children ---------------------------------------------------------------------------------------
