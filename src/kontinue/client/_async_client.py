@@ -200,7 +200,7 @@ class AsyncClient:
         try:
             return Execution.model_validate(await self._kube.get(EXECUTIONS, name, namespace=ns))
         except NotFound as missing:
-            for execution in await self._archived(ns, f"{labels.LABEL_ROOT}"):
+            for execution in await self._archived(ns, ""):
                 if execution.metadata.name == name:
                     return execution
             raise missing from None
@@ -238,12 +238,8 @@ class AsyncClient:
         return filter_phases(found, phases)
 
     async def _archived(self, namespace: str, selector: str) -> builtins.list[Execution]:
-        """Executions kept in archives whose root matches ``selector``'s root-level labels."""
-        root_selector = ",".join(
-            part
-            for part in selector.split(",")
-            if part and not part.startswith("!") and not part.startswith(labels.LABEL_WORKER_GROUP)
-        )
+        """The archived executions whose labels match ``selector`` (every filter of
+        :meth:`list` is a label: root, parent, function, worker group, schedule)."""
         try:
             items = await self._kube.list(ARCHIVES, namespace=namespace)
         except NotFound:
@@ -251,7 +247,7 @@ class AsyncClient:
         found = []
         from kontinue.kube.selectors import LabelSelector
 
-        wanted = LabelSelector.parse(root_selector) if root_selector else None
+        wanted = LabelSelector.parse(selector) if selector else None
         for parts in group_archives(items).values():
             for obj in archived_executions(parts)["executions"]:
                 obj_labels = (obj.get("metadata") or {}).get("labels") or {}
@@ -678,11 +674,21 @@ class AsyncClient:
     async def watch_tree(
         self, name: str, *, namespace: str | None = None
     ) -> AsyncIterator[TreeUpdate]:
-        """A new tree whenever any resource of the tree changes (and errors as they happen),
-        until the caller stops iterating."""
+        """A new tree whenever any resource of the tree changes (and watch errors as they
+        happen, while it retries), until the caller stops iterating or the execution is gone.
+
+        It starts as :meth:`get_tree` does, raising what that raises (``NotFound``, or
+        ``Forbidden`` for a kind this client may not list); an archived tree is yielded once.
+        When the execution is deleted the iteration ends: with its archived tree if it was
+        archived, else with a ``NotFound`` error.
+        """
         ns = self._ns(namespace)
-        root = await self.get(name, namespace=ns)
-        tree_root = root.metadata.labels.get(labels.LABEL_ROOT, name)
+        first = await self.get_tree(name, namespace=ns)
+        if first.archived:
+            yield TreeUpdate(tree=first)
+            return
+        found = first.root.execution()
+        tree_root = found.metadata.labels.get(labels.LABEL_ROOT, name) if found else name
         selector = f"{labels.LABEL_ROOT}={tree_root}"
         errors: builtins.list[Exception] = []
         queries = [
@@ -700,8 +706,13 @@ class AsyncClient:
                 if not accumulator.update(snapshot):
                     continue
                 if not snapshot.root:
-                    yield TreeUpdate(error=NotFound(404, {"message": f"{name} was deleted"}))
-                    continue
+                    archived = await self._archived_tree(name, ns)
+                    if archived is not None:
+                        yield TreeUpdate(tree=archived)
+                    else:
+                        gone = {"message": f"execution {name} was deleted", "reason": "NotFound"}
+                        yield TreeUpdate(error=NotFound(404, gone))
+                    return
                 yield TreeUpdate(
                     tree=_tree(
                         name,

@@ -32,6 +32,9 @@ __all__ = [
 
 JSON = dict[str, Any]
 
+DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
+"""The annotation naming the container ``kubectl logs`` (and :meth:`PodResult.logs`) reads."""
+
 
 class ContainerResult(BaseModel):
     """How one container of a pod ended."""
@@ -76,9 +79,21 @@ class PodResult(BaseModel):
         """The last non-empty log line (of the failed container, if one failed)."""
         return self.summary or ""
 
+    @property
+    def default_container(self) -> str | None:
+        """The container whose log :meth:`logs` reads when not told, as ``kubectl logs``
+        chooses it: the pod's ``kubectl.kubernetes.io/default-container`` annotation, else
+        its first (non-init) container."""
+        annotations = (self.pod.get("metadata") or {}).get("annotations") or {}
+        chosen = annotations.get(DEFAULT_CONTAINER_ANNOTATION)
+        if isinstance(chosen, str) and chosen:
+            return chosen
+        return next((c.name for c in self.containers if not c.init), None)
+
     async def logs(self, tail_lines: int = 100, container: str | None = None) -> str:
-        """The last ``tail_lines`` lines of a container's log (the first container by
-        default), read now from the API server. Only inside a workflow."""
+        """The last ``tail_lines`` lines of a container's log (:attr:`default_container`
+        unless ``container`` names another), read now from the API server. Only inside a
+        workflow."""
         from ._context import current_context
 
         return await current_context().logs(self, tail_lines=tail_lines, container=container)
