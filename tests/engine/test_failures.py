@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -10,7 +11,14 @@ import pytest
 from pydantic import BaseModel
 
 import kontinue
-from kontinue.api import ChildPolicy, ErrorKind, ExecutionPhase, ExecutionRetry, StepState
+from kontinue.api import (
+    TRACEBACK_LIMIT,
+    ChildPolicy,
+    ErrorKind,
+    ExecutionPhase,
+    ExecutionRetry,
+    StepState,
+)
 from kontinue.kube._requests import Response
 from kontinue.sdk import ChildFailed, NonRetryableError
 from kontinue.testing import WorkflowEnvironment
@@ -277,3 +285,48 @@ def test_a_status_too_large_for_the_server_fails_the_execution_clearly(
     # what was recorded before is kept; the second call is on record, its value is not
     assert done.status.steps["0"].state == StepState.DONE
     assert done.status.steps["1"].state == StepState.PENDING
+
+
+def _deep(n: int) -> None:
+    if n == 0:
+        raise ValueError("bad input at the bottom")
+    _deep(n - 1)
+
+
+def test_a_failed_attempt_records_its_exception_type_and_traceback(
+    kontinue_env: WorkflowEnvironment, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Failures used to carry only a message: where it was raised was lost."""
+    worker = kontinue.Worker(group="failures")
+
+    @worker.function("shallow", retry=ExecutionRetry(retries=1, backoff=timedelta(seconds=5)))
+    async def shallow(ktx: kontinue.ExecutionContext) -> None:
+        _deep(1)
+
+    @worker.function("deep")
+    async def deep(ktx: kontinue.ExecutionContext) -> None:
+        raise ValueError("x" * 3 * TRACEBACK_LIMIT + " end")
+
+    with caplog.at_level(logging.WARNING, logger="kontinue"), kontinue_env.running(worker):
+        name = kontinue_env.execute(shallow, {})
+        kontinue_env.wait(name, phases={ExecutionPhase.BACKOFF})
+        kontinue_env.advance(timedelta(seconds=5))
+        failed = kontinue_env.wait(name)
+        deep_failed = kontinue_env.wait(kontinue_env.execute(deep, {}))
+    error = failed.status.error
+    assert error is not None and error.type == "ValueError"
+    assert error.traceback is not None
+    lines = error.traceback.splitlines()
+    assert lines[0] == "Traceback (most recent call last):", lines  # no worker frames above
+    assert "in shallow" in lines[1] and "_runs.py" not in error.traceback
+    assert lines[-2].strip() == 'raise ValueError("bad input at the bottom")'
+    assert lines[-1] == "ValueError: bad input at the bottom"
+    first = failed.status.attempts[0].error
+    assert first is not None and first.traceback == error.traceback
+    long = deep_failed.status.error
+    assert long is not None and long.traceback is not None
+    assert len(long.traceback) <= TRACEBACK_LIMIT
+    assert long.traceback.startswith("(earlier lines left out)")
+    assert long.traceback.endswith("xxx end")
+    logged = [r for r in caplog.records if "attempt 1 failed: ValueError" in r.getMessage()]
+    assert logged and all(r.exc_info for r in logged)

@@ -39,6 +39,7 @@ from .archives import (
 from .executions import (
     RERUNNABLE_PHASES,
     TERMINAL_PHASES,
+    TRACEBACK_LIMIT,
     CancelRequest,
     ChildPolicy,
     ErrorKind,
@@ -96,6 +97,7 @@ __all__ = [
     "RERUNNABLE_PHASES",
     "RESOURCES",
     "TERMINAL_PHASES",
+    "TRACEBACK_LIMIT",
     "VERSION",
     "ActiveRun",
     "ArchivedExecution",

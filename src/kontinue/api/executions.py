@@ -21,6 +21,7 @@ from ._meta import Condition, KontinueModel, Resource, ResourceNames, Time, form
 __all__ = [
     "RERUNNABLE_PHASES",
     "TERMINAL_PHASES",
+    "TRACEBACK_LIMIT",
     "CancelRequest",
     "ChildPolicy",
     "ErrorKind",
@@ -42,6 +43,10 @@ __all__ = [
     "StepState",
     "conditions_for",
 ]
+
+
+TRACEBACK_LIMIT = 4096
+"""Characters of a recorded traceback (its end, where the error was raised, is kept)."""
 
 
 class ExecutionPhase(StrEnum):
@@ -248,6 +253,11 @@ class ExecutionError(KontinueModel):
     """Whether another attempt may succeed (retries are used only for retryable errors)."""
     details: Any = None
     """Structured details (any JSON), e.g. the validation errors or the child's error."""
+    type: str | None = Field(default=None, max_length=256)
+    """The exception's type (``module.Name``; builtins by name alone) when workflow code
+    raised it."""
+    traceback: str | None = Field(default=None, max_length=TRACEBACK_LIMIT)
+    """Where workflow code raised it: the formatted traceback, its innermost frames kept."""
 
 
 class ExecutionAttempt(KontinueModel):

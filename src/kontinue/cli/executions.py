@@ -32,6 +32,7 @@ from kontinue.api import (
 )
 from kontinue.client import Client, ExecutionTree
 
+from ._arguments import command_line_arguments, parse_args_option, split_pairs
 from ._common import (
     EXIT_INTERRUPTED,
     EXIT_NOT_FOUND,
@@ -47,7 +48,6 @@ from ._common import (
     object_name,
     parse_duration_option,
     parse_json,
-    parse_key_values,
 )
 from ._interactive import prompt_arguments
 from ._output import (
@@ -94,17 +94,6 @@ def _report(run: Command, execution: Execution, what: str) -> None:
 
 
 # execute ---------------------------------------------------------------------------------------
-
-
-def _arguments(args: str | None, arg: list[str] | None) -> JSON:
-    given: JSON = {}
-    if args is not None:
-        parsed = parse_json(args, "--args")
-        if not isinstance(parsed, dict):
-            raise CliError('--args must be a JSON object, e.g. --args \'{"name": "ana"}\'')
-        given.update(parsed)
-    given.update(parse_key_values(arg or [], "--arg"))
-    return given
 
 
 def _changed(base: Any, changes: dict[str, Any]) -> Any:
@@ -260,7 +249,8 @@ def execute(
     Arguments get the function's defaults and are checked against its schema first.
     """
     with command(ctx, namespace, context, kubeconfig, debug, output) as run:
-        given = _arguments(args, arg)
+        given = parse_args_option(args)
+        pairs = split_pairs(arg or [])
         backoff_d = parse_duration_option(backoff, "--backoff")
         attempt_d = parse_duration_option(timeout_attempt, "--timeout-attempt")
         overall_d = parse_duration_option(timeout_overall, "--timeout-overall")
@@ -273,7 +263,11 @@ def execute(
         needs_function = interactive or any(
             v is not None for v in (retries, backoff_d, attempt_d, overall_d, archive_d, delete_d)
         )
-        published: Function | None = client.function(function) if needs_function else None
+        published: Function | None = (
+            client.function(function) if needs_function or given or pairs else None
+        )
+        if published is not None:
+            given = command_line_arguments(given, pairs, published.spec.arguments, function)
         if published is not None and interactive:
             given = prompt_arguments(published.spec.arguments, given, console(stderr=True))
         defaults = (published.spec.defaults if published else None) or FunctionDefaults()
@@ -281,7 +275,13 @@ def execute(
             defaults, retries, backoff_d, attempt_d, overall_d, archive_d, delete_d
         )
         execution = client.spawn(
-            function, given, name=name, retry=retry, timeout=timeout, ttl=ttl, mutex=mutex
+            published or function,
+            given,
+            name=name,
+            retry=retry,
+            timeout=timeout,
+            ttl=ttl,
+            mutex=mutex,
         )
         created = execution.metadata.name or ""
         waiting = client.why_pending(created)
@@ -483,6 +483,8 @@ def _status_rows(grid: Table, execution: Execution, waiting: str | None) -> None
         error = status.error
         retryable = "retryable" if error.retryable else "not retryable"
         grid.add_row("Error:", f"{error.kind.value} ({retryable}): {escape(error.message)}")
+        if error.type:
+            grid.add_row("Raised:", escape(error.type))
 
 
 def _section(title: str, body: RenderableType | None) -> list[RenderableType]:
@@ -594,6 +596,9 @@ def describe_execution(
         Text(),
         *_section("Suspensions", suspension_table(suspensions) if suspensions else None),
     ]
+    error = execution.status.error
+    if error is not None and error.traceback:
+        parts += [Text(), Text("Traceback:", style="bold"), Text(error.traceback)]
     return parts
 
 

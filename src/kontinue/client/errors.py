@@ -74,13 +74,15 @@ class InvalidState(ClientError):
 
 
 class ExecutionFailed(ClientError):
-    """The execution failed or was canceled; ``error`` is its recorded error."""
+    """The execution failed or was canceled; ``error`` is its recorded error, ``traceback``
+    where workflow code raised it (when it did)."""
 
     exit_code = EXIT_FAILED
 
     def __init__(self, execution: Execution) -> None:
         self.execution = execution
         self.error: ExecutionError | None = execution.status.error
+        self.traceback: str | None = self.error.traceback if self.error else None
         name = execution.metadata.name
         phase = execution.status.phase.value
         why = self.error.message if self.error else execution.status.message or phase

@@ -10,9 +10,11 @@ in infrastructure code: a flaky API, a timeout).
 
 from __future__ import annotations
 
+import traceback
+from pathlib import Path
 from typing import Any, ClassVar
 
-from kontinue.api import ErrorKind, ExecutionError
+from kontinue.api import TRACEBACK_LIMIT, ErrorKind, ExecutionError
 from kontinue.errors import KontinueError
 
 __all__ = [
@@ -27,6 +29,8 @@ __all__ = [
     "ValidationFailed",
     "WorkflowError",
     "error_record",
+    "trimmed_traceback",
+    "type_name",
 ]
 
 
@@ -163,9 +167,40 @@ _BY_KIND: dict[ErrorKind, type[WorkflowError]] = {
 
 def error_record(error: BaseException) -> ExecutionError:
     """How an exception raised by a workflow is recorded: ours keep their kind and retry
-    decision; any other exception is a retryable ``Execution`` error named after its type."""
+    decision; any other exception is a retryable ``Execution`` error named after its type.
+    Both carry the exception's type and where it was raised (:func:`trimmed_traceback`)."""
     if isinstance(error, WorkflowError):
-        return error.to_record()
-    text = str(error)
-    message = f"{type(error).__name__}: {text}" if text else type(error).__name__
-    return ExecutionError(kind=ErrorKind.EXECUTION, message=message, retryable=True)
+        record = error.to_record()
+    else:
+        text = str(error)
+        message = f"{type(error).__name__}: {text}" if text else type(error).__name__
+        record = ExecutionError(kind=ErrorKind.EXECUTION, message=message, retryable=True)
+    record.type = type_name(type(error))
+    record.traceback = trimmed_traceback(error)
+    return record
+
+
+def type_name(cls: type) -> str:
+    """``module.Qualname`` of an exception type (builtins by name alone)."""
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+_RUNNER = str(Path(__file__).resolve().parents[1] / "worker")
+"""Frames of the worker that called the workflow: left out of a recorded traceback."""
+
+
+def trimmed_traceback(error: BaseException, limit: int = TRACEBACK_LIMIT) -> str:
+    """The formatted traceback of ``error`` without the worker's own frames at its top, at most
+    ``limit`` characters: the end, where the error was raised, is kept."""
+    summary = traceback.TracebackException.from_exception(error)
+    frames = list(summary.stack)
+    while len(frames) > 1 and frames[0].filename.startswith(_RUNNER):
+        frames.pop(0)
+    summary.stack = traceback.StackSummary.from_list(frames)
+    text = "".join(summary.format()).rstrip("\n")
+    if len(text) <= limit:
+        return text
+    marker = "(earlier lines left out)\n"
+    return marker + text[len(text) - (limit - len(marker)) :]

@@ -298,8 +298,9 @@ class Run:
             return
         except Exception as error:
             record = error_record(error)
-            if not isinstance(error, WorkflowError):
-                self.logger.warning("attempt %d failed: %s", self.attempt, record.message)
+            self.logger.warning(
+                "attempt %d failed: %s", self.attempt, record.message, exc_info=error
+            )
             await self._failed(record)
             return
         try:
