@@ -195,14 +195,20 @@ class Worker:
     async def run(self, client: AsyncKubeClient | None = None) -> None:
         """Run until cancelled, with ``client`` or one from the current kubeconfig."""
         from ._engine import Engine
+        from ._watchdog import LoopWatchdog
 
         own = client is None
         if client is None:
             client = AsyncKubeClient.from_kubeconfig(settings=self.settings.kube)
         namespace = self.namespace or client.namespace or "default"
         self.engine = Engine(self, client, namespace)
+        threshold = self.settings.blocked_loop_warning
         try:
-            await self.engine.run()
+            if threshold is None:
+                await self.engine.run()
+            else:
+                async with LoopWatchdog(threshold, period=min(0.25, threshold / 4)):
+                    await self.engine.run()
         finally:
             if own:
                 await client.close()

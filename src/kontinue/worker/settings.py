@@ -46,6 +46,9 @@ class WorkerSettings:
         max_pending_events: Events waiting to be written beyond which new ones are dropped
             (and counted in ``kontinue_events_dropped``), so that under a backlog of writes
             they do not delay the ones that make progress (500: a second of the client's rate).
+        blocked_loop_warning: Seconds the worker's event loop may be blocked (by a blocking
+            call in an ``async def`` workflow) before a warning names the execution and the
+            line (1.0); None turns the watchdog off.
         kube: Rate limits and timeouts of the worker's API client. A worker writes once or
             twice per execution, so it allows more than a plain client (500/s, burst 1,000).
     """
@@ -58,6 +61,7 @@ class WorkerSettings:
     sync_threads: int = 32
     status_delay: float = 0.5
     unknown_function_grace: float = 10.0
+    blocked_loop_warning: float | None = 1.0
     retry_delay: float = 2.0
     sharding: bool = False
     shard_renew: float = 10.0
