@@ -51,6 +51,20 @@ def dev(
     in_memory: Annotated[
         bool, typer.Option("--in-memory", help="Keep nothing on disk; state is lost on exit.")
     ] = False,
+    run_pods: Annotated[
+        bool,
+        typer.Option(
+            "--run-pods/--no-run-pods",
+            help="Run pods as host processes (as you); --no-run-pods keeps them as data only.",
+        ),
+    ] = True,
+    run_jobs: Annotated[
+        bool,
+        typer.Option(
+            "--run-jobs/--no-run-jobs",
+            help="Run the Job controller (it creates the pods of Jobs).",
+        ),
+    ] = True,
     workers: Annotated[
         list[str] | None,
         typer.Option(
@@ -65,6 +79,14 @@ def dev(
     """Run a local Kubernetes API server (no cluster needed) until Ctrl-C.
 
     The kontinue CRDs are installed at start, and ``--worker`` runs workers against it.
+
+    Pods run as host processes on this machine, as the user running this server.
+
+    Whoever holds the kubeconfig's token can therefore run commands as you.
+
+    Pod Security "baseline" is enforced unless a namespace's label says otherwise.
+
+    --no-run-pods keeps pods as data; a --host that is not loopback is refused while pods run.
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     from .worker import load_worker
@@ -79,6 +101,8 @@ def dev(
         port=port,
         data_dir=None if in_memory else (data_dir or default_data_dir()),
         kubeconfig=kubeconfig,
+        run_pods=run_pods,
+        run_jobs=run_jobs,
     )
     try:
         run_loop(_serve(settings, loaded))

@@ -17,6 +17,7 @@ from typing import Any
 from kontinue.kube.schema import OMITTED, FieldError
 from kontinue.kube.schema._errors import JsonValue
 
+from .podsecurity import label_errors
 from .validation import DNS1123_LABEL, name_errors
 
 __all__ = [
@@ -51,7 +52,7 @@ def _namespace(obj: JSON, old: JSON | None) -> list[FieldError]:
         obj["status"] = {"phase": "Active"}
     labels = obj["metadata"].setdefault("labels", {})
     labels["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
-    return []
+    return label_errors(labels)
 
 
 def _config_keys(data: Any, path: str) -> list[FieldError]:

@@ -6,12 +6,15 @@ Jobs, ``kubectl get pods``, ``kubectl logs`` and kontinue's own status resolutio
 cluster. The pod lifecycle itself is :mod:`kontinue.pods`, shared with the node agent
 (``kontinue node``); this module is its host over the server's registry, in process.
 
-**Containers run as host processes on this machine; the image is ignored.** Nothing is pulled,
-there is no isolation and no resource limit: a container's ``command`` + ``args`` are started
-with the pod's environment, in a private directory for the pod (``workingDir`` is taken relative
-to it), in its own session so its whole process tree can be stopped. A container without a
-``command`` cannot run (the image's entrypoint is unknown here) and ends with exit code 127 and
-reason ``ContainerCannotRun``, as does one whose executable is missing.
+**Containers run as host processes on this machine, as the server's user; the image is
+ignored.** Nothing is pulled, there is no isolation and no resource limit (Pod Security
+Admission, :mod:`.podsecurity`, keeps privileged and host-sharing pods out by default; a
+working directory never leads out of the pod's folder): a container's ``command`` + ``args``
+are started with the pod's environment, in a private directory for the pod (``workingDir`` is
+taken relative to it, with the directory as ``/``), in its own session so its whole process
+tree can be stopped. A container without a ``command`` cannot run (the image's entrypoint is
+unknown here) and ends with exit code 127 and reason ``ContainerCannotRun``, as does one whose
+executable is missing.
 
 What a kubelet does that this does not (yet): probes (a running container is ready),
 ``activeDeadlineSeconds``, volumes (the node agent has them), ports, sidecars (restartable init

@@ -43,6 +43,7 @@ from .crds import admit_crd
 from .errors import ApiStatus
 from .managing import FieldManager, kind_of, manager_name
 from .patching import PatchError, json_patch, merge_patch, strategic_merge_patch
+from .podsecurity import level_of, violations
 from .resources import STORAGE_ALIASES, ResourceType
 from .storage import Change, Entry, ObjectTooLarge, Store, StoreCompacted
 from .validation import DNS1123_LABEL, DNS1123_SUBDOMAIN, validate_metadata
@@ -455,6 +456,16 @@ class Registry:
             raise self._invalid(rt, name, errors)
         return warnings
 
+    def _pod_security(self, pod: JSON, namespace: str) -> None:
+        """Pod Security Admission: refuse a pod that violates its namespace's level."""
+        entry = self.store.get(NAMESPACES_KEY, "", namespace)
+        level = level_of(entry.load() if entry is not None else None)
+        found = violations(pod, level)
+        if found:
+            name = pod["metadata"].get("name", "")
+            why = f'violates PodSecurity "{level}:latest": {", ".join(found)}'
+            raise ApiStatus.forbidden("pods", name, "", why)
+
     def _put(self, rt: ResourceType, obj: JSON, dry_run: bool) -> Change | None:
         """Store ``obj`` (for a dry run, only check that it could be stored)."""
         try:
@@ -526,6 +537,8 @@ class Registry:
             obj.pop("status", None)
         obj = self._to_storage(rt, version, obj)
         warnings = self._admit(rt, version, obj, None, options)
+        if rt.key == "/pods":
+            self._pod_security(obj, namespace)
         if not applied:
             FieldManager(kind_of(rt, version), "", self._now()).create(
                 obj, manager_name(options.field_manager, options.user_agent)

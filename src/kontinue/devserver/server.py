@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import errno
 import fcntl
+import ipaddress
 import os
 import secrets
 import threading
@@ -97,7 +98,11 @@ class DevServerSettings:
             dev server's kubelet; images are ignored) and serve their logs, unless a
             ``log_source`` is given. On by default so Jobs and workflows that start pods work
             without a cluster; turn it off when pods are only data (tests of the API itself) or
-            another controller plays the kubelet.
+            another controller plays the kubelet. **Pods run as the user running the server**:
+            whoever holds the token can run commands as that user (Pod Security Admission,
+            ``baseline`` by default, refuses privileged pods, host namespaces and host paths,
+            not commands). So the server refuses to start with pods on a ``host`` that is not
+            a loopback address.
     """
 
     host: str = "127.0.0.1"
@@ -116,6 +121,16 @@ class DevServerSettings:
         values: dict[str, Any] = {"port": 0, "data_dir": None}
         values.update(overrides)
         return cls(**values)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or a name) is this machine's loopback only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -244,6 +259,12 @@ class DevServer:
 
     async def start(self) -> None:
         """Open the store, bind the port and write the kubeconfig."""
+        if self.settings.run_pods and not is_loopback(self.settings.host):
+            raise DevServerError(
+                f"--host {self.settings.host} is not a loopback address, and pods run as host "
+                "processes as the user running this server: anyone who can reach it with the "
+                "token could run commands as you. Serve on 127.0.0.1, or pass --no-run-pods"
+            )
         data_dir = self._prepare_data_dir()
         try:
             scratch = self._scratch_dir(data_dir)

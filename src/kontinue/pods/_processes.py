@@ -12,6 +12,7 @@ import asyncio
 import base64
 import contextlib
 import os
+import posixpath
 import re
 import signal
 from collections.abc import Callable, Mapping
@@ -34,6 +35,7 @@ __all__ = [
     "record_process",
     "resolve_env",
     "spawn",
+    "working_directory",
 ]
 
 JSON = dict[str, Any]
@@ -239,6 +241,25 @@ async def spawn(
         raise SpawnError(
             126, f'executable "{argv[0]}" cannot be run on this machine: {exc.strerror}'
         ) from exc
+
+
+def working_directory(root: Path, working_dir: str) -> Path:
+    """Where a container with ``workingDir`` starts: inside the pod's ``root``, always.
+
+    The path is read as a container reads it, with ``root`` as ``/`` (``..`` stops there, so
+    ``../../..`` is ``root`` itself). One that a symbolic link inside ``root`` would take out
+    of it raises :class:`SpawnError`: the runner creates the folder, and must not do so
+    anywhere else on the host.
+    """
+    inside = posixpath.normpath("/" + working_dir).lstrip("/")
+    path = root / inside if inside not in ("", ".") else root
+    base = root.resolve()
+    resolved = path.resolve()
+    if resolved != base and base not in resolved.parents:
+        raise SpawnError(
+            128, f"working directory {working_dir!r} leads out of the pod's folder {root}"
+        )
+    return path
 
 
 def _make_directory(path: Path) -> None:

@@ -41,6 +41,7 @@ from ._processes import (
     record_process,
     resolve_env,
     spawn,
+    working_directory,
 )
 from ._settings import RunnerSettings
 from ._volumes import (
@@ -449,7 +450,7 @@ class PodRun:
         try:
             if not spec.get("command"):
                 raise SpawnError(127, NO_COMMAND.format(name=container.name, agent=agent))
-            cwd = root / str(spec.get("workingDir") or "").lstrip("/")
+            cwd = working_directory(root, str(spec.get("workingDir") or ""))
             if mounts and tools is not None:
                 cwd.mkdir(parents=True, exist_ok=True)
                 self._check(argv[0], cwd, env.get("PATH", ""), mounts)
