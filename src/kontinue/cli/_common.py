@@ -60,7 +60,6 @@ __all__ = [
     "object_name",
     "parse_duration_option",
     "parse_json",
-    "parse_key_values",
     "reported_errors",
     "store_global_options",
     "unreachable_message",
@@ -338,21 +337,6 @@ def parse_json(text: str, what: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise CliError(f"{what} is not valid JSON: {error}") from None
-
-
-def parse_key_values(pairs: Sequence[str], what: str) -> dict[str, Any]:
-    """``key=value`` pairs as a dict; each value is JSON when it parses as JSON, else a
-    string (``n=3`` is 3, ``ok=true`` is true, ``name=ana`` is "ana")."""
-    parsed: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            raise CliError(f"{what} {pair!r} is not KEY=VALUE")
-        try:
-            parsed[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            parsed[key] = raw
-    return parsed
 
 
 def parse_duration_option(text: str | None, option: str) -> timedelta | None:

@@ -35,6 +35,7 @@ from kontinue.api import (
     format_time,
     labels,
 )
+from kontinue.api.functions import SCALAR_ARGUMENT, SCALAR_MARKER
 
 from .errors import ExecutionFailed, InvalidArguments, InvalidState, ResultMismatch
 
@@ -48,6 +49,7 @@ __all__ = [
     "archived_executions",
     "cancel_patch",
     "check_arguments",
+    "check_skip_result",
     "execution_selector",
     "merge_defaults",
     "parse_result",
@@ -68,10 +70,15 @@ ARCHIVES = "archivedexecutions.kontinue.cloud"
 JOBS = "jobs.batch"
 
 
-def arguments_json(args: Any) -> JSON:
-    """Arguments given as a dict, a pydantic model or a dataclass, as JSON."""
+def arguments_json(args: Any, schema: JSON | None = None) -> JSON:
+    """Arguments given as a dict, a pydantic model or a dataclass, as JSON; for a function
+    whose published ``schema`` wraps a scalar argument (``n: int``), the bare value too
+    (as ``{"value": ...}``)."""
     if args is None:
         return {}
+    if schema and schema.get(SCALAR_MARKER) and not isinstance(args, dict):
+        value = args.model_dump(mode="json") if isinstance(args, BaseModel) else args
+        return {SCALAR_ARGUMENT: TypeAdapter(type(value)).dump_python(value, mode="json")}
     if isinstance(args, BaseModel):
         dumped = args.model_dump(mode="json", by_alias=True, exclude_unset=False)
     elif isinstance(args, dict):
@@ -84,6 +91,20 @@ def arguments_json(args: Any) -> JSON:
             [{"field": "(root)", "message": "must be an object"}],
         )
     return dumped
+
+
+def schema_problems(schema: JSON, value: Any) -> list[dict[str, str]]:
+    """Each place where ``value`` violates the JSON Schema ``schema``, as ``{"field",
+    "message"}`` (``(root)`` for the value itself), in field order."""
+    validator = jsonschema.Draft202012Validator(schema)
+    return [
+        {"field": ".".join(str(p) for p in e.absolute_path) or "(root)", "message": e.message}
+        for e in sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+    ]
+
+
+def _listed(problems: list[dict[str, str]]) -> str:
+    return "; ".join(f"{p['field']}: {p['message']}" for p in problems)
 
 
 def _resolve(schema: JSON, root: JSON) -> JSON:
@@ -118,14 +139,24 @@ def check_arguments(function: str, schema: JSON, arguments: JSON) -> None:
     """Raise :class:`InvalidArguments` naming every field that violates ``schema``."""
     if not schema:
         return
-    validator = jsonschema.Draft202012Validator(schema)
-    problems = []
-    for error in sorted(validator.iter_errors(arguments), key=lambda e: list(e.absolute_path)):
-        where = ".".join(str(p) for p in error.absolute_path) or "(root)"
-        problems.append({"field": where, "message": error.message})
+    problems = schema_problems(schema, arguments)
     if problems:
-        listed = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-        raise InvalidArguments(f"invalid arguments for {function}: {listed}", problems)
+        raise InvalidArguments(f"invalid arguments for {function}: {_listed(problems)}", problems)
+
+
+def check_skip_result(execution: Execution, schema: JSON | None, result: Any) -> None:
+    """Raise :class:`InvalidArguments` naming every field of a skip's ``result`` that does not
+    fit the function's result ``schema`` (a parent would fail parsing it). Without a result,
+    only an execution with a parent is checked: a root's result is read by nobody."""
+    if not schema or (result is None and execution.spec.parent is None):
+        return
+    problems = schema_problems(schema, result)
+    if problems:
+        raise InvalidArguments(
+            f"invalid result for {execution.metadata.name} (the result schema of "
+            f"{execution.spec.function}): {_listed(problems)}",
+            problems,
+        )
 
 
 def _dump(model: BaseModel | None) -> JSON | None:
@@ -241,14 +272,22 @@ def cancel_patch(execution: Execution, message: str | None, now: datetime) -> li
     return [{"op": "add", "path": "/spec/cancel", "value": request}]
 
 
-def skip_patch(execution: Execution, result: Any, message: str | None, now: datetime) -> list[JSON]:
-    """The JSON patch asking to skip ``execution`` with ``result`` (only before it ended)."""
+def skip_patch(
+    execution: Execution,
+    result: Any,
+    message: str | None,
+    now: datetime,
+    result_schema: JSON | None = None,
+) -> list[JSON]:
+    """The JSON patch asking to skip ``execution`` with ``result`` (only before it ended),
+    checked against the function's ``result_schema`` (see :func:`check_skip_result`)."""
     if execution.is_terminal:
         raise InvalidState(
             f"execution {execution.metadata.name} already ended "
             f"({execution.status.phase.value}): only running executions can be skipped"
         )
     value = arguments_json(result) if isinstance(result, BaseModel) else result
+    check_skip_result(execution, result_schema, value)
     request = {"result": value, "reason": message or "Skipped by client"}
     request["requestedAt"] = format_time(now)
     return [{"op": "add", "path": "/spec/skip", "value": request}]
@@ -292,20 +331,11 @@ def resume_patch(suspension: Suspension, data: Any, by: str | None, now: datetim
         )
     value = arguments_json(data) if isinstance(data, BaseModel) else data
     schema = suspension.spec.data_schema
-    if schema:
-        validator = jsonschema.Draft202012Validator(schema)
-        problems = [
-            {
-                "field": ".".join(str(p) for p in e.absolute_path) or "(root)",
-                "message": e.message,
-            }
-            for e in validator.iter_errors(value)
-        ]
-        if problems:
-            listed = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-            raise InvalidArguments(
-                f"invalid resume data for {suspension.metadata.name}: {listed}", problems
-            )
+    problems = schema_problems(schema, value) if schema else []
+    if problems:
+        raise InvalidArguments(
+            f"invalid resume data for {suspension.metadata.name}: {_listed(problems)}", problems
+        )
     request: JSON = {"data": value, "requestedAt": format_time(now)}
     if by:
         request["requestedBy"] = by

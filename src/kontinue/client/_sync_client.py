@@ -160,16 +160,16 @@ class Client:
         labels: dict[str, str] | None = None,
     ) -> Execution:
         """Start an execution of ``function`` (a name, or a Function already read). Arguments
-        (a dict, model or dataclass) are merged with the function's defaults and checked
-        against its schema first: bad ones raise :class:`InvalidArguments` and nothing is
-        created."""
+        (a dict, model or dataclass; the bare value for a function taking a scalar, like
+        ``n: int``) are merged with the function's defaults and checked against its schema
+        first: bad ones raise :class:`InvalidArguments` and nothing is created."""
         ns = self._ns(namespace)
         published = (
             function if isinstance(function, Function) else self.function(function, namespace=ns)
         )
         body = spawn_body(
             published,
-            arguments_json(args),
+            arguments_json(args, published.spec.arguments),
             namespace=ns,
             name=name,
             retry=retry,
@@ -329,10 +329,18 @@ class Client:
         message: str | None = None,
         namespace: str | None = None,
     ) -> Execution:
-        """End a running execution as Skipped, handing ``result`` to its waiting parent."""
+        """End a running execution as Skipped, handing ``result`` to its waiting parent.
+
+        The result is checked against the function's published result schema first (a parent
+        would fail parsing a result that does not fit): :class:`InvalidArguments` names each
+        field that does not, and nothing is written."""
         ns = self._ns(namespace)
         current = self.get(_name(execution), namespace=ns)
-        patch = skip_patch(current, result, message, _now())
+        try:
+            schema = (self.function(current.spec.function, namespace=ns)).spec.result
+        except UnknownFunction:  # no worker publishes it (any more): nothing to check against
+            schema = None
+        patch = skip_patch(current, result, message, _now(), schema)
         requested = self._patch_execution(current, patch, ns)
         value = requested.spec.skip.result if requested.spec.skip else None
         return self._end_if_unclaimed(
