@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import typer
 import yaml
 
 from kontinue.kube import KubeClient
@@ -84,9 +85,8 @@ def test_the_worker_command_runs_executions_with_json_logs_and_metrics(tmp_path:
                 assert time.monotonic() < deadline, obj.get("status")
                 time.sleep(0.1)
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
-        assert b'kontinue_executions_completed_total{function="hello",phase="Completed"} 1.0' in (
-            metrics
-        )
+        labels = 'function="hello",namespace="default",result="Completed",worker="examples"'
+        assert f"kontinue_executions_completed_total{{{labels}}} 1.0".encode() in metrics
     finally:
         worker.terminate()
         out, err = worker.communicate(timeout=30)
@@ -100,3 +100,21 @@ def test_the_worker_command_runs_executions_with_json_logs_and_metrics(tmp_path:
     greeting = [r for r in records if r["message"] == "greeting kontinue"]
     assert greeting and greeting[0]["execution"] == name and greeting[0]["attempt"] == 1
     assert any("acquired leadership" in r["message"] for r in records)
+
+
+def test_the_worker_serves_metrics_on_the_default_address_unless_it_is_taken() -> None:
+    """Metrics were off unless --metrics-address was given; a taken default only warns."""
+    from kontinue.cli.worker import DEFAULT_METRICS_ADDRESS, _metrics_address
+
+    host, _, port = DEFAULT_METRICS_ADDRESS.rpartition(":")
+    with socket.socket() as holder:
+        try:
+            holder.bind((host, int(port)))
+        except OSError:
+            pytest.skip(f"{DEFAULT_METRICS_ADDRESS} is in use on this machine")
+        assert _metrics_address(DEFAULT_METRICS_ADDRESS) is None  # taken: a warning, no metrics
+    assert _metrics_address(DEFAULT_METRICS_ADDRESS) == DEFAULT_METRICS_ADDRESS
+    assert _metrics_address("off") is None
+    assert _metrics_address("0.0.0.0:9100") == "0.0.0.0:9100"
+    with pytest.raises(typer.Exit):
+        _metrics_address("9100")

@@ -6,6 +6,7 @@ import time
 from enum import StrEnum
 from typing import Any
 
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel, Field
 
 import kontinue
@@ -155,11 +156,23 @@ def test_conditions_events_and_metrics_follow_the_execution(
     ready = {c["type"]: c for c in done["status"]["conditions"]}
     assert ready["Ready"]["status"] == "True"
     assert (name, "Completed") in reasons and (failed_name, "Failed") in reasons
-    assert 'kontinue_executions_completed_total{function="gate",phase="Completed"} 1.0' in metrics
-    assert 'kontinue_executions_completed_total{function="boom",phase="Failed"} 1.0' in metrics
-    assert "kontinue_execution_latency_bucket" in metrics
-    assert 'kontinue_execution_states{phase="Completed",worker_group="observe"} 1.0' in metrics
-    assert "kontinue_executions_running" in metrics
+    where = {"namespace": kontinue_env.namespace, "worker": "observe"}
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(metrics)
+        for sample in family.samples
+    }
+
+    def value(name: str, **extra: str) -> float | None:
+        return samples.get((name, tuple(sorted({**where, **extra}.items()))))
+
+    completed = "kontinue_executions_completed_total"
+    assert value(completed, function="gate", result="Completed") == 1.0
+    assert value(completed, function="boom", result="Failed") == 1.0
+    latency = "kontinue_execution_latency_seconds_count"
+    assert value(latency, function="gate", result="Completed") == 1.0
+    assert value("kontinue_execution_states", function="gate", phase="Completed") == 1.0
+    assert value("kontinue_executions_running") == 0.0
 
 
 def test_workers_can_include_each_other(kontinue_env: WorkflowEnvironment) -> None:
@@ -205,7 +218,8 @@ def test_events_give_way_to_progress_when_too_many_are_waiting(
         names = [kontinue_env.execute(hello, {}) for _ in range(3)]
         assert {kontinue_env.wait(n).status.result for n in names} == {"hi"}
         metrics = running.worker.engine.metrics.text()
-    assert 'kontinue_events_dropped_total{worker_group="quiet"} 3.0' in metrics
+    where = f'namespace="{kontinue_env.namespace}",worker="quiet"'
+    assert f"kontinue_events_dropped_total{{{where}}} 3.0" in metrics
     events = kontinue_env.client.list("events")
     assert not [e for e in events if e["involvedObject"]["name"] in names]
 

@@ -13,6 +13,7 @@ import importlib
 import logging
 import os
 import signal
+import socket
 import sys
 import traceback
 from dataclasses import replace
@@ -100,6 +101,38 @@ def _startup_error(
     return describe_error(error, servers[0] if servers else None)
 
 
+DEFAULT_METRICS_ADDRESS = "127.0.0.1:9090"
+"""Where ``kontinue worker`` serves its metrics unless told otherwise."""
+
+
+def _metrics_address(given: str) -> str | None:
+    """The address to serve metrics on: the default one only if it is free (another worker
+    on this machine may hold it: a warning, and no metrics), a given one always."""
+    if given.lower() in ("off", "none", ""):
+        return None
+    host, sep, port = given.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        typer.echo(
+            f"error: --metrics-address must be HOST:PORT (e.g. {DEFAULT_METRICS_ADDRESS}) or "
+            f"off, not {given!r}",
+            err=True,
+        )
+        raise typer.Exit(EXIT_BAD_TARGET)
+    if given != DEFAULT_METRICS_ADDRESS:
+        return given
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, int(port)))
+        except OSError as error:
+            logging.getLogger("kontinue.cli").warning(
+                "metrics are off: %s is taken (%s); pass --metrics-address HOST:PORT",
+                given,
+                error.strerror,
+            )
+            return None
+    return given
+
+
 def worker(
     target: Annotated[
         str, typer.Argument(help="The worker object, as MODULE:OBJECT.", metavar="MODULE:OBJECT")
@@ -123,9 +156,13 @@ def worker(
         ),
     ] = None,
     metrics_address: Annotated[
-        str | None,
-        typer.Option(help="Serve Prometheus metrics on HOST:PORT.", metavar="HOST:PORT"),
-    ] = None,
+        str,
+        typer.Option(
+            help="Serve Prometheus metrics on HOST:PORT (0.0.0.0:PORT for a scraper in the "
+            "cluster); off to turn them off.",
+            metavar="HOST:PORT",
+        ),
+    ] = DEFAULT_METRICS_ADDRESS,
     log_level: Annotated[
         str, typer.Option(help="Logging level: DEBUG, INFO, WARNING or ERROR.", metavar="LEVEL")
     ] = "INFO",
@@ -148,8 +185,9 @@ def worker(
         raise typer.Exit(EXIT_BAD_TARGET) from None
     if namespace:
         found.namespace = namespace
-    if metrics_address:
-        found.settings = replace(found.settings, metrics_address=metrics_address)
+    address = _metrics_address(metrics_address)
+    if address is not None:
+        found.settings = replace(found.settings, metrics_address=address)
 
     from kontinue.kube import AsyncKubeClient
 

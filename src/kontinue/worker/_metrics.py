@@ -1,9 +1,12 @@
 """The worker's Prometheus metrics (SPEC §4), on their own registry per worker.
 
-``kontinue_executions_running`` (runs in memory now), ``kontinue_execution_latency`` (seconds
-from creation to the end, by function and phase), ``kontinue_executions_completed`` (ended
-executions by function and phase) and ``kontinue_execution_states`` (executions of the worker's
-group by phase, from the watch cache). Served on ``settings.metrics_address`` when set.
+The names and labels of Go kontinue's: ``kontinue_executions_running`` (runs in this worker's
+memory), ``kontinue_execution_latency_seconds`` (from creation to the end),
+``kontinue_executions_completed_total`` (ended executions) and ``kontinue_execution_states``
+(executions of the worker's group by phase, from the watch cache). Every series carries
+``namespace`` and ``worker`` (the worker group); per-execution ones ``function``, and ended
+ones ``result`` (Completed, Failed, Canceled or Skipped). Served on
+``settings.metrics_address`` when set (``kontinue worker`` serves 127.0.0.1:9090 by default).
 """
 
 from __future__ import annotations
@@ -31,39 +34,41 @@ class WorkerMetrics:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self.registry = CollectorRegistry(auto_describe=True)
+        where = ["namespace", "worker"]
         self.running = Gauge(
             "kontinue_executions_running",
             "Executions with a run in this worker's memory",
-            ["worker_group"],
+            where,
             registry=self.registry,
         )
         self.latency = Histogram(
-            "kontinue_execution_latency",
+            "kontinue_execution_latency_seconds",
             "Seconds from an execution's creation to its end",
-            ["function", "phase"],
+            ["function", *where, "result"],
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600),
             registry=self.registry,
         )
         self.completed_total = Counter(
             "kontinue_executions_completed",
-            "Executions that reached a terminal phase, by function and phase",
-            ["function", "phase"],
+            "Executions that reached a terminal phase, by function and result",
+            ["function", *where, "result"],
             registry=self.registry,
         )
         self.states = Gauge(
             "kontinue_execution_states",
-            "Executions of this worker group by phase (from the watch cache)",
-            ["worker_group", "phase"],
+            "Executions of this worker group by function and phase (from the watch cache)",
+            ["function", *where, "phase"],
             registry=self.registry,
         )
         self.events_dropped = Counter(
             "kontinue_events_dropped",
             "Kubernetes Events not recorded because too many were waiting to be written",
-            ["worker_group"],
+            where,
             registry=self.registry,
         )
-        self._phases: dict[str, str] = {}
-        self._tally: Tally[str] = Tally()
+        self._where = (engine.namespace, engine.group)
+        self._phases: dict[str, tuple[str, str]] = {}
+        self._tally: Tally[tuple[str, str]] = Tally()
         self._server: Any = None
         self._running: set[str] = set()
         self._children: dict[tuple[Any, ...], Any] = {}
@@ -97,26 +102,28 @@ class WorkerMetrics:
         return generate_latest(self.registry).decode()
 
     def event_dropped(self) -> None:
-        self._child(self.events_dropped, self._engine.group).inc()
+        self._child(self.events_dropped, *self._where).inc()
 
     def run_started(self, run: Run) -> None:
         self._running.add(run.name)
-        self._child(self.running, self._engine.group).set(len(self._running))
+        self._child(self.running, *self._where).set(len(self._running))
 
     def run_ended(self, run: Run) -> None:
         self._running.discard(run.name)
-        self._child(self.running, self._engine.group).set(len(self._running))
+        self._child(self.running, *self._where).set(len(self._running))
 
     def completed(self, run: Run, phase: ExecutionPhase) -> None:
         self.completed_name(run.definition.name, phase, run.raw)
 
     def completed_name(self, function: str, phase: ExecutionPhase, obj: JSON) -> None:
-        self._child(self.completed_total, function, phase.value).inc()
+        self._child(self.completed_total, function, *self._where, phase.value).inc()
         created = (obj.get("metadata") or {}).get("creationTimestamp")
         if created:
             started = datetime.fromisoformat(str(created))
             seconds = (self._engine.clock.now() - started).total_seconds()
-            self._child(self.latency, function, phase.value).observe(max(0.0, seconds))
+            self._child(self.latency, function, *self._where, phase.value).observe(
+                max(0.0, seconds)
+            )
 
     def execution_changed(self, event: str, obj: JSON) -> None:
         meta = obj.get("metadata") or {}
@@ -127,9 +134,12 @@ class WorkerMetrics:
         if before is not None:
             self._tally[before] -= 1
         if event != "DELETED":
+            function = str((obj.get("spec") or {}).get("function") or "")
             phase = str((obj.get("status") or {}).get("phase") or "Pending")
-            self._phases[name] = phase
-            self._tally[phase] += 1
+            self._phases[name] = (function, phase)
+            self._tally[(function, phase)] += 1
         for changed in (before, self._phases.get(name)):
             if changed is not None:
-                self._child(self.states, self._engine.group, changed).set(self._tally[changed])
+                function, phase = changed
+                gauge = self._child(self.states, function, *self._where, phase)
+                gauge.set(self._tally[changed])
