@@ -13,6 +13,7 @@ import fcntl
 import ipaddress
 import os
 import secrets
+import tempfile
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -134,11 +135,40 @@ def is_loopback(host: str) -> bool:
 
 
 def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to a new file readable by its owner only, renamed into place: whatever
+    was at ``path`` (a file another user can read, a symbolic link to somewhere else) is
+    replaced, never written through."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.chmod(path, 0o600)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+#: What the server keeps in its data directory (pods/ holds each pod's folder and logs).
+_PRIVATE_FILES = (
+    "state.db", "state.db-wal", "state.db-shm", "token", "kubeconfig", "lock", "ca.crt",
+    "server.crt", "server.key", "server.hosts", ".serving.crt", ".serving.key",
+)  # fmt: skip
+
+
+def _tighten(data_dir: Path) -> None:
+    """Make the data directory its owner's alone (0700), and the server's files in it 0600
+    and its pods/ folder 0700, as they should have been from the start (older versions left
+    0755 and 0644). Other files (in a directory shared with something else) are left alone."""
+    os.chmod(data_dir, 0o700)
+    for name in _PRIVATE_FILES:
+        path = data_dir / name
+        if path.is_file() and not path.is_symlink():
+            os.chmod(path, 0o600)
+    pods = data_dir / "pods"
+    if pods.is_dir() and not pods.is_symlink():
+        os.chmod(pods, 0o700)
 
 
 def kubeconfig_document(
@@ -214,7 +244,8 @@ class DevServer:
         if data_dir is None:
             return None
         try:
-            data_dir.mkdir(parents=True, exist_ok=True)
+            data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _tighten(data_dir)
             probe = data_dir / ".write-test"
             probe.write_text("ok")
             probe.unlink()
@@ -223,7 +254,8 @@ class DevServer:
                 f"the data directory {data_dir} is not writable ({exc.strerror}); "
                 "choose another with --data-dir or use --in-memory"
             ) from exc
-        lock = open(data_dir / "lock", "a+")  # noqa: SIM115 - held until stop()
+        lock_fd = os.open(data_dir / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+        lock = open(lock_fd, "a+")  # noqa: SIM115 - held until stop()
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
@@ -252,8 +284,6 @@ class DevServer:
     def _scratch_dir(self, data_dir: Path | None) -> Path:
         if data_dir is not None:
             return data_dir
-        import tempfile
-
         self._tmp = tempfile.TemporaryDirectory(prefix="kontinue-dev-")
         return Path(self._tmp.name)
 
@@ -271,6 +301,8 @@ class DevServer:
             hosts = tuple(dict.fromkeys(("127.0.0.1", "localhost", "::1", self.settings.host)))
             certs = ServingCertificates.load_or_create(scratch, hosts)
             self.token = self._token(data_dir)
+            if data_dir is not None:  # SQLite gives its WAL and shared memory the same mode
+                os.close(os.open(data_dir / "state.db", os.O_RDWR | os.O_CREAT, 0o600))
             store = Store(
                 data_dir / "state.db" if data_dir is not None else None,
                 history=self.settings.event_history,

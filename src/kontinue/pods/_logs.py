@@ -59,7 +59,7 @@ class LogWriter:
 
     def __post_init__(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.touch()
+        self.path.touch(mode=0o600)  # a container's output may hold its secrets
 
     def _notify(self) -> None:
         event, self.changed = self.changed, asyncio.Event()
