@@ -78,13 +78,30 @@ LogSource = Callable[[str, str, dict[str, str]], Awaitable[bytes | AsyncIterator
 
 @dataclass
 class RouteSettings:
-    """What the HTTP layer needs to know besides the registry."""
+    """What the HTTP layer needs to know besides the registry.
+
+    The connection limits keep clients that never finish (or never send) a request from
+    holding the server's sockets: kube-apiserver reads headers within 32 seconds and closes a
+    connection idle for 90.
+
+    Attributes:
+        header_timeout: Seconds a new connection has, once its TLS handshake is done (asyncio
+            bounds that at 60), to complete its first request's headers before it is closed.
+        keepalive_timeout: Seconds an idle keep-alive connection is kept.
+        max_connections: Open connections beyond this are closed as soon as they are accepted.
+        max_watches: Concurrent watches beyond this are answered 429 (clients retry after the
+            ``Retry-After`` second, as from an overloaded kube-apiserver).
+    """
 
     token: str
     server_address: str
     bookmark_interval: float = 60.0
     max_watch_seconds: float = 1800.0
     kubernetes_version: tuple[int, int] = (1, 37)
+    header_timeout: float = 32.0
+    keepalive_timeout: float = 90.0
+    max_connections: int = 512
+    max_watches: int = 256
 
 
 class RequestCounter:
@@ -187,6 +204,7 @@ class Api:
         self.log_source = log_source
         self._token = settings.token.encode()
         self.requests = RequestCounter()
+        self.watches = 0
 
     # Middleware ----------------------------------------------------------------------------
 
@@ -727,6 +745,14 @@ class Api:
         name: str | None,
         negotiated: Negotiated,
     ) -> web.StreamResponse:
+        if self.watches >= self.settings.max_watches:
+            raise ApiStatus(
+                429,
+                "TooManyRequests",
+                "Too many requests, please try again later.",
+                {"retryAfterSeconds": 1},
+                retry_after=1,
+            )
         query = request.query
         field_selector = query.get("fieldSelector", "")
         if name is not None:
@@ -783,6 +809,7 @@ class Api:
 
         if bookmarks:
             timers.append(loop.call_later(self.settings.bookmark_interval, tick))
+        self.watches += 1
         try:
             await response.prepare(request)
             while True:
@@ -806,6 +833,7 @@ class Api:
         except ConnectionResetError:
             pass
         finally:
+            self.watches -= 1
             for timer in timers:
                 timer.cancel()
             self.registry.unwatch(rt, watcher)
@@ -995,10 +1023,12 @@ def build_server(
     middleware chain would only add per-request cost on the hot path.
     """
     api = Api(registry, settings, log_source)
+    server: _BoundedServer
 
     def make_request(
         message: Any, payload: Any, protocol: Any, writer: Any, task: Any
     ) -> web.BaseRequest:
+        server.headers_read(protocol)
         return web.BaseRequest(
             message,
             payload,
@@ -1009,4 +1039,43 @@ def build_server(
             client_max_size=MAX_BODY_BYTES + 1,
         )
 
-    return web.Server(api.handle, request_factory=make_request, access_log=None)
+    server = _BoundedServer(
+        api.handle,
+        settings,
+        request_factory=make_request,
+        access_log=None,
+        keepalive_timeout=settings.keepalive_timeout,
+    )
+    return server
+
+
+class _BoundedServer(web.Server):
+    """aiohttp's server with a cap on connections and a deadline for the first headers."""
+
+    def __init__(self, handler: Any, settings: RouteSettings, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self.settings = settings
+        self._deadlines: dict[Any, asyncio.TimerHandle] = {}
+
+    def connection_made(self, handler: Any, transport: asyncio.Transport) -> None:
+        super().connection_made(handler, transport)
+        if len(self.connections) > self.settings.max_connections:
+            transport.abort()
+            return
+        loop = asyncio.get_running_loop()
+        self._deadlines[handler] = loop.call_later(
+            self.settings.header_timeout, self._too_slow, handler, transport
+        )
+
+    def headers_read(self, handler: Any) -> None:
+        deadline = self._deadlines.pop(handler, None)
+        if deadline is not None:
+            deadline.cancel()
+
+    def _too_slow(self, handler: Any, transport: asyncio.Transport) -> None:
+        self._deadlines.pop(handler, None)
+        transport.abort()
+
+    def connection_lost(self, handler: Any, exc: BaseException | None = None) -> None:
+        self.headers_read(handler)
+        super().connection_lost(handler, exc)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import errno
 import fcntl
 import ipaddress
@@ -104,6 +105,9 @@ class DevServerSettings:
             ``baseline`` by default, refuses privileged pods, host namespaces and host paths,
             not commands). So the server refuses to start with pods on a ``host`` that is not
             a loopback address.
+        limits: The HTTP layer's bounds on connections and watches (timeouts for headers and
+            idle connections, the number of connections and of watches); ``token`` and
+            ``server_address`` in it are ignored.
     """
 
     host: str = "127.0.0.1"
@@ -115,6 +119,9 @@ class DevServerSettings:
     bookmark_interval: float = 60.0
     run_jobs: bool = True
     run_pods: bool = True
+    limits: RouteSettings = field(
+        default_factory=lambda: RouteSettings(token="", server_address="")
+    )
 
     @classmethod
     def ephemeral(cls, **overrides: Any) -> DevServerSettings:
@@ -331,7 +338,8 @@ class DevServer:
 
     async def _listen(self, ssl_context: Any, log_source: LogSource | None) -> None:
         host = self.settings.host
-        routes = RouteSettings(
+        routes = dataclasses.replace(
+            self.settings.limits,
             token=self.token,
             server_address=f"{host}:{self.settings.port}",
             bookmark_interval=self.settings.bookmark_interval,
