@@ -820,6 +820,7 @@ class Api:
                     if item is None:
                         closed = True
                         break
+                    watcher.taken(item)
                     chunk.append(
                         item or encode("BOOKMARK", self.registry.bookmark(rt, version), b"")
                     )

@@ -110,10 +110,19 @@ class Store:
     """Objects and their change log, in SQLite (a file, or memory for throwaway servers)."""
 
     def __init__(
-        self, path: Path | None, *, history: int = 100_000, max_object_bytes: int = 1_572_864
+        self,
+        path: Path | None,
+        *,
+        history: int = 100_000,
+        history_bytes: int = 256 * 1024 * 1024,
+        max_object_bytes: int = 1_572_864,
     ) -> None:
+        """``history`` changes are kept, and no more than ``history_bytes`` of them (each
+        change holds the object after and before it): many updates of large objects compact
+        the log early, so memory (for an in-memory store) and disk stay bounded by bytes."""
         self.path = path
         self.history = history
+        self.history_bytes = history_bytes
         self.max_object_bytes = max_object_bytes
         target = str(path) if path is not None else ":memory:"
         self._db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
@@ -145,6 +154,16 @@ class Store:
         meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
         self.rv: int = max(rv, int(meta.get("rv", 0)))
         self.compacted_rv: int = int(meta.get("compacted", 0))
+        self._logged_bytes: int = self._event_bytes(self.compacted_rv, self.rv)
+
+    def _event_bytes(self, after: int, up_to: int) -> int:
+        """Bytes held by the logged changes with ``after < rv <= up_to``."""
+        row = self._db.execute(
+            "SELECT coalesce(sum(length(data) + coalesce(length(prev), 0)), 0) FROM events"
+            " WHERE rv > ? AND rv <= ?",
+            (after, up_to),
+        ).fetchone()
+        return int(row[0])
 
     def close(self) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('rv', ?)", (self.rv,))
@@ -242,11 +261,14 @@ class Store:
         )
 
     def _committed(self, change: Change) -> Change:
+        self._logged_bytes += len(change.raw) + len(change.prev_raw or b"")
         self._writes_since_compaction += 1
         if self._writes_since_compaction >= max(1000, self.history // 20):
             self._writes_since_compaction = 0
             if self.rv - self.compacted_rv > self.history:
                 self.compact(self.rv - self.history)
+        if self._logged_bytes > self.history_bytes:
+            self._compact_bytes(self._logged_bytes - self.history_bytes * 3 // 4)
         for listener in list(self._listeners):
             listener(change)
         return change
@@ -282,11 +304,26 @@ class Store:
 
     # History -------------------------------------------------------------------------------
 
+    def _compact_bytes(self, excess: int) -> None:
+        """Forget the oldest events until at least ``excess`` bytes are freed."""
+        freed = 0
+        up_to = self.compacted_rv
+        for rv, size in self._db.execute(
+            "SELECT rv, length(data) + coalesce(length(prev), 0) FROM events WHERE rv > ?"
+            " ORDER BY rv",
+            (self.compacted_rv,),
+        ).fetchall():
+            up_to, freed = rv, freed + size
+            if freed >= excess:
+                break
+        self.compact(up_to)
+
     def compact(self, up_to: int) -> None:
         """Forget events with ``rv <= up_to``; watching or paging from there becomes a 410."""
         up_to = min(up_to, self.rv)
         if up_to <= self.compacted_rv:
             return
+        self._logged_bytes -= self._event_bytes(self.compacted_rv, up_to)
         self._db.execute("BEGIN IMMEDIATE")
         self._db.execute("DELETE FROM events WHERE rv <= ?", (up_to,))
         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('compacted', ?)", (up_to,))

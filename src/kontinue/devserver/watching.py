@@ -19,14 +19,26 @@ from kontinue.kube.selectors import FieldSelector, LabelSelector
 from .resources import ResourceType
 from .storage import Change
 
-__all__ = ["WatchHub", "Watcher"]
+__all__ = ["WATCHER_BYTE_BUDGET", "WatchHub", "Watcher"]
 
 JSON = dict[str, Any]
 Encoder = Callable[[str, JSON, bytes], bytes]
 
 
+#: Bytes of encoded events a watcher may have waiting beyond its initial events: a client that
+#: reads slower than changes arrive is cut off (it relists), as kube-apiserver ends a watcher
+#: whose buffer stays full, instead of the server holding its backlog without bound.
+WATCHER_BYTE_BUDGET = 16 * 1024 * 1024
+
+
 class Watcher:
-    """One watch stream: a filter, an encoder and a queue of encoded lines."""
+    """One watch stream: a filter, an encoder and a queue of encoded lines.
+
+    Its initial events (the current objects, or the changes since the requested version) are
+    queued without limit: they are bounded by what the store holds. Once it is live (added to
+    the hub), more than ``queue_limit`` waiting events or ``byte_budget`` waiting bytes beyond
+    those close it. The reader reports each line it takes with :meth:`taken`.
+    """
 
     def __init__(
         self,
@@ -37,6 +49,7 @@ class Watcher:
         fields: FieldSelector | None,
         encode: Encoder,
         queue_limit: int = 10_000,
+        byte_budget: int = WATCHER_BYTE_BUDGET,
     ) -> None:
         self.rt = rt
         self.namespace = namespace
@@ -45,7 +58,23 @@ class Watcher:
         self.encode = encode
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         self.queue_limit = queue_limit
+        self.byte_budget = byte_budget
         self.overflowed = False
+        self.queued_bytes = 0
+        self._live = False
+        self._byte_limit = 0
+        self._count_limit = 0
+
+    def go_live(self) -> None:
+        """From now on the backlog is bounded (beyond the initial events still queued)."""
+        self._live = True
+        self._byte_limit = self.queued_bytes + self.byte_budget
+        self._count_limit = self.queue.qsize() + self.queue_limit
+
+    def taken(self, line: bytes | None) -> None:
+        """The reader took ``line`` off the queue."""
+        if line:
+            self.queued_bytes -= len(line)
 
     def matches(self, obj: JSON | None) -> bool:
         if obj is None:
@@ -63,11 +92,16 @@ class Watcher:
         """Queue one event; a watcher that falls too far behind is closed (clients re-watch)."""
         if self.overflowed:
             return
-        if self.queue.qsize() >= self.queue_limit:
+        line = self.encode(kind, obj, raw)
+        if self._live and (
+            self.queue.qsize() >= self._count_limit
+            or self.queued_bytes + len(line) > self._byte_limit
+        ):
             self.overflowed = True
             self.queue.put_nowait(None)
             return
-        self.queue.put_nowait(self.encode(kind, obj, raw))
+        self.queued_bytes += len(line)
+        self.queue.put_nowait(line)
 
     def offer(self, change: Change) -> None:
         """Filter a committed change into this stream."""
@@ -98,6 +132,7 @@ class WatchHub:
         self._watchers: dict[str, set[Watcher]] = {}
 
     def add(self, storage_key: str, watcher: Watcher) -> None:
+        watcher.go_live()
         self._watchers.setdefault(storage_key, set()).add(watcher)
 
     def remove(self, storage_key: str, watcher: Watcher) -> None:
