@@ -14,6 +14,7 @@ import fcntl
 import ipaddress
 import os
 import secrets
+import sqlite3
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -274,6 +275,28 @@ class DevServer:
         self._lock_file = lock
         return data_dir
 
+    def _open_store(self, data_dir: Path | None) -> Store:
+        """The store, in ``data_dir/state.db`` (created 0600) or in memory; a database that
+        cannot be read is a :class:`DevServerError` saying what to do, never a silent start
+        from nothing."""
+        if data_dir is None:
+            return Store(None, history=self.settings.event_history)
+        path = data_dir / "state.db"
+        advice = f"move it away to start afresh, or choose another --data-dir than {data_dir}"
+        try:
+            # SQLite gives its WAL and shared memory the database's mode
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            if path.stat().st_size == 0:  # SQLite would take it for a new, empty database
+                raise DevServerError(
+                    f"the database {path} is empty (0 bytes): it was truncated or replaced, "
+                    f"and starting from it would lose every object; {advice}"
+                ) from None
+        try:
+            return Store(path, history=self.settings.event_history)
+        except (sqlite3.DatabaseError, ValueError) as exc:  # ValueError: a row is not JSON
+            raise DevServerError(f"the database {path} cannot be read ({exc}); {advice}") from exc
+
     def _token(self, data_dir: Path | None) -> str:
         if self.settings.token:
             return self.settings.token
@@ -308,12 +331,7 @@ class DevServer:
             hosts = tuple(dict.fromkeys(("127.0.0.1", "localhost", "::1", self.settings.host)))
             certs = ServingCertificates.load_or_create(scratch, hosts)
             self.token = self._token(data_dir)
-            if data_dir is not None:  # SQLite gives its WAL and shared memory the same mode
-                os.close(os.open(data_dir / "state.db", os.O_RDWR | os.O_CREAT, 0o600))
-            store = Store(
-                data_dir / "state.db" if data_dir is not None else None,
-                history=self.settings.event_history,
-            )
+            store = self._open_store(data_dir)
             self._store = store
             self._registry = Registry(store, self.clock)
             self._bootstrap()
