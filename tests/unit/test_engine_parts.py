@@ -10,12 +10,18 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from kontinue.api import ChildPolicy, ExecutionPhase, ExecutionStep, StepKind, StepState
+from kontinue.api import (
+    ChildPolicy,
+    ExecutionPhase,
+    ExecutionStep,
+    StepKind,
+    StepState,
+    conditions_for,
+)
 from kontinue.clock import ManualClock
 from kontinue.sdk import ValidationFailed
 from kontinue.sdk._functions import define, function_def
 from kontinue.worker._runs import resource_name, steps_to_clear
-from kontinue.worker._status import conditions_for
 from kontinue.worker._timers import Timers
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)

@@ -15,10 +15,16 @@ from kontinue.sdk import (
 
 
 def test_plain_exceptions_are_retryable_execution_errors() -> None:
-    record = error_record(KeyError("missing"))
-    assert record == ExecutionError(
-        kind=ErrorKind.EXECUTION, message="KeyError: 'missing'", retryable=True
+    try:
+        raise KeyError("missing")
+    except KeyError as error:
+        record = error_record(error)
+    assert record.model_copy(update={"traceback": None}) == ExecutionError(
+        kind=ErrorKind.EXECUTION, message="KeyError: 'missing'", retryable=True, type="KeyError"
     )
+    assert record.traceback is not None
+    assert record.traceback.endswith("KeyError: 'missing'")
+    assert 'raise KeyError("missing")' in record.traceback
     assert error_record(RuntimeError()).message == "RuntimeError"
 
 

@@ -122,6 +122,8 @@ class StepKind(StrEnum):
     JOB = "job"
     POD = "pod"
     SCRIPT = "script"
+    VERSION = "version"
+    """A marker: the run took the new path of ``ktx.version(change)`` here."""
 
 
 class StepState(StrEnum):
@@ -328,6 +330,8 @@ class ExecutionStatus(KontinueModel):
     """Previous attempts, oldest first."""
     resumptions: int = Field(default=0, ge=0)
     """How many times the function was replayed (after a wait or a worker change)."""
+    code_version: str | None = Field(default=None, max_length=128)
+    """The code version of the worker that started the current attempt (``WorkerSettings``)."""
     started_at: Time | None = None
     """When the first attempt started (the overall timeout counts from here)."""
     attempt_started_at: Time | None = None

@@ -181,6 +181,7 @@ class Engine(Protocol):
     async def child(self, claim: StepClaim, request: ChildRequest) -> Any: ...
     async def suspend(self, claim: StepClaim, request: SuspendRequest) -> Any: ...
     async def store(self, claim: StepClaim, compute: Callable[[], Any]) -> Any: ...
+    def mark_version(self, claim: StepClaim) -> None: ...
     async def poll(
         self,
         claim: StepClaim,
@@ -372,6 +373,30 @@ class ExecutionContext:
             schema = with_property_order(TypeAdapter(data).json_schema())
         request = SuspendRequest(message=message, schema=schema)
         return self._typed(self._engine.suspend(claim, request), data, "the resume data")
+
+    def version(self, change: str) -> bool:
+        """Whether this run takes the new path of a code change called ``change``.
+
+        Guard a change to a workflow's durable calls with it, so that executions started on
+        the old code replay unchanged::
+
+            if ktx.version("express-shipping"):
+                await ktx.execute(ship_express, order)
+            else:
+                await ktx.execute(ship, order)
+
+        True for executions that reach this point on code that has it (a marker step is
+        recorded, so their replays take the new path too); False for executions that passed
+        this point before the change (they recorded another call here). Once no execution of
+        the old path is left, remove the old branch and keep the call (or remove both, new
+        executions no longer record the marker then).
+        """
+        claim = self._engine.ledger.version(change)
+        if claim is None:
+            return False
+        if claim.recorded is None:
+            self._engine.mark_version(claim)
+        return True
 
     def store(
         self,
@@ -619,6 +644,13 @@ class SyncExecutionContext:
     ) -> Any:
         """See :meth:`ExecutionContext.suspend`."""
         return self._wait(self._context.suspend(message, data=data, step=step))
+
+    def version(self, change: str) -> bool:
+        """See :meth:`ExecutionContext.version`."""
+        return self._wait(self._version(change))
+
+    async def _version(self, change: str) -> bool:
+        return self._context.version(change)  # on the loop, where the run records its steps
 
     def store(self, compute: Callable[[], T], *, step: str | None = None, type: Any = None) -> T:
         """See :meth:`ExecutionContext.store`."""

@@ -87,6 +87,26 @@ class StepLedger:
         self._recorded = dict(recorded or {})
         self._counter = 0
         self._claimed: set[str] = set()
+        self.diverged: NonDeterminismError | None = None
+        """The first mismatch of this run: every later claim raises it again, so workflow code
+        that catches it cannot go on past it (the worker parks the execution)."""
+
+    def version(self, change: str) -> StepClaim | None:
+        """Where ``ktx.version(change)`` is called: the claim of its marker when the run takes
+        the new path (it recorded the marker before, or no step was recorded here yet: the run
+        is past its history), None when an older run recorded another call here (the old path;
+        no step is claimed)."""
+        if not _STEP_NAME.match(change):
+            raise ValueError(
+                f"invalid change name {change!r}: use 1-63 letters, digits, '-', '_' or '.', "
+                "starting and ending with a letter or digit"
+            )
+        recorded = self._recorded.get(str(self._counter))
+        if recorded is not None and not (
+            recorded.kind == StepKind.VERSION and recorded.name == change
+        ):
+            return None
+        return self.claim(StepKind.VERSION, change)
 
     def claim(
         self, kind: StepKind, target: str | None = None, *, name: str | None = None
@@ -104,6 +124,8 @@ class StepLedger:
                     "are the automatic step numbers)"
                 )
             step_id = name
+        if self.diverged is not None:
+            raise self.diverged
         if step_id in self._claimed:
             raise DuplicateStepName(
                 f"the step name {step_id!r} is used twice in one run; give each durable call "
@@ -116,12 +138,14 @@ class StepLedger:
         ):
             was = f"{recorded.kind.value}({recorded.name or ''})"
             now = f"{kind.value}({target or ''})"
-            raise NonDeterminismError(
+            self.diverged = NonDeterminismError(
                 f"step {step_id} was recorded as {was} but the workflow now calls {now} there: "
-                "its code changed since the execution started, or it depends on something "
-                "that is not replayed (time, randomness, I/O outside ktx)",
+                "its code changed since the execution started (guard the change with "
+                "ktx.version()), or it depends on something that is not replayed (time, "
+                "randomness, I/O outside ktx)",
                 details={"step": step_id, "recorded": was, "called": now},
             )
+            raise self.diverged
         return StepClaim(step_id, kind, target, recorded)
 
     @property

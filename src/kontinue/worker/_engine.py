@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import inspect
 import logging
 from collections import OrderedDict
 from collections.abc import Coroutine
@@ -79,6 +81,20 @@ def _phase(obj: JSON) -> str:
     return str((obj.get("status") or {}).get("phase") or ExecutionPhase.PENDING.value)
 
 
+def code_version_of(functions: dict[str, FunctionDef]) -> str:
+    """A worker's code version when none is given: a hash of its functions' source (their
+    bytecode where the source cannot be read), so a changed workflow changes it."""
+    digest = hashlib.sha256()
+    for name in sorted(functions):
+        fn = functions[name].fn
+        try:
+            code = inspect.getsource(fn).encode()
+        except (OSError, TypeError):
+            code = getattr(getattr(fn, "__code__", None), "co_code", b"")
+        digest.update(name.encode() + b"\0" + code + b"\0")
+    return digest.hexdigest()[:12]
+
+
 def _labels(obj: JSON) -> dict[str, str]:
     return (obj.get("metadata") or {}).get("labels") or {}
 
@@ -113,6 +129,7 @@ class Engine:
         self.group = worker.group
         self.identity = worker.identity
         self.functions: dict[str, FunctionDef] = dict(worker.functions)
+        self.code_version = self.settings.code_version or code_version_of(self.functions)
         self.client = client
         self.namespace = namespace
         self.threads = ThreadPoolExecutor(
@@ -168,6 +185,8 @@ class Engine:
         )
         self.runs: dict[str, Run] = {}
         self._parked: dict[str, _Parked] = {}
+        self._stalled: set[str] = set()
+        """Executions whose replay no longer matched this worker's code: left as they are."""
         self._events_pending = 0
         self._backlogged: dict[str, None] = {}
         """New executions waiting for the client's backlog to shrink (see _hold_for_backlog)."""
@@ -513,6 +532,17 @@ class Engine:
             self.spawn(self.semaphores.release(name, gates), f"kontinue-release:{name}")
         self._unthrottle()
 
+    def stalled(self, run: Run, message: str) -> None:
+        """A replay no longer matched its history: leave the execution as it is (a worker of
+        matching code resumes it; cancel and skip still end it)."""
+        if self.runs.get(run.name) is run:
+            del self.runs[run.name]
+        self._blocked.pop(run.name, None)
+        self._stalled.add(run.name)
+        self.metrics.run_ended(run)
+        _log.error("execution %s (function %s) %s", run.name, run.definition.name, message)
+        self.record_event(run.raw, "Warning", "NonDeterminism", message)
+
     def abandoned(self, run: Run, *, replay: bool) -> None:
         """A run stopped without recording an outcome: another worker took over, or the API
         failed (then the execution is replayed after a pause, in real time)."""
@@ -651,6 +681,7 @@ class Engine:
         run = self.runs.get(name)
         if obj is None or (obj.get("metadata") or {}).get("deletionTimestamp"):
             self._parked.pop(name, None)
+            self._stalled.discard(name)
             if run is not None:
                 del self.runs[name]
                 self._blocked.pop(name, None)
@@ -663,6 +694,7 @@ class Engine:
         status = execution.status
         now = self.clock.now()
         if execution.is_terminal:
+            self._stalled.discard(name)
             if execution.rerun_requested and status.phase in RERUNNABLE_PHASES:
                 await self._rerun(execution)
             return
@@ -718,6 +750,24 @@ class Engine:
             return
         if definition is None:
             await self._unknown_function(execution, obj)
+            return
+        if name in self._stalled:
+            return
+        started_on = status.code_version
+        if (
+            not self.settings.run_other_versions
+            and started_on is not None
+            and started_on != self.code_version
+            and status.phase not in (ExecutionPhase.PENDING, ExecutionPhase.BACKOFF)
+        ):
+            await self._write_status(
+                execution,
+                {
+                    "message": f"waiting for a worker of code version {started_on} (this "
+                    f"worker runs {self.code_version} and leaves other versions' executions)"
+                },
+                only_if_changed=True,
+            )
             return
         if self.settings.max_concurrent_runs is not None and self._free_run_slots() <= 0:
             self._throttled[name] = None

@@ -75,6 +75,7 @@ from kontinue.sdk.errors import (
     ExecutionTimedOut,
     InfrastructureError,
     InternalError,
+    NonDeterminismError,
     ValidationFailed,
     WorkflowError,
     error_record,
@@ -173,6 +174,7 @@ class Run:
             )
             if status.started_at is None:
                 self.patch["startedAt"] = format_time(now)
+            self.patch["codeVersion"] = engine.code_version
             self._execution.status.attempt = self.attempt
             self._execution.status.attempt_started_at = now
             self._execution.status.started_at = status.started_at or now
@@ -293,15 +295,22 @@ class Run:
                     "(a ConfigMap, object storage) and return a reference to it"
                 )
         except Parked:
-            await self._flush()
-            self.engine.parked(self)
-            return
+            if self.ledger.diverged is None:
+                await self._flush()
+                self.engine.parked(self)
+                return
         except Exception as error:
+            if self.ledger.diverged is not None:
+                await self._stall(self.ledger.diverged)
+                return
             record = error_record(error)
             self.logger.warning(
                 "attempt %d failed: %s", self.attempt, record.message, exc_info=error
             )
             await self._failed(record)
+            return
+        if self.ledger.diverged is not None:  # the workflow caught it and went on
+            await self._stall(self.ledger.diverged)
             return
         try:
             await self._finish(ExecutionPhase.COMPLETED, result=result)
@@ -309,6 +318,39 @@ class Run:
             for key in ("result", "finishedAt", "phase"):
                 self.patch.pop(key, None)
             await self._failed(rejected.to_record())
+
+    async def _stall(self, error: NonDeterminismError) -> None:
+        """Park the execution where it is: its replay no longer matches what it recorded (the
+        code changed). Nothing recorded is lost or canceled; its phase stays, a Stalled
+        condition and an Event say why, and a worker with matching code resumes it."""
+        self._ending = True
+        now = self.now()
+        message = (
+            f"stalled on code version {self.engine.code_version}: {error.message}; deploy code "
+            "that matches its history and it resumes by itself"
+        )
+        patch, self.patch = self.patch, {}
+        phase = ExecutionPhase(patch.get("phase") or self.persisted.get("phase") or "Pending")
+        generation = int(self.raw["metadata"].get("generation") or 1)
+        conditions = conditions_for(
+            phase, message, self.persisted.get("conditions") or [], now, generation
+        )
+        conditions.append(
+            {
+                "type": "Stalled",
+                "status": "True",
+                "reason": "NonDeterminism",
+                "message": message,
+                "lastTransitionTime": format_time(now),
+                "observedGeneration": generation,
+            }
+        )
+        patch.update(message=message, conditions=conditions, observedGeneration=generation)
+        self.waits.clear()
+        try:
+            await self._write(patch)
+        finally:
+            self.engine.stalled(self, message)
 
     async def _call_sync(self, context: ExecutionContext, arguments: Any) -> Any:
         loop = asyncio.get_running_loop()
@@ -897,6 +939,18 @@ class Run:
             },
             "spec": spec,
         }
+
+    def mark_version(self, claim: StepClaim) -> None:
+        """Record that this run took the new path of ``ktx.version(change)``: its replays
+        find the marker and take it again (written with the next write, as a store's value)."""
+        step = ExecutionStep(
+            kind=StepKind.VERSION,
+            name=claim.target,
+            state=StepState.DONE,
+            attempt=self.attempt,
+            started_at=self.now(),
+        )
+        self._record(claim.id, step)
 
     async def store(self, claim: StepClaim, compute: Callable[[], Any]) -> Any:
         """Record the call, then make it, then record its value. A call whose outcome a crash

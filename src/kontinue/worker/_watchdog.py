@@ -103,13 +103,15 @@ class LoopWatchdog:
                 stalled = (self._beat, blocker)
                 _log.warning("%s", _blocking_message(blocker, late))
             elif stalled is not None and late <= self.threshold:
-                began, blocker = stalled
+                _ran_again(*stalled, self._beat)
                 stalled = None
-                length = self._beat - began
-                who = f"execution {blocker.execution}" if blocker.execution else "the code"
-                _log.warning(
-                    "the worker's event loop ran again after %.1f s blocked by %s", length, who
-                )
+        if stalled is not None:  # stopping: the loop runs again (it is what stops us)
+            _ran_again(*stalled, time.monotonic())
+
+
+def _ran_again(began: float, blocker: Blocker, again: float) -> None:
+    who = f"execution {blocker.execution}" if blocker.execution else "the code"
+    _log.warning("the worker's event loop ran again after %.1f s blocked by %s", again - began, who)
 
 
 def _blocking_message(blocker: Blocker, late: float) -> str:

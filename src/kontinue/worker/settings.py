@@ -46,6 +46,12 @@ class WorkerSettings:
         max_pending_events: Events waiting to be written beyond which new ones are dropped
             (and counted in ``kontinue_events_dropped``), so that under a backlog of writes
             they do not delay the ones that make progress (500: a second of the client's rate).
+        code_version: The version of the workflow code this worker runs, recorded on each
+            execution it starts (``status.codeVersion``) and named when a replay no longer
+            matches; None derives it from the source of the worker's functions (a hash).
+        run_other_versions: Whether this worker also runs executions started on another code
+            version (True). False leaves them waiting, with a message, for a worker of their
+            version (e.g. a deployment of the old code during a rollout).
         blocked_loop_warning: Seconds the worker's event loop may be blocked (by a blocking
             call in an ``async def`` workflow) before a warning names the execution and the
             line (1.0); None turns the watchdog off.
@@ -61,6 +67,8 @@ class WorkerSettings:
     sync_threads: int = 32
     status_delay: float = 0.5
     unknown_function_grace: float = 10.0
+    code_version: str | None = None
+    run_other_versions: bool = True
     blocked_loop_warning: float | None = 1.0
     retry_delay: float = 2.0
     sharding: bool = False
