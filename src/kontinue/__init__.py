@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from kontinue.api import ExecutionRetry, ExecutionTimeout, ExecutionTTL
+    from kontinue.api import ExecutionPhase, ExecutionRetry, ExecutionTimeout, ExecutionTTL
     from kontinue.sdk import (
         ChildCanceled,
         ChildFailed,
@@ -42,6 +42,7 @@ __all__ = [
     "ChildCanceled",
     "ChildFailed",
     "ExecutionContext",
+    "ExecutionPhase",
     "ExecutionRetry",
     "ExecutionTTL",
     "ExecutionTimedOut",
@@ -59,6 +60,7 @@ __all__ = [
 ]
 
 _HOMES = {
+    "ExecutionPhase": "kontinue.api",
     "ExecutionRetry": "kontinue.api",
     "ExecutionTTL": "kontinue.api",
     "ExecutionTimeout": "kontinue.api",

@@ -314,7 +314,7 @@ def test_logs_of_an_execution_are_the_logs_of_its_jobs(cli: Cli) -> None:
 
 def test_a_sleep_that_ran_out_is_elapsed_and_a_waiting_one_has_a_phase(cli: Cli) -> None:
     name = cli.env.execute("nap")
-    suspension = cli.env.wait_for_suspension(name).metadata.name
+    suspension = cli.env.wait_for_suspension(name, kind="Sleep").metadata.name
     assert suspension is not None
     # kubectl get suspensions shows .status.phase: it is there from the start
     stored = cli.env.client.get(SUSPENSIONS, suspension)

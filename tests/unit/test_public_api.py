@@ -144,6 +144,7 @@ def test_engine_exports() -> None:
             "ChildCanceled",
             "ChildFailed",
             "ExecutionContext",
+            "ExecutionPhase",
             "ExecutionRetry",
             "ExecutionTTL",
             "ExecutionTimedOut",
@@ -171,3 +172,17 @@ def test_importing_kontinue_is_cheap() -> None:
     probe = "import sys, kontinue; print('kontinue.worker' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_the_testing_package_works_without_pytest() -> None:
+    """pytest comes with the ``testing`` extra; WorkflowEnvironment does not need it."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; sys.modules['pytest'] = None\n"
+        "from kontinue.testing import TestServer, WorkflowEnvironment\n"
+        "print('ok')"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.stdout.strip() == "ok", result.stderr

@@ -8,11 +8,13 @@ and a test asks for ``kontinue_env``::
             name = kontinue_env.execute(deploy, DeployArgs(env="prod"))
             done = kontinue_env.wait(name, skip_sleeps=True)
         assert done.status.phase == "Completed"
+
+The fixtures need pytest (``pip install 'kontinue[testing]'``); :class:`WorkflowEnvironment`
+itself does not.
 """
 
 from ._accounts import Identities, identities, service_account_kubeconfig
-from ._environment import RunningWorker, WorkflowEnvironment, eventually
-from .plugin import TestServer
+from ._environment import RunningWorker, TestServer, WorkflowEnvironment, eventually
 
 __all__ = [
     "Identities",

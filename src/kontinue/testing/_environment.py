@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -26,6 +26,7 @@ from kontinue.api import (
     ExecutionRetry,
     ExecutionTimeout,
     Suspension,
+    SuspensionKind,
     format_time,
     labels,
 )
@@ -36,7 +37,7 @@ from kontinue.worker import Worker, WorkerSettings
 
 from ._accounts import Identities
 
-__all__ = ["RunningWorker", "WorkflowEnvironment", "eventually"]
+__all__ = ["RunningWorker", "TestServer", "WorkflowEnvironment", "eventually"]
 
 T = TypeVar("T")
 
@@ -55,6 +56,18 @@ def eventually(
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what} not met within {timeout} s")
         time.sleep(0.02)
+
+
+@dataclass(frozen=True)
+class TestServer:
+    """The session's API server: where its kubeconfig is, and the clock the workers use
+    (which the embedded dev server shares; a cluster keeps its own)."""
+
+    __test__ = False  # not a test class, despite the name
+
+    kubeconfig: str
+    clock: ManualClock
+    embedded: bool = True
 
 
 EXECUTIONS = "executions.kontinue.cloud"
@@ -291,15 +304,29 @@ class WorkflowEnvironment:
         if earliest > self.clock.now():
             self.clock.set(earliest)
 
-    def wait_for_suspension(self, execution: str, *, timeout: float = 10.0) -> Suspension:
-        """The first waiting Suspension of ``execution``, once there is one."""
+    def wait_for_suspension(
+        self,
+        execution: str,
+        *,
+        kind: SuspensionKind | str | None = SuspensionKind.MANUAL,
+        timeout: float = 10.0,
+    ) -> Suspension:
+        """The first waiting Suspension of ``execution``, once there is one: by default one
+        that waits for a client (``ktx.suspend``, an approval), not a durable sleep; ``kind``
+        ``Sleep`` for a sleep, None for either."""
+        wanted = SuspensionKind(kind) if kind is not None else None
         deadline = time.monotonic() + timeout
         while True:
-            waiting = [s for s in self.suspensions(execution) if s.is_waiting]
+            waiting = [
+                s
+                for s in self.suspensions(execution)
+                if s.is_waiting and (wanted is None or s.spec.kind == wanted)
+            ]
             if waiting:
                 return waiting[0]
             if time.monotonic() > deadline:
-                raise TimeoutError(f"execution {execution} did not suspend within {timeout}s")
+                what = f"{wanted.value} suspension" if wanted else "suspension"
+                raise TimeoutError(f"execution {execution} had no waiting {what} within {timeout}s")
             time.sleep(0.01)
 
     # Client requests (plain API writes, as any client makes them) -------------------------

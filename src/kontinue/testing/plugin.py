@@ -11,6 +11,9 @@ Fixtures:
 ``kontinue_env``
     A :class:`~kontinue.testing.WorkflowEnvironment` in a fresh namespace, closed (workers
     stopped, namespace deleted) after the test.
+
+pytest comes with the ``testing`` extra (``pip install 'kontinue[testing]'``); the rest of
+:mod:`kontinue.testing` works without it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -26,7 +28,7 @@ import pytest
 from kontinue.clock import ManualClock
 
 from ._accounts import authorizes, identities
-from ._environment import WorkflowEnvironment
+from ._environment import TestServer, WorkflowEnvironment
 
 __all__ = ["TestServer", "kontinue_env", "kontinue_server", "pytest_addoption"]
 
@@ -47,18 +49,6 @@ def cluster_kubeconfig(config: pytest.Config) -> str | None:
     """The kubeconfig of the cluster the session runs against, or None for the dev server."""
     value = config.getoption("--kontinue-kubeconfig")
     return str(value) if value else None
-
-
-@dataclass(frozen=True)
-class TestServer:
-    """The session's API server: where its kubeconfig is, and the clock the workers use
-    (which the embedded dev server shares; a cluster keeps its own)."""
-
-    __test__ = False  # not a test class, despite the name
-
-    kubeconfig: str
-    clock: ManualClock
-    embedded: bool = True
 
 
 @pytest.fixture(scope="session")
