@@ -46,3 +46,65 @@ def test_dev_runs_the_example_worker(tmp_path: Path, kubectl_binary: str) -> Non
         assert "hello" in functions
     finally:
         server.terminate()
+
+
+BLOCKING_WORKER = """
+import time
+from pathlib import Path
+
+import kontinue
+
+worker = kontinue.Worker(group="blocking")
+HERE = Path(__file__).parent
+
+
+@worker.function("blocker")
+async def blocker(ktx: kontinue.ExecutionContext) -> str:
+    (HERE / "started").touch()
+    while not (HERE / "release").exists():  # the mistake: blocking the worker's loop
+        time.sleep(0.05)
+    return "released"
+"""
+
+
+@pytest.mark.timeout(90)
+def test_a_workflow_blocking_its_loop_does_not_stall_the_dev_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server shared the workers' loop: kubectl create took 18 s while a workflow blocked."""
+    from kontinue.kube import KubeClient
+
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "blocking_worker.py").write_text(BLOCKING_WORKER)
+    monkeypatch.setenv("PYTHONPATH", str(code))
+    server = ServerProcess(tmp_path / "data", "--worker", "blocking_worker:worker").start()
+    try:
+        with KubeClient.from_kubeconfig(server.kubeconfig, namespace="default") as client:
+            client.create(
+                {
+                    "apiVersion": "kontinue.cloud/v1alpha1",
+                    "kind": "Execution",
+                    "metadata": {"name": "stuck"},
+                    "spec": {"function": "blocker"},
+                }
+            )
+            deadline = time.monotonic() + 30
+            while not (code / "started").exists():
+                assert time.monotonic() < deadline, server.output
+                time.sleep(0.05)
+            # The workflow holds the workers' loop until "release" exists: the server answers.
+            client.create(
+                {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "while-blocked"}}
+            )
+            assert client.get("configmaps", "while-blocked")["metadata"]["name"]
+            assert not (code / "release").exists()
+            (code / "release").touch()
+            while (
+                client.get("executions.kontinue.cloud", "stuck").get("status", {}).get("phase")
+                != "Completed"
+            ):
+                assert time.monotonic() < deadline + 30
+                time.sleep(0.1)
+    finally:
+        server.terminate()

@@ -15,6 +15,7 @@ from kontinue.devserver import (
     DevServer,
     DevServerError,
     DevServerSettings,
+    DevServerThread,
     default_data_dir,
 )
 from kontinue.installing import install_crds_async
@@ -111,6 +112,16 @@ def dev(
         raise typer.Exit(EXIT_CANNOT_START) from None
 
 
+def new_loop() -> asyncio.AbstractEventLoop:
+    """A uvloop event loop (asyncio's where uvloop is missing)."""
+    try:
+        import uvloop
+
+        return uvloop.new_event_loop()
+    except ImportError:  # pragma: no cover - uvloop is installed everywhere we support
+        return asyncio.new_event_loop()
+
+
 def run_loop(main: object) -> None:
     """Run ``main`` on uvloop (asyncio's loop where uvloop is missing)."""
     try:
@@ -122,8 +133,19 @@ def run_loop(main: object) -> None:
 
 
 async def _serve(settings: DevServerSettings, workers: list[Worker]) -> None:
-    server = DevServer(settings)
-    await server.start()
+    """Serve until SIGINT/SIGTERM; workers run on this loop, the server on its own loop in a
+    thread of its own, so a workflow that blocks its loop cannot stall the API server."""
+    thread = DevServerThread(settings, loop=new_loop())
+    await asyncio.to_thread(thread.start)
+    try:
+        await _serve_started(thread.server, settings, workers)
+    finally:
+        await asyncio.to_thread(thread.stop)
+
+
+async def _serve_started(
+    server: DevServer, settings: DevServerSettings, workers: list[Worker]
+) -> None:
     kubeconfig = server.kubeconfig_path
     assert kubeconfig is not None  # written by start()
     async with AsyncKubeClient.from_kubeconfig(kubeconfig) as admin:
@@ -154,19 +176,6 @@ async def _serve(settings: DevServerSettings, workers: list[Worker]) -> None:
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
-        await server.stop()
-
-
-async def _until_leading(workers: list[Worker], running: list[asyncio.Task[None]]) -> None:
-    """Wait until every worker published its functions and leads its group, so the
-    ``kubeconfig:`` line (what scripts wait for) means the workers are ready too."""
-    await asyncio.sleep(0)  # each Worker.run makes its engine before its first await
-    for worker, task in zip(workers, running, strict=True):
-        leading = asyncio.create_task(worker.engine.leading.wait())
-        await asyncio.wait({leading, task}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
-        if task.done():
-            task.result()  # raises what stopped the worker
-        leading.cancel()
 
 
 async def _run_worker(worker: Worker, kubeconfig: Path) -> None:

@@ -453,6 +453,7 @@ class DevServerThread:
         clock: Clock | None = None,
         log_source: LogSource | None = None,
         controllers: Sequence[Controller] = (),
+        loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         self.server = DevServer(
             settings or DevServerSettings.ephemeral(),
@@ -460,7 +461,7 @@ class DevServerThread:
             log_source=log_source,
             controllers=controllers,
         )
-        self._loop = asyncio.new_event_loop()
+        self._loop = loop or asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, daemon=True, name="kontinue-devserver"
         )
