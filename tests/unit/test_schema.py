@@ -15,6 +15,7 @@ from kontinue.kube.schema import (
     format_invalid_message,
     prune,
     validate,
+    validate_status,
 )
 
 JSON = dict[str, Any]
@@ -1166,3 +1167,21 @@ def test_an_update_is_pruned_and_defaulted_where_it_changes_the_object() -> None
     assert new["spec"]["steps"] == {"a": {"legacy": 1}, "b": {"state": "Pending"}}
     fresh = copy.deepcopy(old)
     assert prune(fresh, schema) == ["spec.steps.a.legacy"]
+
+
+def test_a_status_write_is_validated_against_the_status_schema() -> None:
+    """kube-apiserver names the field from the root, the message from the status schema."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "spec": {"type": "object", "properties": {"size": {"type": "integer"}}},
+            "status": {"type": "object", "properties": {"phase": {"type": "string"}}},
+        },
+    }
+    old = {"spec": {"size": "bad but stored"}, "status": {"phase": "Ready"}}
+    new = {"spec": {"size": "bad but stored"}, "status": {"phase": 5}}
+    errors = validate_status(new, schema, Unchanged(new, old))
+    assert [(e.field, e.detail) for e in errors] == [
+        ("status.phase", 'phase in body must be of type string: "integer"')
+    ]
+    assert validate(new, schema, Unchanged(new, old))[0].detail.startswith("status.phase in body")

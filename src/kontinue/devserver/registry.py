@@ -27,6 +27,7 @@ from kontinue.kube.schema import (
     format_invalid_message,
     prune,
     validate,
+    validate_status,
 )
 from kontinue.kube.schema._errors import JsonValue  # field.Error's JSON-shown values
 from kontinue.kube.selectors import FieldSelector, LabelSelector, SelectorError
@@ -407,9 +408,16 @@ class Registry:
         )
 
     def _admit(
-        self, rt: ResourceType, version: str, obj: JSON, old: JSON | None, options: WriteOptions
+        self,
+        rt: ResourceType,
+        version: str,
+        obj: JSON,
+        old: JSON | None,
+        options: WriteOptions,
+        subresource: str | None = None,
     ) -> list[str]:
-        """Prune, default and validate ``obj`` in place; return warnings."""
+        """Prune, default and validate ``obj`` in place (a status write against the status
+        schema, as upstream's status strategy does); return warnings."""
         meta = obj["metadata"]
         for key in ("labels", "annotations", "finalizers", "ownerReferences"):
             if key in meta and not meta[key]:
@@ -437,7 +445,8 @@ class Registry:
                 if options.field_validation != "Ignore":
                     warnings += [f'unknown field "{u}"' for u in unknown]
             apply_defaults(obj, schema, unchanged)
-            schema_errors = validate(obj, schema, unchanged)
+            check = validate_status if subresource == "status" else validate
+            schema_errors = check(obj, schema, unchanged)
             errors += schema_errors
             if _blocking(schema_errors) and _has_rules(schema):
                 # CEL rules are not evaluated here (docs/devserver-differences.md), but upstream
@@ -658,7 +667,7 @@ class Registry:
             meta["generation"] = generation
         else:
             meta.pop("generation", None)
-        warnings = self._admit(rt, version, new, old, options)
+        warnings = self._admit(rt, version, new, old, options, subresource)
         if not applied:
             FieldManager(kind_of(rt, version), subresource, self._now()).update(
                 old, new, manager_name(options.field_manager, options.user_agent)

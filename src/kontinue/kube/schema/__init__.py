@@ -21,7 +21,7 @@ from ._errors import OMITTED, FieldError, format_invalid_message
 from ._pruning import apply_defaults, prune
 from ._structural import check_structural
 from ._unchanged import Unchanged
-from ._validation import validate
+from ._validation import validate, validate_status
 
 __all__ = [
     "OMITTED",
@@ -32,4 +32,5 @@ __all__ = [
     "format_invalid_message",
     "prune",
     "validate",
+    "validate_status",
 ]

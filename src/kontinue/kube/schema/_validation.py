@@ -62,6 +62,20 @@ def validate(obj: JSON, schema: JSON, unchanged: Unchanged = NOTHING) -> list[Fi
 _META_NAMES = ("name", "generateName")
 
 
+def validate_status(obj: JSON, schema: JSON, unchanged: Unchanged = NOTHING) -> list[FieldError]:
+    """Validate a write of the status subresource as kube-apiserver does: ``obj["status"]``
+    against the status schema alone, its errors' fields rooted at ``status`` but their messages
+    relative to it (``phase in body must be of type string`` for ``status.phase``)."""
+    status_schema = (schema.get("properties") or {}).get("status")
+    errors: list[FieldError] = []
+    if isinstance(status_schema, dict) and "status" in obj:
+        root = unchanged.root
+        kept = root.get("status") if isinstance(root, dict) else root
+        errors = _Validator("status").node(obj["status"], status_schema, "", kept)[0]
+    _list_errors(obj, schema, "", errors, unchanged.root)
+    return errors
+
+
 class _Validator:
     """kube-openapi's SchemaValidator; ``prefix`` is the field path the errors are rooted at."""
 
