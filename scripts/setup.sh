@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine for kontinue development: a virtualenv in .venv with the package and
-# its test tools, and kubectl 1.20 in .tools/bin (for the end-to-end tests and the demo).
+# its test tools at the versions of requirements-dev.lock, and kubectl 1.20 in .tools/bin (for
+# the end-to-end tests and the demo).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -9,7 +10,9 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-.venv/bin/python -m pip install --quiet -e ".[dev]" 2>&1 | grep -v '^WARNING: Location' || true
+# the locked versions of everything (scripts/lock.sh writes the lock), then kontinue itself
+.venv/bin/python -m pip install --quiet -r requirements-dev.lock 2>&1 | grep -v '^WARNING: Location' || true
+.venv/bin/python -m pip install --quiet --no-deps -e . 2>&1 | grep -v '^WARNING: Location' || true
 .venv/bin/python -c "import kontinue, kubernetes" >/dev/null
 bash scripts/install-kubectl.sh >/dev/null
 echo "setup done: .venv ready, kubectl at .tools/bin/kubectl"

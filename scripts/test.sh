@@ -18,6 +18,8 @@ echo "== generated code"; .venv/bin/python scripts/generate_sync.py --check
 .venv/bin/python -m kontinue.api.generate_crds --check
 .venv/bin/python scripts/generate_protobuf.py --check
 
+echo "== pip-audit"; bash scripts/audit.sh
+
 echo "== pytest on kontinue dev"
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
 
