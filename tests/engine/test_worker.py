@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import socket
 import time
 from enum import StrEnum
 from typing import Any
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel, Field
 
@@ -13,6 +16,7 @@ import kontinue
 from kontinue.api import ExecutionPhase, ExecutionRetry, Function, labels
 from kontinue.kube.status import Status, compute_status
 from kontinue.testing import WorkflowEnvironment
+from kontinue.worker import MetricsUnavailable, WorkerSettings
 
 FUNCTIONS = "functions.kontinue.cloud"
 
@@ -268,3 +272,36 @@ def test_new_executions_wait_while_the_client_is_behind(
         assert kontinue_env.wait(second).status.result == "hi"
         kontinue_env.resume(kontinue_env.wait_for_suspension(first).metadata.name or "")
         assert kontinue_env.wait(first).status.result == "gate"
+
+
+def test_a_taken_metrics_address_stops_the_worker_unless_it_is_optional(
+    kontinue_env: WorkflowEnvironment, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two workers started at once on kontinue worker's default address: the second crashed
+    with a traceback (the address was checked, then taken by the first, before it bound)."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = f"127.0.0.1:{holder.getsockname()[1]}"
+
+        def make(optional: bool) -> kontinue.Worker:
+            worker = kontinue.Worker(
+                group="metrics",
+                settings=WorkerSettings(metrics_address=taken, metrics_optional=optional),
+            )
+
+            @worker.function("one")
+            async def one(ktx: kontinue.ExecutionContext) -> int:
+                return 1
+
+            return worker
+
+        with pytest.raises(MetricsUnavailable, match=f"cannot serve metrics on {taken}"):
+            kontinue_env.start_worker(make(optional=False))
+        with (
+            caplog.at_level(logging.WARNING, logger="kontinue.worker"),
+            kontinue_env.running(make(optional=True)),
+        ):
+            done = kontinue_env.wait(kontinue_env.execute("one", {}, group="metrics"))
+    assert done.status.result == 1
+    assert any(f"metrics are off: {taken} is taken" in r.getMessage() for r in caplog.records)

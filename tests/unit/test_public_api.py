@@ -40,6 +40,7 @@ def test_toolkit_exports() -> None:
             "format_invalid_message",
             "prune",
             "validate",
+            "validate_status",
         ]
     )
     assert sorted(kontinue.clock.__all__) == ["Clock", "ManualClock", "SystemClock", "format_time"]
@@ -129,7 +130,12 @@ def test_engine_exports() -> None:
     import kontinue.testing
     import kontinue.worker
 
-    assert sorted(kontinue.worker.__all__) == ["Worker", "WorkerSettings", "function_object_name"]
+    assert sorted(kontinue.worker.__all__) == [
+        "MetricsUnavailable",
+        "Worker",
+        "WorkerSettings",
+        "function_object_name",
+    ]
     assert sorted(kontinue.testing.__all__) == [
         "Identities",
         "RunningWorker",

@@ -13,7 +13,6 @@ import importlib
 import logging
 import os
 import signal
-import socket
 import sys
 import traceback
 from dataclasses import replace
@@ -23,7 +22,7 @@ from typing import Annotated, Any
 import typer
 
 from kontinue.kube import KubeError
-from kontinue.worker import Worker
+from kontinue.worker import MetricsUnavailable, Worker
 
 from ._common import (
     EXIT_UNREACHABLE,
@@ -106,11 +105,10 @@ DEFAULT_METRICS_ADDRESS = "127.0.0.1:9090"
 
 
 def _metrics_address(given: str) -> str | None:
-    """The address to serve metrics on: the default one only if it is free (another worker
-    on this machine may hold it: a warning, and no metrics), a given one always."""
+    """The address to serve metrics on (None: off); a malformed one is an error (exit 2)."""
     if given.lower() in ("off", "none", ""):
         return None
-    host, sep, port = given.rpartition(":")
+    _host, sep, port = given.rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
         typer.echo(
             f"error: --metrics-address must be HOST:PORT (e.g. {DEFAULT_METRICS_ADDRESS}) or "
@@ -118,18 +116,6 @@ def _metrics_address(given: str) -> str | None:
             err=True,
         )
         raise typer.Exit(EXIT_BAD_TARGET)
-    if given != DEFAULT_METRICS_ADDRESS:
-        return given
-    with socket.socket() as probe:
-        try:
-            probe.bind((host, int(port)))
-        except OSError as error:
-            logging.getLogger("kontinue.cli").warning(
-                "metrics are off: %s is taken (%s); pass --metrics-address HOST:PORT",
-                given,
-                error.strerror,
-            )
-            return None
     return given
 
 
@@ -187,7 +173,9 @@ def worker(
         found.namespace = namespace
     address = _metrics_address(metrics_address)
     if address is not None:
-        found.settings = replace(found.settings, metrics_address=address)
+        # the default address may be another worker's on this machine: then only a warning
+        optional = metrics_address == DEFAULT_METRICS_ADDRESS
+        found.settings = replace(found.settings, metrics_address=address, metrics_optional=optional)
 
     from kontinue.kube import AsyncKubeClient
 
@@ -207,6 +195,8 @@ def worker(
 
     try:
         run_loop(run_workers([found], make_client))
+    except MetricsUnavailable as error:
+        error_exit(str(error), EXIT_BAD_TARGET)
     except KubeError as error:
         code, message = _startup_error(error, servers, kubeconfig)
         if log_format == "json":  # the last record, with its traceback under --debug

@@ -6,7 +6,8 @@ holds the group's Lease) runs each execution, replaying it from its recorded ste
 resumes. Tune it with :class:`WorkerSettings`.
 """
 
+from ._metrics import MetricsUnavailable
 from ._worker import Worker, function_object_name
 from .settings import WorkerSettings
 
-__all__ = ["Worker", "WorkerSettings", "function_object_name"]
+__all__ = ["MetricsUnavailable", "Worker", "WorkerSettings", "function_object_name"]

@@ -11,6 +11,7 @@ ones ``result`` (Completed, Failed, Canceled or Skipped). Served on
 
 from __future__ import annotations
 
+import logging
 from collections import Counter as Tally
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -18,12 +19,20 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from kontinue.api import ExecutionPhase, labels
+from kontinue.errors import KontinueError
 
 if TYPE_CHECKING:
     from ._engine import Engine
     from ._runs import Run
 
-__all__ = ["WorkerMetrics"]
+__all__ = ["MetricsUnavailable", "WorkerMetrics"]
+
+_log = logging.getLogger("kontinue.worker")
+
+
+class MetricsUnavailable(KontinueError):
+    """The metrics endpoint cannot listen on its address (taken, or not this machine's)."""
+
 
 JSON = dict[str, Any]
 
@@ -88,9 +97,22 @@ class WorkerMetrics:
         from prometheus_client import start_http_server
 
         host, _, port = address.rpartition(":")
-        self._server, _thread = start_http_server(
-            int(port), addr=host or "127.0.0.1", registry=self.registry
-        )
+        try:
+            self._server, _thread = start_http_server(
+                int(port), addr=host or "127.0.0.1", registry=self.registry
+            )
+        except OSError as error:
+            why = error.strerror or str(error)
+            if not self._engine.settings.metrics_optional:
+                raise MetricsUnavailable(
+                    f"cannot serve metrics on {address}: {why}; choose another HOST:PORT "
+                    "(--metrics-address) or turn them off (--metrics-address off)"
+                ) from None
+            _log.warning(
+                "metrics are off: %s is taken (%s); give another one with --metrics-address",
+                address,
+                why,
+            )
 
     def stop(self) -> None:
         if self._server is not None:

@@ -42,6 +42,9 @@ class WorkerSettings:
             executions go to the other replicas (40).
         metrics_address: ``host:port`` of the Prometheus endpoint; None disables it. Binds
             127.0.0.1 unless told otherwise.
+        metrics_optional: Whether a taken ``metrics_address`` only warns (and the worker runs
+            without metrics) instead of stopping it (False; ``kontinue worker``'s default
+            address is optional, since several workers may run on one machine).
         record_events: Whether lifecycle transitions are recorded as Kubernetes Events.
         max_pending_events: Events waiting to be written beyond which new ones are dropped
             (and counted in ``kontinue_events_dropped``), so that under a backlog of writes
@@ -75,6 +78,7 @@ class WorkerSettings:
     shard_renew: float = 10.0
     shard_expire: float = 40.0
     metrics_address: str | None = None
+    metrics_optional: bool = False
     record_events: bool = True
     max_pending_events: int = 500
     kube: KubeSettings = field(
