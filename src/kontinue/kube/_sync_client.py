@@ -31,7 +31,7 @@ from ._core import JSON, KubeSettings, NeedDiscovery, PatchType, WatchEvent, fro
 from ._requests import Request, Response, StreamRefused
 from ._transport import Connection, SyncTransport, load_connection
 from .errors import AlreadyExists, ApiError, Conflict, ConnectionFailed, error_from_response
-from .resources import ResourceInfo, ResourceMap
+from .resources import AGGREGATED_DISCOVERY, ResourceInfo, ResourceMap, aggregated_documents
 
 __all__ = ["KubeClient"]
 
@@ -478,17 +478,34 @@ class KubeClient(SyncClientMixin, ClientBase):
         """The resources of each group at its preferred version only."""
         return [info for _, infos in self._group_resources(preferred=True) for info in infos]
 
+    def _aggregated_discovery(
+        self,
+    ) -> builtins.list[tuple[str, JSON, bool]] | None:
+        """Every group version's resources in two requests, where the server serves
+        aggregated discovery (None where it does not)."""
+        found = []
+        for path in ("/api", "/apis"):
+            answer = self._send(self._core.request("GET", path, accept=AGGREGATED_DISCOVERY))
+            if answer.get("kind") != "APIGroupDiscoveryList":
+                return None
+            found += aggregated_documents(answer)
+        return found
+
     def _group_resources(
         self, *, preferred: bool
     ) -> builtins.list[tuple[str, builtins.list[ResourceInfo]]]:
-        versions = [("v1", "/api/v1")]
-        groups = self._send(self._core.request("GET", "/apis"))
-        for group in groups.get("groups") or []:
-            chosen = [group["preferredVersion"]] if preferred else group.get("versions") or []
-            versions += [(v["groupVersion"], f"/apis/{v['groupVersion']}") for v in chosen]
-        documents = [self._send(self._core.request("GET", path)) for _, path in versions]
+        found = self._aggregated_discovery()
+        if found is not None:
+            documents = [(gv, document) for gv, document, first in found if first or not preferred]
+        else:  # a server before aggregated discovery: one request per group version
+            versions = [("v1", "/api/v1")]
+            groups = self._send(self._core.request("GET", "/apis"))
+            for group in groups.get("groups") or []:
+                chosen = [group["preferredVersion"]] if preferred else group.get("versions") or []
+                versions += [(v["groupVersion"], f"/apis/{v['groupVersion']}") for v in chosen]
+            documents = [(gv, self._send(self._core.request("GET", path))) for gv, path in versions]
         result = []
-        for (group_version, _), document in zip(versions, documents, strict=True):
+        for group_version, document in documents:
             resources = ResourceMap(known=())
             resources.learn(group_version, document)
             self._core.resources.learn(group_version, document)

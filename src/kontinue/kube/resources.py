@@ -11,7 +11,49 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["BUILTIN_RESOURCES", "ResourceInfo", "ResourceMap", "split_api_version"]
+__all__ = [
+    "AGGREGATED_DISCOVERY",
+    "BUILTIN_RESOURCES",
+    "ResourceInfo",
+    "ResourceMap",
+    "aggregated_documents",
+    "split_api_version",
+]
+
+AGGREGATED_DISCOVERY = (
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
+)
+"""The Accept header of aggregated discovery (Kubernetes 1.30+): every group's resources in
+one answer of ``GET /api`` and one of ``GET /apis``, instead of one request per group version;
+older servers ignore it and answer the plain group lists."""
+
+
+def aggregated_documents(answer: dict[str, Any]) -> list[tuple[str, dict[str, Any], bool]]:
+    """The group versions of an ``APIGroupDiscoveryList`` as ``(group version, the
+    APIResourceList its legacy discovery would answer, whether it is the group's preferred
+    version)``; versions come in preference order."""
+    found = []
+    for group in answer.get("items") or []:
+        name = str((group.get("metadata") or {}).get("name") or "")
+        for index, version in enumerate(group.get("versions") or []):
+            group_version = f"{name}/{version['version']}" if name else str(version["version"])
+            resources = []
+            for entry in version.get("resources") or []:
+                kind = (entry.get("responseKind") or {}).get("kind")
+                if not kind:
+                    continue
+                resources.append(
+                    {
+                        "name": entry.get("resource"),
+                        "singularName": entry.get("singularResource") or "",
+                        "namespaced": entry.get("scope") == "Namespaced",
+                        "kind": kind,
+                        "verbs": entry.get("verbs") or [],
+                        "shortNames": entry.get("shortNames") or [],
+                    }
+                )
+            found.append((group_version, {"resources": resources}, index == 0))
+    return found
 
 
 def split_api_version(api_version: str) -> tuple[str, str]:
