@@ -81,6 +81,10 @@ def _phase(obj: JSON) -> str:
     return str((obj.get("status") or {}).get("phase") or ExecutionPhase.PENDING.value)
 
 
+_GONE: JSON = {}
+"""What :meth:`Engine._adopt` answers for an execution deleted while it was labelled."""
+
+
 def code_version_of(functions: dict[str, FunctionDef]) -> str:
     """A worker's code version when none is given: a hash of its functions' source (their
     bytecode where the source cannot be read), so a changed workflow changes it."""
@@ -712,8 +716,14 @@ class Engine:
             )
             return
         definition = self.functions.get(execution.spec.function)
-        if definition is not None and await self._adopt(execution):
-            return  # labelled: its next event brings it back
+        if definition is not None:
+            labelled = await self._adopt(execution)
+            if labelled is _GONE:
+                return
+            if labelled is not None:  # go on with it now: waiters keep their arrival order
+                obj = labelled
+                execution = Execution.model_validate(obj)
+                status = execution.status
         timeout = execution.spec.timeout or (
             definition.defaults.timeout if definition and definition.defaults else None
         )
@@ -824,9 +834,10 @@ class Engine:
             if self.runs.get(run.name) is fresh:
                 del self.runs[run.name]
 
-    async def _adopt(self, execution: Execution) -> bool:
+    async def _adopt(self, execution: Execution) -> JSON | None:
         """Label an execution created without the client (``kubectl create -f``, generateName)
-        as the client does, so listings by function, group and root find it; True if it was."""
+        as the client does, so listings by function, group and root find it: the labelled
+        object (None when it had its labels, ``_GONE`` when it was deleted meanwhile)."""
         current = execution.metadata.labels or {}
         name = execution.metadata.name or ""
         wanted = {
@@ -837,9 +848,9 @@ class Engine:
             wanted[labels.LABEL_ROOT] = name
         missing = {key: value for key, value in wanted.items() if key not in current}
         if not missing:
-            return False
+            return None
         try:
-            await self.client.patch(
+            answer: JSON = await self.client.patch(
                 EXECUTIONS,
                 {"metadata": {"labels": missing}},
                 name=name,
@@ -847,8 +858,9 @@ class Engine:
                 type="merge",
             )
         except NotFound:
-            pass
-        return True
+            return _GONE
+        self.observed(answer)
+        return self.executions.cache.get(name, answer)
 
     async def _unknown_function(self, execution: Execution, obj: JSON) -> None:
         since = self._unknown_since.setdefault(execution.metadata.name or "", self.clock.now())
