@@ -14,10 +14,19 @@ from __future__ import annotations
 import functools
 import importlib.resources
 from dataclasses import dataclass
+from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message, message_factory
 
-__all__ = ["DESCRIPTOR_FILE", "Descriptors", "Field", "Message", "descriptors"]
+__all__ = [
+    "DESCRIPTOR_FILE",
+    "Descriptors",
+    "Field",
+    "Message",
+    "descriptors",
+    "marker_extensions",
+    "parse_markers",
+]
 
 DESCRIPTOR_FILE = "kubernetes.binpb"
 _T = descriptor_pb2.FieldDescriptorProto
@@ -130,3 +139,30 @@ def descriptors() -> Descriptors:
     """The built-in kinds' descriptors shipped with the dev server (loaded once)."""
     data = importlib.resources.files(__package__).joinpath(DESCRIPTOR_FILE).read_bytes()
     return Descriptors(data)
+
+
+def parse_markers(comment: str) -> dict[str, list[str]]:
+    """The ``+key=value`` markers of a Go doc comment (``+listType=map``), by key."""
+    found: dict[str, list[str]] = {}
+    for line in comment.splitlines():
+        text = line.strip()
+        if text.startswith("+") and "=" in text:
+            key, _, value = text[1:].partition("=")
+            found.setdefault(key, []).append(value)
+    return found
+
+
+def marker_extensions(found: dict[str, list[str]]) -> dict[str, Any]:
+    """The OpenAPI ``x-kubernetes-*`` extensions the markers stand for."""
+    out: dict[str, Any] = {}
+    if "listType" in found:
+        out["x-kubernetes-list-type"] = found["listType"][0]
+    if "listMapKey" in found:
+        out["x-kubernetes-list-map-keys"] = found["listMapKey"]
+    if "mapType" in found:
+        out["x-kubernetes-map-type"] = found["mapType"][0]
+    if "patchMergeKey" in found:
+        out["x-kubernetes-patch-merge-key"] = found["patchMergeKey"][0]
+    if "patchStrategy" in found:
+        out["x-kubernetes-patch-strategy"] = found["patchStrategy"][0]
+    return out

@@ -32,7 +32,7 @@ from typing import Any, Final
 
 import orjson
 
-from .descriptors import Field, Message, descriptors
+from .descriptors import Field, Message, descriptors, marker_extensions, parse_markers
 
 __all__ = [
     "ATOMIC",
@@ -187,16 +187,6 @@ _FIELDS_V1 = f"{_META}.FieldsV1"
 _BOOL, _STRING, _BYTES = 8, 9, 12  # FieldDescriptorProto types
 
 
-def _markers(comment: str) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for line in comment.splitlines():
-        text = line.strip()
-        if text.startswith("+") and "=" in text:
-            key, _, value = text[1:].partition("=")
-            found.setdefault(key.strip(), []).append(value.strip())
-    return found
-
-
 def _flat_fields(message: Message) -> list[Field]:
     """A message's fields with inlined (embedded) structs' fields in their place."""
     out: list[Field] = []
@@ -223,11 +213,11 @@ def builtin_type(message: str) -> Type:
     spec = descriptors().messages.get(message)
     if spec is None or message == _FIELDS_V1:
         return DEDUCED
-    markers = _markers(spec.comment)
+    markers = parse_markers(spec.comment)
     struct = Type(MAP, map_atomic=markers.get("structType", [""])[0] == "atomic")
     _BUILTIN_TYPES[message] = struct  # before its fields: types may refer to themselves
     for field in _flat_fields(spec):
-        field_markers = _markers(field.comment)
+        field_markers = parse_markers(field.comment)
         struct.fields[field.json] = _field_type(field, field_markers)
         if "default" in field_markers:
             try:
@@ -248,16 +238,7 @@ def _scalar_type(proto_type: int) -> Type:
 def _field_type(field: Field, markers: dict[str, list[str]]) -> Type:
     value = builtin_type(field.message) if field.message else _scalar_type(field.scalar)
     if field.repeated:
-        extensions: dict[str, Any] = {}
-        if "listType" in markers:
-            extensions["x-kubernetes-list-type"] = markers["listType"][0]
-        if "listMapKey" in markers:
-            extensions["x-kubernetes-list-map-keys"] = markers["listMapKey"]
-        if "patchStrategy" in markers:
-            extensions["x-kubernetes-patch-strategy"] = markers["patchStrategy"][0]
-        if "patchMergeKey" in markers:
-            extensions["x-kubernetes-patch-merge-key"] = markers["patchMergeKey"][0]
-        return _list_type(value, extensions)
+        return _list_type(value, marker_extensions(markers))
     if field.is_map:
         return Type(MAP, elements=value, map_atomic=markers.get("mapType", [""])[0] == "atomic")
     if "mapType" in markers and field.message:

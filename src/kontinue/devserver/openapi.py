@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from .descriptors import Descriptors, Field, Message
+from .descriptors import Descriptors, Field, Message, marker_extensions, parse_markers
 from .protobuf import message_name
 from .resources import ResourceType
 
@@ -126,30 +126,8 @@ def description(comment: str) -> str:
     return "\n\n".join(" ".join(p) for p in paragraphs if p)
 
 
-def _markers(comment: str) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for line in comment.splitlines():
-        text = line.strip()
-        if text.startswith("+") and "=" in text:
-            key, _, value = text[1:].partition("=")
-            found.setdefault(key, []).append(value)
-    return found
-
-
 def _extensions(comment: str) -> JSON:
-    markers = _markers(comment)
-    out: JSON = {}
-    if "listType" in markers:
-        out["x-kubernetes-list-type"] = markers["listType"][0]
-    if "listMapKey" in markers:
-        out["x-kubernetes-list-map-keys"] = markers["listMapKey"]
-    if "mapType" in markers:
-        out["x-kubernetes-map-type"] = markers["mapType"][0]
-    if "patchMergeKey" in markers:
-        out["x-kubernetes-patch-merge-key"] = markers["patchMergeKey"][0]
-    if "patchStrategy" in markers:
-        out["x-kubernetes-patch-strategy"] = markers["patchStrategy"][0]
-    return out
+    return marker_extensions(parse_markers(comment))
 
 
 def _value_schema(field: Field, ref: Ref) -> JSON:
@@ -220,7 +198,7 @@ def message_schema(
         schema["x-kubernetes-group-version-kind"] = gvks
     if required:
         schema["required"] = required
-    markers = _markers(message.comment)
+    markers = parse_markers(message.comment)
     if "structType" in markers:
         schema["x-kubernetes-map-type"] = markers["structType"][0]
     return schema
