@@ -11,11 +11,35 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
-__all__ = ["JsonFormatter", "announce", "configure_logging", "format_timestamp"]
+__all__ = [
+    "JsonFormatter",
+    "LogFormatOpt",
+    "LogLevelOpt",
+    "announce",
+    "configure_logging",
+    "format_timestamp",
+    "start_logging",
+]
+
+LogLevelOpt = Annotated[
+    str, typer.Option(help="Logging level: DEBUG, INFO, WARNING or ERROR.", metavar="LEVEL")
+]
+LogFormatOpt = Annotated[
+    str, typer.Option(help="text, or json for one JSON object per line.", metavar="FORMAT")
+]
+
+
+def start_logging(level: str, log_format: str) -> None:
+    """Configure logging from the options of a long-running command (exit 2 on a bad format)."""
+    if log_format not in ("text", "json"):
+        typer.echo(f"error: --log-format is text or json, not {log_format!r}", err=True)
+        raise typer.Exit(2)
+    configure_logging(level, log_format)
+
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 _BANNERS = logging.getLogger("kontinue.cli")

@@ -14,7 +14,7 @@ import typer
 from kontinue.kube import AsyncKubeClient, KubeError, KubeSettings
 from kontinue.node import DEFAULT_NAME, DEFAULT_PORT, NodeAgent, NodeSettings, NodeSetupError
 
-from ._logging import configure_logging
+from ._logging import LogFormatOpt, LogLevelOpt, start_logging
 
 __all__ = ["node"]
 
@@ -72,19 +72,12 @@ def node(
             help="Serve logs without client certificates (needed without --client-ca-file).",
         ),
     ] = False,
-    log_level: Annotated[
-        str, typer.Option(help="Logging level: DEBUG, INFO, WARNING or ERROR.", metavar="LEVEL")
-    ] = "INFO",
-    log_format: Annotated[
-        str, typer.Option(help="text, or json for one JSON object per line.", metavar="FORMAT")
-    ] = "text",
+    log_level: LogLevelOpt = "INFO",
+    log_format: LogFormatOpt = "text",
 ) -> None:
     """Run a node agent: a small kubelet that runs the pods bound to this node as host
     processes (their command, as your user; images are ignored) and serves their logs."""
-    if log_format not in ("text", "json"):
-        typer.echo(f"error: --log-format is text or json, not {log_format!r}", err=True)
-        raise typer.Exit(2)
-    configure_logging(log_level, log_format)
+    start_logging(log_level, log_format)
     settings = NodeSettings(
         work_dir=work_dir or Path(platformdirs.user_state_dir("kontinue")) / "node" / name,
         name=name,

@@ -31,7 +31,7 @@ from ._common import (
     kubeconfig_hint,
     unreachable_message,
 )
-from ._logging import announce, configure_logging
+from ._logging import LogFormatOpt, LogLevelOpt, announce, start_logging
 
 EXIT_BAD_TARGET = 2
 
@@ -149,21 +149,14 @@ def worker(
             metavar="HOST:PORT",
         ),
     ] = DEFAULT_METRICS_ADDRESS,
-    log_level: Annotated[
-        str, typer.Option(help="Logging level: DEBUG, INFO, WARNING or ERROR.", metavar="LEVEL")
-    ] = "INFO",
-    log_format: Annotated[
-        str, typer.Option(help="text, or json for one JSON object per line.", metavar="FORMAT")
-    ] = "text",
+    log_level: LogLevelOpt = "INFO",
+    log_format: LogFormatOpt = "text",
     debug: Annotated[
         bool, typer.Option("--debug", help="Show the traceback of an error that ends it.")
     ] = False,
 ) -> None:
     """Run the functions of a worker: publish them and execute their Executions."""
-    if log_format not in ("text", "json"):
-        typer.echo(f"error: --log-format is text or json, not {log_format!r}", err=True)
-        raise typer.Exit(EXIT_BAD_TARGET)
-    configure_logging(log_level, log_format)
+    start_logging(log_level, log_format)
     try:
         found = load_worker(target)
     except typer.BadParameter as error:
