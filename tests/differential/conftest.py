@@ -102,6 +102,8 @@ def ns(both: Both) -> Iterator[str]:
     body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
     for reply in both.request("POST", "/api/v1/namespaces", body):
         assert reply.status == 201, reply.data
+    # upstream's controllers add these a moment later: lists and watches compare with them there
+    wait_for_default_account(both, name)
     yield name
     both.request("DELETE", f"/api/v1/namespaces/{name}")
 

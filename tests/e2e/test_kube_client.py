@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -118,8 +119,14 @@ def test_with_namespace_and_cluster_scope(kube: KubeClient, namespace: str) -> N
     assert other.namespace == "default" and kube.namespace == namespace
     names = [n["metadata"]["name"] for n in kube.list("namespaces")]
     assert namespace in names and "kube-system" in names
-    everywhere = kube.list("serviceaccounts", all_namespaces=True)
-    assert {"default", namespace} <= {sa["metadata"]["namespace"] for sa in everywhere}
+    deadline = time.monotonic() + 30  # a cluster's controller adds the account a moment later
+    while True:
+        everywhere = kube.list("serviceaccounts", all_namespaces=True)
+        found = {sa["metadata"]["namespace"] for sa in everywhere}
+        if {"default", namespace} <= found or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert {"default", namespace} <= found
 
 
 def test_watch_events_and_expired_versions(kube: KubeClient, devserver: Any) -> None:
