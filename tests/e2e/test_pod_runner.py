@@ -261,7 +261,8 @@ def test_a_missing_config_map_keeps_the_container_waiting(core: client.CoreV1Api
         state = statuses[0].state.waiting if statuses else None
         return state.reason if state is not None else None
 
-    assert wait_until(waiting) == "CreateContainerConfigError"
+    # ContainerCreating comes first, as from a kubelet, while the runner looks at the pod
+    wait_until(lambda: waiting() == "CreateContainerConfigError")
     with pytest.raises(client.ApiException) as err:
         core.read_namespaced_pod_log("patient", ns)
     assert err.value.status == 400

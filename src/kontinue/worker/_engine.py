@@ -74,6 +74,9 @@ JSON = dict[str, Any]
 _log = logging.getLogger("kontinue.worker")
 _TERMINAL = {phase.value for phase in TERMINAL_PHASES}
 _BACKLOG_CHECK = 0.02
+_EVENT_GRACE = 2.0
+"""Seconds a stopping worker waits for the Events it has yet to write (a stall's Event names
+the step that diverged: losing it to a restart leaves only the status message)."""
 """Seconds between looks at the client's backlog while new executions wait for it."""
 
 
@@ -191,7 +194,7 @@ class Engine:
         self._parked: dict[str, _Parked] = {}
         self._stalled: set[str] = set()
         """Executions whose replay no longer matched this worker's code: left as they are."""
-        self._events_pending = 0
+        self._events: set[asyncio.Task[None]] = set()
         self._backlogged: dict[str, None] = {}
         """New executions waiting for the client's backlog to shrink (see _hold_for_backlog)."""
         self._backlog_timer: asyncio.TimerHandle | None = None
@@ -254,6 +257,8 @@ class Engine:
             await self._stop_runs()
             with contextlib.suppress(Exception):
                 await self.leader.release()
+            if self._events:
+                await asyncio.wait(self._events, timeout=_EVENT_GRACE)
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -575,12 +580,11 @@ class Engine:
     def record_event(self, obj: JSON, type: str, reason: str, message: str) -> None:
         if not self.settings.record_events:
             return
-        if self._events_pending >= self.settings.max_pending_events:
+        if len(self._events) >= self.settings.max_pending_events:
             # Events are for people: under a write backlog they give way to the writes that
             # make progress, as client-go's broadcaster drops them when its queue is full
             self.metrics.event_dropped()
             return
-        self._events_pending += 1
 
         async def record() -> None:
             try:
@@ -590,10 +594,10 @@ class Engine:
                 _log.info(
                     "event %s for %s not recorded: %s", reason, obj["metadata"]["name"], error
                 )
-            finally:
-                self._events_pending -= 1
 
-        self.spawn(record(), "kontinue-event")
+        task = self.spawn(record(), "kontinue-event")
+        self._events.add(task)
+        task.add_done_callback(self._events.discard)
 
     def retry_policy(self, execution: Execution, definition: FunctionDef | None) -> ExecutionRetry:
         if execution.spec.retry is not None:
