@@ -3,7 +3,7 @@
 The engine replays a workflow function from the top whenever it resumes; every durable call on
 the :class:`ExecutionContext` returns its recorded outcome instead of running again (see
 ``_replay``). This package is independent of where the workflow runs: the worker implements the
-:class:`~kontinue.sdk._context.Engine` protocol the context calls.
+:class:`~kontinue.sdk._context.Runtime` protocol the context calls.
 """
 
 from ._context import (

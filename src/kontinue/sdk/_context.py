@@ -1,7 +1,7 @@
 """ExecutionContext: the durable primitives a workflow calls, found through a context variable.
 
 Every method claims its step when it is *called* (see ``_replay``), then hands the work to the
-engine that runs the workflow (the worker's run, behind the :class:`Engine` protocol): the engine
+engine that runs the workflow (the worker's run, behind the :class:`Runtime` protocol): the engine
 creates children and Suspensions, records outcomes in the Execution's status, and waits without
 holding a thread. The context's own job is the typed surface: names or function objects in,
 typed results out, step options, and clear errors for misuse.
@@ -37,9 +37,9 @@ from .errors import WorkflowError
 
 __all__ = [
     "ChildRequest",
-    "Engine",
     "ExecutionContext",
     "OutsideWorkflow",
+    "Runtime",
     "StepCall",
     "SuspendRequest",
     "SyncExecutionContext",
@@ -163,7 +163,7 @@ class SuspendRequest:
     schema: dict[str, Any] | None = None
 
 
-class Engine(Protocol):
+class Runtime(Protocol):
     """What runs a workflow: implemented by the worker's run of one execution attempt.
 
     Each coroutine returns the step's JSON value once the step is done (recorded or finished
@@ -199,30 +199,30 @@ class Engine(Protocol):
 class ExecutionContext:
     """The first argument of every async workflow: durable calls and facts about the run."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
 
     # Facts -------------------------------------------------------------------------------
 
     @property
     def execution(self) -> Execution:
         """The Execution resource as of the start of this run."""
-        return self._engine.execution
+        return self._runtime.execution
 
     @property
     def name(self) -> str:
         """The Execution's name."""
-        return self._engine.execution.metadata.name or ""
+        return self._runtime.execution.metadata.name or ""
 
     @property
     def namespace(self) -> str:
         """The Execution's namespace (children and Suspensions are created there)."""
-        return self._engine.execution.metadata.namespace or ""
+        return self._runtime.execution.metadata.namespace or ""
 
     @property
     def attempt(self) -> int:
         """The current attempt, 1-based (retries and reruns add attempts)."""
-        return max(1, self._engine.execution.status.attempt)
+        return max(1, self._runtime.execution.status.attempt)
 
     @property
     def attempts(self) -> int:
@@ -234,16 +234,16 @@ class ExecutionContext:
         """How many times the execution resumed: replays (after a wait, a crash or a worker
         change, this run included) and retries (each attempt after the first), as in Go
         kontinue."""
-        return self._engine.execution.status.resumptions + self.attempts
+        return self._runtime.execution.status.resumptions + self.attempts
 
     @property
     def logger(self) -> logging.LoggerAdapter[logging.Logger]:
         """A logger whose records carry the execution's namespace, name and attempt."""
-        return self._engine.logger
+        return self._runtime.logger
 
     def now(self) -> datetime:
         """The engine's clock (the test clock in tests); not replayed: store it if it matters."""
-        return self._engine.now()
+        return self._runtime.now()
 
     # Durable calls -----------------------------------------------------------------------
 
@@ -316,8 +316,8 @@ class ExecutionContext:
                 "register it with @worker.function(...) or pass the function's name"
             )
         target = function if isinstance(function, str) else definition.name  # type: ignore[union-attr]
-        claim = self._engine.ledger.claim(StepKind.EXECUTE, target, name=step)
-        known = definition or self._engine.function(target)
+        claim = self._runtime.ledger.claim(StepKind.EXECUTE, target, name=step)
+        known = definition or self._runtime.function(target)
         arguments = known.dump_arguments(args) if known else _plain_arguments(args)
         request = ChildRequest(
             function=target,
@@ -329,24 +329,24 @@ class ExecutionContext:
             mutex=ExecutionMutex(name=mutex) if mutex else None,
         )
         wanted = result_type if result_type is not None else (known.result_type if known else Any)
-        return self._typed(self._engine.child(claim, request), wanted, f"the result of {target}")
+        return self._typed(self._runtime.child(claim, request), wanted, f"the result of {target}")
 
     def sleep(
         self, duration: DurationLike, *, step: str | None = None
     ) -> Coroutine[Any, Any, None]:
         """Wait durably: a worker restart neither restarts nor skips the sleep."""
         length = to_timedelta(duration, field="duration")
-        claim = self._engine.ledger.claim(StepKind.SLEEP, name=step)
-        request = SuspendRequest(resume_at=whole_second_after(self._engine.now() + length))
-        return self._discard(self._engine.suspend(claim, request))
+        claim = self._runtime.ledger.claim(StepKind.SLEEP, name=step)
+        request = SuspendRequest(resume_at=whole_second_after(self._runtime.now() + length))
+        return self._discard(self._runtime.suspend(claim, request))
 
     def sleep_until(self, when: datetime, *, step: str | None = None) -> Coroutine[Any, Any, None]:
         """Wait durably until ``when`` (timezone-aware)."""
         if when.tzinfo is None:
             raise ValueError("sleep_until needs a timezone-aware datetime")
-        claim = self._engine.ledger.claim(StepKind.SLEEP, name=step)
+        claim = self._runtime.ledger.claim(StepKind.SLEEP, name=step)
         request = SuspendRequest(resume_at=whole_second_after(when))
-        return self._discard(self._engine.suspend(claim, request))
+        return self._discard(self._runtime.suspend(claim, request))
 
     @overload
     def suspend(
@@ -365,14 +365,14 @@ class ExecutionContext:
         With ``data=SomeModel`` the Suspension publishes the model's JSON Schema, resume data
         is checked against it, and the validated model is returned.
         """
-        claim = self._engine.ledger.claim(StepKind.SUSPEND, name=step)
+        claim = self._runtime.ledger.claim(StepKind.SUSPEND, name=step)
         schema = None
         if data is not None:
             from pydantic import TypeAdapter
 
             schema = with_property_order(TypeAdapter(data).json_schema())
         request = SuspendRequest(message=message, schema=schema)
-        return self._typed(self._engine.suspend(claim, request), data, "the resume data")
+        return self._typed(self._runtime.suspend(claim, request), data, "the resume data")
 
     def version(self, change: str) -> bool:
         """Whether this run takes the new path of a code change called ``change``.
@@ -391,11 +391,11 @@ class ExecutionContext:
         the old path is left, remove the old branch and keep the call (or remove both, new
         executions no longer record the marker then).
         """
-        claim = self._engine.ledger.version(change)
+        claim = self._runtime.ledger.version(change)
         if claim is None:
             return False
         if claim.recorded is None:
-            self._engine.mark_version(claim)
+            self._runtime.mark_version(claim)
         return True
 
     def store(
@@ -415,8 +415,8 @@ class ExecutionContext:
         :func:`current_step` tells which call it is and gives an idempotency key that is the
         same for all of them: pass it to the services you change.
         """
-        claim = self._engine.ledger.claim(StepKind.STORE, name=step)
-        return self._typed(self._engine.store(claim, compute), type, "the stored value")
+        claim = self._runtime.ledger.claim(StepKind.STORE, name=step)
+        return self._typed(self._runtime.store(claim, compute), type, "the stored value")
 
     def poll(
         self,
@@ -433,8 +433,8 @@ class ExecutionContext:
         if every <= timedelta(0):
             raise ValueError("poll interval must be positive")
         limit = to_timedelta(timeout, field="timeout") if timeout is not None else None
-        claim = self._engine.ledger.claim(StepKind.POLL, name=step)
-        return self._typed(self._engine.poll(claim, check, every, limit), type, "the polled value")
+        claim = self._runtime.ledger.claim(StepKind.POLL, name=step)
+        return self._typed(self._runtime.poll(claim, check, every, limit), type, "the polled value")
 
     # Jobs, pods and scripts (seed 001) -------------------------------------------------------
 
@@ -450,7 +450,7 @@ class ExecutionContext:
     ) -> Coroutine[Any, Any, JobResult]:
         """Run a Kubernetes Job (``spec``: a JobSpec as a dict or a model of the official
         client) and return its :class:`JobResult` once it completed or failed."""
-        job_spec = dict(self._engine.to_json(spec))
+        job_spec = dict(self._runtime.to_json(spec))
         template = dict(job_spec.get("template") or {})
         pod_spec = dict(template.get("spec") or {})
         check_pod_spec(pod_spec, "spec.template.spec")
@@ -458,8 +458,8 @@ class ExecutionContext:
         template["spec"] = pod_spec
         job_spec["template"] = template
         request = self._job_request(job_spec, "job", display_name, description, labels, annotations)
-        claim = self._engine.ledger.claim(StepKind.JOB, request.target, name=step)
-        return self._typed(self._engine.job(claim, request), JobResult, "the Job's result")
+        claim = self._runtime.ledger.claim(StepKind.JOB, request.target, name=step)
+        return self._typed(self._runtime.job(claim, request), JobResult, "the Job's result")
 
     def run_pod(
         self,
@@ -473,7 +473,7 @@ class ExecutionContext:
     ) -> Coroutine[Any, Any, PodResult]:
         """Run one pod (``spec``: a PodSpec) as a Job without retries, and return its
         :class:`PodResult`: phase, exit codes, logs."""
-        pod_spec = dict(self._engine.to_json(spec))
+        pod_spec = dict(self._runtime.to_json(spec))
         check_pod_spec(pod_spec)
         return self._single_pod(
             pod_spec, StepKind.POD, step, display_name, description, labels, annotations
@@ -506,7 +506,7 @@ class ExecutionContext:
         containers needs one named). Read from the API server now: not recorded, not
         replayed."""
         chosen = container or pod.default_container
-        return await self._engine.pod_logs(
+        return await self._runtime.pod_logs(
             pod.namespace, pod.name, tail_lines=tail_lines, container=chosen
         )
 
@@ -525,8 +525,8 @@ class ExecutionContext:
         request = self._job_request(
             job_spec, kind.value, display_name, description, labels, annotations
         )
-        claim = self._engine.ledger.claim(kind, request.target, name=step)
-        return self._first_pod(self._engine.job(claim, request))
+        claim = self._runtime.ledger.claim(kind, request.target, name=step)
+        return self._first_pod(self._runtime.job(claim, request))
 
     @staticmethod
     def _job_request(

@@ -215,7 +215,7 @@ class Run:
             {"namespace": self.namespace, "execution": self.name, "attempt": self.attempt},
         )
 
-    # Engine protocol (kontinue.sdk._context.Engine) -----------------------------------------
+    # Runtime protocol (kontinue.sdk._context.Runtime) ---------------------------------------
 
     @property
     def execution(self) -> Execution:
