@@ -587,7 +587,11 @@ def _plain_arguments(args: Any) -> dict[str, Any]:
 
 
 class SyncExecutionContext:
-    """The context of a plain ``def`` workflow: the same calls, blocking its thread."""
+    """The context of a plain ``def`` workflow: the same calls, blocking its thread.
+
+    Each method has the signature of its :class:`ExecutionContext` twin and returns what the
+    twin's awaitable gives (a test compares the two classes).
+    """
 
     def __init__(self, context: ExecutionContext, loop: asyncio.AbstractEventLoop) -> None:
         self._context = context
@@ -596,40 +600,119 @@ class SyncExecutionContext:
     def _wait(self, call: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(call, self._loop).result()
 
+    # Facts -------------------------------------------------------------------------------
+
     @property
     def execution(self) -> Execution:
+        """See :attr:`ExecutionContext.execution`."""
         return self._context.execution
 
     @property
     def name(self) -> str:
+        """See :attr:`ExecutionContext.name`."""
         return self._context.name
 
     @property
     def namespace(self) -> str:
+        """See :attr:`ExecutionContext.namespace`."""
         return self._context.namespace
 
     @property
     def attempt(self) -> int:
+        """See :attr:`ExecutionContext.attempt`."""
         return self._context.attempt
 
     @property
     def attempts(self) -> int:
+        """See :attr:`ExecutionContext.attempts`."""
         return self._context.attempts
 
     @property
     def resumptions(self) -> int:
+        """See :attr:`ExecutionContext.resumptions`."""
         return self._context.resumptions
 
     @property
     def logger(self) -> logging.LoggerAdapter[logging.Logger]:
+        """See :attr:`ExecutionContext.logger`."""
         return self._context.logger
 
     def now(self) -> datetime:
+        """See :meth:`ExecutionContext.now`."""
         return self._context.now()
 
-    def execute(self, function: str | Callable[..., Any], args: Any = None, **options: Any) -> Any:
+    # Durable calls -----------------------------------------------------------------------
+
+    @overload
+    def execute(
+        self,
+        function: Callable[..., Coroutine[Any, Any, T]],
+        args: Any = ...,
+        *,
+        step: str | None = ...,
+        display_name: str | None = ...,
+        description: str | None = ...,
+        retry: ExecutionRetry | None = ...,
+        timeout: ExecutionTimeout | None = ...,
+        mutex: str | None = ...,
+        result_type: None = ...,
+    ) -> T: ...
+    @overload
+    def execute(
+        self,
+        function: str | Callable[..., Any],
+        args: Any = ...,
+        *,
+        step: str | None = ...,
+        display_name: str | None = ...,
+        description: str | None = ...,
+        retry: ExecutionRetry | None = ...,
+        timeout: ExecutionTimeout | None = ...,
+        mutex: str | None = ...,
+        result_type: type[T],
+    ) -> T: ...
+    @overload
+    def execute(
+        self,
+        function: str | Callable[..., Any],
+        args: Any = ...,
+        *,
+        step: str | None = ...,
+        display_name: str | None = ...,
+        description: str | None = ...,
+        retry: ExecutionRetry | None = ...,
+        timeout: ExecutionTimeout | None = ...,
+        mutex: str | None = ...,
+        result_type: None = ...,
+    ) -> Any: ...
+
+    def execute(
+        self,
+        function: str | Callable[..., Any],
+        args: Any = None,
+        *,
+        step: str | None = None,
+        display_name: str | None = None,
+        description: str | None = None,
+        retry: ExecutionRetry | None = None,
+        timeout: ExecutionTimeout | None = None,
+        mutex: str | None = None,
+        result_type: Any = None,
+    ) -> Any:
         """See :meth:`ExecutionContext.execute`."""
-        return self._wait(self._context.execute(function, args, **options))
+        return self._wait(
+            self._context.execute(
+                function,
+                args,
+                step=step,
+                display_name=display_name,
+                description=description,
+                retry=retry,
+                timeout=timeout,
+                mutex=mutex,
+                result_type=result_type,
+            )
+        )
 
     def sleep(self, duration: DurationLike, *, step: str | None = None) -> None:
         """See :meth:`ExecutionContext.sleep`."""
@@ -638,6 +721,13 @@ class SyncExecutionContext:
     def sleep_until(self, when: datetime, *, step: str | None = None) -> None:
         """See :meth:`ExecutionContext.sleep_until`."""
         self._wait(self._context.sleep_until(when, step=step))
+
+    @overload
+    def suspend(self, message: str | None = ..., *, data: type[T], step: str | None = ...) -> T: ...
+    @overload
+    def suspend(
+        self, message: str | None = ..., *, data: None = ..., step: str | None = ...
+    ) -> Any: ...
 
     def suspend(
         self, message: str | None = None, *, data: Any = None, step: str | None = None
@@ -652,25 +742,103 @@ class SyncExecutionContext:
     async def _version(self, change: str) -> bool:
         return self._context.version(change)  # on the loop, where the run records its steps
 
-    def store(self, compute: Callable[[], T], *, step: str | None = None, type: Any = None) -> T:
+    def store(
+        self,
+        compute: Callable[[], T | Awaitable[T]],
+        *,
+        step: str | None = None,
+        type: Any = None,
+    ) -> T:
         """See :meth:`ExecutionContext.store`."""
         return self._wait(self._context.store(compute, step=step, type=type))
 
-    def poll(self, check: Callable[[], T | None], **options: Any) -> T:
+    def poll(
+        self,
+        check: Callable[[], T | Awaitable[T | None] | None],
+        *,
+        interval: DurationLike = timedelta(seconds=10),
+        timeout: DurationLike | None = None,
+        step: str | None = None,
+        type: Any = None,
+    ) -> T:
         """See :meth:`ExecutionContext.poll`."""
-        return self._wait(self._context.poll(check, **options))
+        return self._wait(
+            self._context.poll(check, interval=interval, timeout=timeout, step=step, type=type)
+        )
 
-    def run_job(self, spec: Any, **options: Any) -> JobResult:
+    # Jobs, pods and scripts --------------------------------------------------------------
+
+    def run_job(
+        self,
+        spec: Any,
+        *,
+        step: str | None = None,
+        display_name: str | None = None,
+        description: str | None = None,
+        labels: dict[str, str] | None = None,
+        annotations: dict[str, str] | None = None,
+    ) -> JobResult:
         """See :meth:`ExecutionContext.run_job`."""
-        return self._wait(self._context.run_job(spec, **options))
+        return self._wait(
+            self._context.run_job(
+                spec,
+                step=step,
+                display_name=display_name,
+                description=description,
+                labels=labels,
+                annotations=annotations,
+            )
+        )
 
-    def run_pod(self, spec: Any, **options: Any) -> PodResult:
+    def run_pod(
+        self,
+        spec: Any,
+        *,
+        step: str | None = None,
+        display_name: str | None = None,
+        description: str | None = None,
+        labels: dict[str, str] | None = None,
+        annotations: dict[str, str] | None = None,
+    ) -> PodResult:
         """See :meth:`ExecutionContext.run_pod`."""
-        return self._wait(self._context.run_pod(spec, **options))
+        return self._wait(
+            self._context.run_pod(
+                spec,
+                step=step,
+                display_name=display_name,
+                description=description,
+                labels=labels,
+                annotations=annotations,
+            )
+        )
 
-    def run_script(self, image: str, command: str, **options: Any) -> PodResult:
+    def run_script(
+        self,
+        image: str,
+        command: str,
+        *,
+        shell: list[str] | tuple[str, ...] = ("/bin/sh", "-c"),
+        env: dict[str, str] | None = None,
+        step: str | None = None,
+        display_name: str | None = None,
+        description: str | None = None,
+        labels: dict[str, str] | None = None,
+        annotations: dict[str, str] | None = None,
+    ) -> PodResult:
         """See :meth:`ExecutionContext.run_script`."""
-        return self._wait(self._context.run_script(image, command, **options))
+        return self._wait(
+            self._context.run_script(
+                image,
+                command,
+                shell=shell,
+                env=env,
+                step=step,
+                display_name=display_name,
+                description=description,
+                labels=labels,
+                annotations=annotations,
+            )
+        )
 
     def logs(self, pod: PodResult, *, tail_lines: int = 100, container: str | None = None) -> str:
         """See :meth:`ExecutionContext.logs`."""
