@@ -29,6 +29,7 @@ from kontinue.api import (
     parse_duration,
     with_property_order,
 )
+from kontinue.api.labels import ANNOTATION_DESCRIPTION, ANNOTATION_DISPLAY_NAME
 
 from ._functions import FunctionDef, function_def, parse_as
 from ._jobs import JobRequest, JobResult, PodResult, check_pod_spec, script_pod_spec
@@ -539,9 +540,9 @@ class ExecutionContext:
     ) -> JobRequest:
         extra = dict(annotations or {})
         if display_name:
-            extra["kontinue.cloud/display-name"] = display_name
+            extra[ANNOTATION_DISPLAY_NAME] = display_name
         if description:
-            extra["kontinue.cloud/description"] = description
+            extra[ANNOTATION_DESCRIPTION] = description
         containers = spec["template"]["spec"]["containers"]
         return JobRequest(
             spec=spec,
