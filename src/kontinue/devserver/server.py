@@ -27,6 +27,7 @@ import yaml
 from aiohttp import web
 
 from kontinue.clock import Clock, SystemClock
+from kontinue.errors import KontinueError
 
 from .catalog import NAMESPACES_KEY
 from .certs import ServingCertificates
@@ -69,7 +70,7 @@ class Controller(Protocol):
         ...
 
 
-class DevServerError(Exception):
+class DevServerError(KontinueError):
     """The server cannot start; the message says why and what to do."""
 
 

@@ -20,11 +20,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kontinue.errors import KontinueError
+
 __all__ = ["FieldSelector", "LabelSelector", "Requirement", "SelectorError"]
 
 
-class SelectorError(ValueError):
-    """A selector that the API server would reject; the message mirrors the server's."""
+class SelectorError(KontinueError, ValueError):
+    """A selector that the API server would reject; the message mirrors the server's.
+
+    Also a ``ValueError``, as it was before it joined kontinue's error tree.
+    """
 
 
 # -- Validation of label keys and values (k8s.io/apimachinery/pkg/api/validate/content) --

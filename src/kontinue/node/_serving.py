@@ -21,6 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
+from kontinue.errors import KontinueError
 from kontinue.pods import BadLogRequest, PodSupervisor
 
 from ._settings import NodeSettings
@@ -32,7 +33,7 @@ JSON = dict[str, Any]
 PodFinder = Callable[[str, str], Awaitable[JSON | None]]
 
 
-class NodeSetupError(Exception):
+class NodeSetupError(KontinueError):
     """The agent cannot start as configured; the message says why and what to do."""
 
 
