@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from kontinue.api import (
     TERMINAL_PHASES,
@@ -34,6 +34,7 @@ from kontinue.api import (
     labels,
 )
 from kontinue.kube import Conflict, Forbidden, KubeClient, KubeSettings, NotFound, Query
+from kontinue.kube.logs import LogOptions, parse_log_line
 
 from ._core import (
     ARCHIVES,
@@ -593,9 +594,17 @@ class Client:
 
     # Jobs -----------------------------------------------------------------------------------
 
-    def get_job(self, name: str, *, namespace: str | None = None) -> JSON:
-        """A Job (as JSON) by name."""
-        job: JSON = self._kube.get(JOBS, name, namespace=self._ns(namespace))
+    @overload
+    def get_job(self, name: str, *, namespace: str | None = ..., as_type: None = ...) -> JSON: ...
+    @overload
+    def get_job(self, name: str, *, namespace: str | None = ..., as_type: type[T]) -> T: ...
+
+    def get_job(
+        self, name: str, *, namespace: str | None = None, as_type: type[T] | None = None
+    ) -> JSON | T:
+        """A Job by name: as JSON, or as ``as_type`` (the official client's ``V1Job``, or any
+        pydantic model of a Job)."""
+        job: JSON | T = self._kube.get(JOBS, name, namespace=self._ns(namespace), as_type=as_type)
         return job
 
     def jobs(self, execution: ExecutionRef, *, namespace: str | None = None) -> builtins.list[JSON]:
@@ -618,25 +627,43 @@ class Client:
         follow: bool = False,
         tail_lines: int | None = None,
         container: str | None = None,
+        since_seconds: int | None = None,
+        since_time: datetime | None = None,
+        timestamps: bool = False,
+        previous: bool = False,
     ) -> Iterator[str]:
-        """The log lines of a Job's latest pod (``follow`` keeps streaming until it ends)."""
+        """The log lines of a Job's first pod (the oldest; a Job retried after a failure has
+        more), empty lines included, as ``kubectl logs`` prints them.
+
+        ``follow`` keeps streaming until the container ends; ``since_seconds``/``since_time``
+        (one of them) and ``tail_lines`` narrow what is read; ``timestamps`` starts each line
+        with the time it was written (RFC 3339, as the server gives it); ``previous`` reads
+        the container's previous, terminated instance. Raises :class:`NotFound` for an unknown
+        Job or one without pods yet.
+        """
+        # Asked for with timestamps always: the stream is split into non-empty lines, and the
+        # stamp keeps a blank log line from vanishing; it is cut off again unless wanted.
+        options = LogOptions(
+            container=container,
+            follow=follow,
+            tail_lines=tail_lines,
+            since_seconds=since_seconds,
+            since_time=since_time,
+            timestamps=True,
+            previous=previous,
+        )
         ns = self._ns(namespace)
         self.get_job(name, namespace=ns)
         pods = self._kube.list("pods", namespace=ns, label_selector=f"job-name={name}")
         if not pods:
             raise NotFound(404, {"message": f"Job {name} has no pods yet", "reason": "NotFound"})
-        pods.sort(key=_creation_order)
-        pod = pods[-1]["metadata"]["name"]
-        query: dict[str, str] = {}
-        if follow:
-            query["follow"] = "true"
-        if tail_lines is not None:
-            query["tailLines"] = str(tail_lines)
-        if container:
-            query["container"] = container
+        pod = min(pods, key=_creation_order)["metadata"]["name"]
         path = f"/api/v1/namespaces/{ns}/pods/{pod}/log"
-        for line in self._kube.stream_lines(path, query, read_timeout=None):
-            yield line.rstrip(b"\r\n").decode("utf-8", errors="replace")
+        for line in self._kube.stream_lines(path, options.query(), read_timeout=None):
+            if timestamps:
+                yield line.rstrip(b"\r\n").decode("utf-8", errors="replace")
+            else:
+                yield parse_log_line(pod, container or "", line).output
 
     # Trees ----------------------------------------------------------------------------------
 

@@ -62,6 +62,8 @@ class LogOptions:
         follow: Keep the stream open and deliver lines as they are written.
         tail_lines: Only the last this many lines (``None``: all of them).
         since_seconds: Only lines written in the last this many seconds.
+        since_time: Only lines written at or after this time (naive means UTC); not together
+            with ``since_seconds``.
         timestamps: Ask the server to prefix each line with its RFC 3339 time, which becomes
             :attr:`LogEvent.timestamp`. On by default: merged streams are hard to read without.
         previous: The logs of the previous, terminated instance of the container.
@@ -71,8 +73,17 @@ class LogOptions:
     follow: bool = False
     tail_lines: int | None = None
     since_seconds: int | None = None
+    since_time: datetime | None = None
     timestamps: bool = True
     previous: bool = False
+
+    def __post_init__(self) -> None:
+        if self.since_seconds is not None and self.since_time is not None:
+            raise ValueError(
+                "since_seconds and since_time both set: give one of them (the server takes one)"
+            )
+        if self.since_seconds is not None and self.since_seconds <= 0:
+            raise ValueError(f"since_seconds must be positive, got {self.since_seconds}")
 
     def query(self) -> dict[str, str]:
         """The request's query parameters (only those that differ from the server defaults)."""
@@ -85,6 +96,10 @@ class LogOptions:
             query["tailLines"] = str(self.tail_lines)
         if self.since_seconds is not None:
             query["sinceSeconds"] = str(self.since_seconds)
+        if self.since_time is not None:
+            when = self.since_time
+            when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+            query["sinceTime"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
         if self.timestamps:
             query["timestamps"] = "true"
         if self.previous:
