@@ -25,7 +25,7 @@ from kontinue.cli._hints import try_this
 from kontinue.cli.install import Role, rbac_yaml
 from kontinue.client import Client
 from kontinue.kube._requests import Request
-from kontinue.kube._transport import AsyncTransport
+from kontinue.kube._transport import AsyncHTTPTransport
 from kontinue.roles import USER_ROLE, VIEWER_ROLE, WORKER_RULES
 from kontinue.testing import WorkflowEnvironment
 
@@ -133,18 +133,18 @@ def test_the_worker_rbac_allows_every_request_a_worker_makes(
     kontinue_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[Request] = []
-    send, stream = AsyncTransport.send, AsyncTransport.stream
+    send, stream = AsyncHTTPTransport.send, AsyncHTTPTransport.stream
 
-    async def recording_send(self: AsyncTransport, request: Request) -> Any:
+    async def recording_send(self: AsyncHTTPTransport, request: Request) -> Any:
         seen.append(request)
         return await send(self, request)
 
-    def recording_stream(self: AsyncTransport, request: Request) -> AsyncIterator[bytes]:
+    def recording_stream(self: AsyncHTTPTransport, request: Request) -> AsyncIterator[bytes]:
         seen.append(request)
         return stream(self, request)
 
-    monkeypatch.setattr(AsyncTransport, "send", recording_send)
-    monkeypatch.setattr(AsyncTransport, "stream", recording_stream)
+    monkeypatch.setattr(AsyncHTTPTransport, "send", recording_send)
+    monkeypatch.setattr(AsyncHTTPTransport, "stream", recording_stream)
 
     worker = make_worker()
 

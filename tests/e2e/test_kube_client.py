@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,10 @@ from kontinue.kube import (
     Invalid,
     KubeClient,
     KubeSettings,
+    MockTransport,
     NotFound,
+    Request,
+    Response,
 )
 
 from .conftest import OWN
@@ -168,20 +171,15 @@ def test_discovery_takes_two_requests_and_agrees_with_the_per_group_documents(
     """Discovery asked every group version in turn (about 35 requests on kube-apiserver 1.37,
     3 s for each new client at its default rate): aggregated discovery answers in two."""
     sent: list[str] = []
-    transport = kube._transport
-    send = transport.send
 
-    def counting(request: Any) -> Any:
+    def counting(request: Request, send: Callable[[Request], Response]) -> Response:
         sent.append(request.path)
         return send(request)
 
-    transport.send = counting  # type: ignore[method-assign]
-    try:
-        aggregated = {
-            (r.group, r.version, r.plural, r.kind, r.namespaced) for r in kube.server_resources()
-        }
-    finally:
-        transport.send = send  # type: ignore[method-assign]
+    counted = KubeClient(kube.connection, FAST, transport=MockTransport(counting, kube.transport))
+    aggregated = {
+        (r.group, r.version, r.plural, r.kind, r.namespaced) for r in counted.server_resources()
+    }
     assert sent == ["/api", "/apis"]
     legacy = set()
     groups = json.loads(kube.raw("GET", "/apis").body)

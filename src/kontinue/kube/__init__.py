@@ -2,7 +2,9 @@
 
 It knows nothing about workflows. ``KubeClient``/``AsyncKubeClient`` wrap one pure core
 (``_core``) over one transport (``_transport``, the only module that imports the Kubernetes
-library); the pure helpers (``selectors``, ``schema``, ``status``) are also used by the
+library); a client takes any :class:`Transport` (``transport=``), such as a
+:class:`MockTransport` in tests, that answers requests itself or watches those sent to a real
+server. The pure helpers (``selectors``, ``schema``, ``status``) are also used by the
 embedded API server, so importing this package stays light: the clients load on first use.
 """
 
@@ -12,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._core import KubeSettings, WatchEvent, to_dict
+    from ._requests import Request, Response
+    from ._transport import AsyncMockTransport, AsyncTransport, MockTransport, Transport
     from .accumulating import (
         ALL_NAMESPACES,
         Accumulator,
@@ -48,6 +52,8 @@ __all__ = [
     "AlreadyExists",
     "ApiError",
     "AsyncKubeClient",
+    "AsyncMockTransport",
+    "AsyncTransport",
     "BadRequest",
     "Conflict",
     "ConnectionFailed",
@@ -60,13 +66,17 @@ __all__ = [
     "KubeError",
     "KubeSettings",
     "MethodNotAllowed",
+    "MockTransport",
     "NotFound",
     "Query",
+    "Request",
     "ResourceInfo",
+    "Response",
     "ServerError",
     "SyncAccumulator",
     "TooLarge",
     "TooManyRequests",
+    "Transport",
     "Unauthorized",
     "WatchEvent",
     "to_dict",
@@ -91,6 +101,11 @@ _HOMES = {
     "WatchEvent": "_core",
     "to_dict": "_core",
     "ResourceInfo": "resources",
+    "Request": "_requests",
+    "Response": "_requests",
+    **dict.fromkeys(
+        ("AsyncMockTransport", "AsyncTransport", "MockTransport", "Transport"), "_transport"
+    ),
 }
 
 

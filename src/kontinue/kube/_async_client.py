@@ -27,7 +27,7 @@ from ._client_base import (
 )
 from ._core import JSON, KubeSettings, NeedDiscovery, PatchType, WatchEvent, from_dict, identity
 from ._requests import Request, Response, StreamRefused
-from ._transport import AsyncTransport, Connection, load_connection
+from ._transport import AsyncHTTPTransport, AsyncTransport, Connection, load_connection
 from .errors import AlreadyExists, ApiError, Conflict, ConnectionFailed, error_from_response
 from .resources import AGGREGATED_DISCOVERY, ResourceInfo, ResourceMap, aggregated_documents
 
@@ -45,12 +45,14 @@ class AsyncKubeClient(AsyncClientMixin, ClientBase):
         settings: KubeSettings | None = None,
         *,
         namespace: str | None = None,
+        transport: AsyncTransport | None = None,
         _resources: ResourceMap | None = None,
-        _transport: AsyncTransport | None = None,
     ) -> None:
+        """A client of the API server at ``connection``, sending its requests through
+        ``transport``: by default HTTP to that server; a test may pass a mock transport."""
         settings = settings or KubeSettings()
         super().__init__(connection, settings, namespace, _resources)
-        self._transport = _transport or AsyncTransport(connection, timeout=settings.timeout)
+        self._transport = transport or AsyncHTTPTransport(connection, timeout=settings.timeout)
 
     @classmethod
     def from_kubeconfig(
@@ -60,15 +62,23 @@ class AsyncKubeClient(AsyncClientMixin, ClientBase):
         context: str | None = None,
         namespace: str | None = None,
         settings: KubeSettings | None = None,
+        transport: AsyncTransport | None = None,
     ) -> AsyncKubeClient:
         """A client for a kubeconfig context (``$KUBECONFIG``/``~/.kube/config`` by default,
-        or the pod's service account when running in a cluster without one)."""
-        return cls(load_connection(kubeconfig, context), settings, namespace=namespace)
+        or the pod's service account when running in a cluster without one), sending through
+        ``transport`` if given."""
+        connection = load_connection(kubeconfig, context)
+        return cls(connection, settings, namespace=namespace, transport=transport)
 
     @classmethod
     def in_cluster(cls, settings: KubeSettings | None = None) -> AsyncKubeClient:
         """A client using the service account of the pod it runs in."""
         return cls(load_connection(in_cluster=True), settings)
+
+    @property
+    def transport(self) -> AsyncTransport:
+        """What this client (and its ``with_namespace`` clones) sends its requests through."""
+        return self._transport
 
     def with_namespace(self, namespace: str) -> AsyncKubeClient:
         """The same client (connection, limits, discovery cache) for another namespace."""
@@ -77,7 +87,7 @@ class AsyncKubeClient(AsyncClientMixin, ClientBase):
             self.settings,
             namespace=namespace,
             _resources=self._core.resources,
-            _transport=self._transport,
+            transport=self._transport,
         )
         self._share_with(clone)
         return clone
@@ -90,7 +100,7 @@ class AsyncKubeClient(AsyncClientMixin, ClientBase):
             replace(self.settings, **changes),
             namespace=self.namespace,
             _resources=self._core.resources,
-            _transport=self._transport,
+            transport=self._transport,
         )
         clone._observers = self._observers
         return clone

@@ -30,6 +30,8 @@ class Request:
 
 @dataclass(frozen=True)
 class Response:
+    """An answer of the API server (or of a mock transport), before it is decoded."""
+
     status: int
     headers: dict[str, str]
     body: bytes

@@ -29,7 +29,7 @@ from ._client_base import (
 )
 from ._core import JSON, KubeSettings, NeedDiscovery, PatchType, WatchEvent, from_dict, identity
 from ._requests import Request, Response, StreamRefused
-from ._transport import Connection, SyncTransport, load_connection
+from ._transport import Connection, HTTPTransport, Transport, load_connection
 from .errors import AlreadyExists, ApiError, Conflict, ConnectionFailed, error_from_response
 from .resources import AGGREGATED_DISCOVERY, ResourceInfo, ResourceMap, aggregated_documents
 
@@ -47,12 +47,14 @@ class KubeClient(SyncClientMixin, ClientBase):
         settings: KubeSettings | None = None,
         *,
         namespace: str | None = None,
+        transport: Transport | None = None,
         _resources: ResourceMap | None = None,
-        _transport: SyncTransport | None = None,
     ) -> None:
+        """A client of the API server at ``connection``, sending its requests through
+        ``transport``: by default HTTP to that server; a test may pass a mock transport."""
         settings = settings or KubeSettings()
         super().__init__(connection, settings, namespace, _resources)
-        self._transport = _transport or SyncTransport(connection, timeout=settings.timeout)
+        self._transport = transport or HTTPTransport(connection, timeout=settings.timeout)
 
     @classmethod
     def from_kubeconfig(
@@ -62,15 +64,23 @@ class KubeClient(SyncClientMixin, ClientBase):
         context: str | None = None,
         namespace: str | None = None,
         settings: KubeSettings | None = None,
+        transport: Transport | None = None,
     ) -> KubeClient:
         """A client for a kubeconfig context (``$KUBECONFIG``/``~/.kube/config`` by default,
-        or the pod's service account when running in a cluster without one)."""
-        return cls(load_connection(kubeconfig, context), settings, namespace=namespace)
+        or the pod's service account when running in a cluster without one), sending through
+        ``transport`` if given."""
+        connection = load_connection(kubeconfig, context)
+        return cls(connection, settings, namespace=namespace, transport=transport)
 
     @classmethod
     def in_cluster(cls, settings: KubeSettings | None = None) -> KubeClient:
         """A client using the service account of the pod it runs in."""
         return cls(load_connection(in_cluster=True), settings)
+
+    @property
+    def transport(self) -> Transport:
+        """What this client (and its ``with_namespace`` clones) sends its requests through."""
+        return self._transport
 
     def with_namespace(self, namespace: str) -> KubeClient:
         """The same client (connection, limits, discovery cache) for another namespace."""
@@ -79,7 +89,7 @@ class KubeClient(SyncClientMixin, ClientBase):
             self.settings,
             namespace=namespace,
             _resources=self._core.resources,
-            _transport=self._transport,
+            transport=self._transport,
         )
         self._share_with(clone)
         return clone
@@ -92,7 +102,7 @@ class KubeClient(SyncClientMixin, ClientBase):
             replace(self.settings, **changes),
             namespace=self.namespace,
             _resources=self._core.resources,
-            _transport=self._transport,
+            transport=self._transport,
         )
         clone._observers = self._observers
         return clone

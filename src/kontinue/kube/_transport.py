@@ -9,6 +9,12 @@ about 0.5 ms of CPU per request (see ``bench/accumulator.py``), which the engine
 cannot afford.
 
 Nothing outside this module imports ``kubernetes``, urllib3 or aiohttp's client.
+
+The clients need only what the :class:`Transport` and :class:`AsyncTransport` protocols
+describe: send a request, stream one, close. :class:`HTTPTransport` and
+:class:`AsyncHTTPTransport` are the real ones; :class:`MockTransport` and
+:class:`AsyncMockTransport` let a test answer requests itself, or look at, hold back or fail the
+requests a client sends to a real server (``transport=`` of the clients).
 """
 
 from __future__ import annotations
@@ -18,10 +24,10 @@ import os
 import ssl
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import urllib3
@@ -29,7 +35,18 @@ import urllib3
 from ._requests import Request, Response, StreamRefused
 from .errors import ConnectionFailed
 
-__all__ = ["AsyncTransport", "Connection", "SyncTransport", "load_connection"]
+__all__ = [
+    "AsyncHTTPTransport",
+    "AsyncHandler",
+    "AsyncMockTransport",
+    "AsyncTransport",
+    "Connection",
+    "HTTPTransport",
+    "Handler",
+    "MockTransport",
+    "Transport",
+    "load_connection",
+]
 
 _SA_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 _TOKEN_REUSE_SECONDS = 5.0
@@ -186,7 +203,42 @@ def _chunk_lines(buffer: bytearray, chunk: bytes) -> list[bytes]:
             lines.append(line)
 
 
-class SyncTransport:
+class Transport(Protocol):
+    """What a :class:`~kontinue.kube.KubeClient` sends its requests through."""
+
+    def send(self, request: Request) -> Response:
+        """The answer to ``request``, whatever its status; :class:`ConnectionFailed` when none
+        came (the client decides about retries and errors)."""
+        ...
+
+    def stream(self, request: Request) -> Iterator[bytes]:
+        """The non-empty lines of a streaming answer (watch events, followed logs), as they
+        come; an error answer raises ``StreamRefused`` carrying it."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; the transport is not used afterwards."""
+        ...
+
+
+class AsyncTransport(Protocol):
+    """What an :class:`~kontinue.kube.AsyncKubeClient` sends its requests through (see
+    :class:`Transport`)."""
+
+    async def send(self, request: Request) -> Response:
+        """See :meth:`Transport.send`."""
+        ...
+
+    def stream(self, request: Request) -> AsyncIterator[bytes]:
+        """See :meth:`Transport.stream`."""
+        ...
+
+    async def close(self) -> None:
+        """See :meth:`Transport.close`."""
+        ...
+
+
+class HTTPTransport:
     """Blocking HTTP with a connection pool (safe to share between threads)."""
 
     def __init__(
@@ -252,7 +304,7 @@ class SyncTransport:
         self._pool.clear()
 
 
-class AsyncTransport:
+class AsyncHTTPTransport:
     """Non-blocking HTTP on the running event loop (one session, created lazily)."""
 
     def __init__(
@@ -325,3 +377,84 @@ class AsyncTransport:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+Send = Callable[[Request], Response]
+Handler = Callable[[Request, Send], Response]
+"""``handler(request, send)``: the answer to ``request``, made up or got from ``send``."""
+AsyncSend = Callable[[Request], Awaitable[Response]]
+AsyncHandler = Callable[[Request, AsyncSend], Awaitable[Response]]
+"""``await handler(request, send)``: the answer to ``request``, made up or from ``send``."""
+
+
+def _no_server(request: Request) -> ConnectionFailed:
+    return ConnectionFailed(f"{request.method} {request.path}: no transport behind this mock")
+
+
+def _lines(response: Response) -> list[bytes]:
+    if response.status >= 400:
+        raise StreamRefused(response)
+    return [line for line in response.body.split(b"\n") if line.strip()]
+
+
+class MockTransport:
+    """A transport for tests: ``handler(request, send)`` answers every request.
+
+    It makes up a :class:`Response`, or calls ``send`` to pass the request on to ``inner`` (a
+    client's real transport, say), and may look at the request and the answer, hold the
+    request back or fail it on the way. Without ``inner``, ``send`` raises
+    :class:`ConnectionFailed`. A streaming request (a watch, followed logs) goes to ``inner``
+    as it is; without ``inner``, its lines are those of the handler's answer. Closing the mock
+    closes ``inner``.
+    """
+
+    def __init__(self, handler: Handler, inner: Transport | None = None) -> None:
+        self.handler = handler
+        self.inner = inner
+
+    def send(self, request: Request) -> Response:
+        return self.handler(request, self._pass_on)
+
+    def _pass_on(self, request: Request) -> Response:
+        if self.inner is None:
+            raise _no_server(request)
+        return self.inner.send(request)
+
+    def stream(self, request: Request) -> Iterator[bytes]:
+        if self.inner is not None:
+            yield from self.inner.stream(request)
+        else:
+            yield from _lines(self.send(request))
+
+    def close(self) -> None:
+        if self.inner is not None:
+            self.inner.close()
+
+
+class AsyncMockTransport:
+    """:class:`MockTransport` for the asyncio client: ``await handler(request, send)``
+    answers every request (``send`` passes it on to ``inner``)."""
+
+    def __init__(self, handler: AsyncHandler, inner: AsyncTransport | None = None) -> None:
+        self.handler = handler
+        self.inner = inner
+
+    async def send(self, request: Request) -> Response:
+        return await self.handler(request, self._pass_on)
+
+    async def _pass_on(self, request: Request) -> Response:
+        if self.inner is None:
+            raise _no_server(request)
+        return await self.inner.send(request)
+
+    async def stream(self, request: Request) -> AsyncIterator[bytes]:
+        if self.inner is not None:
+            async for line in self.inner.stream(request):
+                yield line
+        else:
+            for line in _lines(await self.send(request)):
+                yield line
+
+    async def close(self) -> None:
+        if self.inner is not None:
+            await self.inner.close()
