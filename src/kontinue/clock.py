@@ -1,7 +1,8 @@
 """Time as a dependency.
 
-Everything that stamps or waits on time (the dev server's timestamps, later sleeps and TTLs) takes
-a :class:`Clock`, so tests can move time forward instead of sleeping.
+Everything that stamps or waits on time (the dev server's timestamps, the worker's sleeps, backoffs
+and timeouts, the controllers' schedules and TTLs) takes a :class:`Clock`, so tests can move time
+forward instead of sleeping.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class SystemClock:
     """The wall clock."""
 
     def now(self) -> datetime:
+        """The current time of the machine, in UTC."""
         return datetime.now(UTC)
 
 
@@ -57,6 +59,7 @@ class ManualClock:
             listener()
 
     def now(self) -> datetime:
+        """The time the clock was last moved to (2030-01-01 UTC unless started elsewhere)."""
         with self._lock:
             return self._now
 

@@ -117,10 +117,12 @@ class ChildFailed(WorkflowError):
 
     @property
     def child(self) -> str:
+        """The name of the failed child execution."""
         return str((self.details or {}).get("child", ""))
 
     @property
     def child_error(self) -> ExecutionError | None:
+        """The child's own recorded error (None when it recorded none)."""
         error = (self.details or {}).get("error")
         return ExecutionError.model_validate(error) if error else None
 
@@ -148,6 +150,7 @@ class ChildCanceled(WorkflowError):
 
     @classmethod
     def of(cls, child: str, function: str) -> ChildCanceled:
+        """The error a parent sees for its canceled child."""
         return cls(
             f"child execution {child} ({function}) was canceled",
             details={"child": child, "function": function},
