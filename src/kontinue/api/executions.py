@@ -15,6 +15,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from kontinue.kube.conditions._setting import set_condition
+
 from ._durations import Duration
 from ._meta import Condition, KontinueModel, Resource, ResourceNames, Time, format_time
 
@@ -413,22 +415,11 @@ def conditions_for(
     ended, ``Stalled`` when it failed or was canceled, ``Ready`` once it completed or was skipped.
     """
     before = {str(c.get("type")): c for c in previous if isinstance(c, dict)}
-    conditions = []
-    for kind, status, reason, text in _wanted(phase, message):
-        old = before.get(kind)
-        since = (
-            old.get("lastTransitionTime")
-            if old is not None and old.get("status") == status and old.get("lastTransitionTime")
-            else format_time(now)
-        )
-        conditions.append(
-            {
-                "type": kind,
-                "status": status,
-                "reason": reason,
-                "message": text,
-                "lastTransitionTime": since,
-                "observedGeneration": generation,
-            }
+    stamp = format_time(now)
+    conditions: list[dict[str, Any]] = []
+    for kind, status, reason, text in _wanted(phase, message):  # the others no longer hold
+        old = [before[kind]] if kind in before else []
+        conditions += set_condition(
+            old, kind, status, reason, text, observed_generation=generation, now=stamp
         )
     return conditions

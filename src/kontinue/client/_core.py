@@ -19,7 +19,6 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from kontinue.api import (
-    API_VERSION,
     RERUNNABLE_PHASES,
     ArchivedExecution,
     ChildPolicy,
@@ -35,7 +34,9 @@ from kontinue.api import (
     format_time,
     labels,
 )
+from kontinue.api.bodies import execution_body
 from kontinue.api.functions import SCALAR_ARGUMENT, SCALAR_MARKER
+from kontinue.api.resources import ARCHIVES, EXECUTIONS, FUNCTIONS, JOBS, SCHEDULES, SUSPENSIONS
 
 from .errors import ExecutionFailed, InvalidArguments, InvalidState, ResultMismatch
 
@@ -61,13 +62,6 @@ __all__ = [
 
 T = TypeVar("T")
 JSON = dict[str, Any]
-
-EXECUTIONS = "executions.kontinue.cloud"
-SUSPENSIONS = "suspensions.kontinue.cloud"
-FUNCTIONS = "functions.kontinue.cloud"
-SCHEDULES = "scheduledexecutions.kontinue.cloud"
-ARCHIVES = "archivedexecutions.kontinue.cloud"
-JOBS = "jobs.batch"
 
 
 def arguments_json(args: Any, schema: JSON | None = None) -> JSON:
@@ -159,10 +153,6 @@ def check_skip_result(execution: Execution, schema: JSON | None, result: Any) ->
         )
 
 
-def _dump(model: BaseModel | None) -> JSON | None:
-    return model.model_dump(mode="json", by_alias=True, exclude_none=True) if model else None
-
-
 def spawn_body(
     function: Function,
     arguments: JSON,
@@ -174,31 +164,28 @@ def spawn_body(
     ttl: ExecutionTTL | None = None,
     mutex: str | ExecutionMutex | None = None,
     extra_labels: dict[str, str] | None = None,
+    display_name: str | None = None,
+    description: str | None = None,
 ) -> JSON:
     """The Execution to create for ``function``: arguments merged with its defaults and
     checked against its schema (raising before anything is created)."""
     spec_name = function.spec.name
     merged = merge_defaults(function.spec.arguments, arguments)
     check_arguments(spec_name, function.spec.arguments, merged)
-    chosen = name or f"{_name_prefix(spec_name)}-{uuid.uuid4().hex[:8]}"
-    meta: JSON = {
-        "name": chosen,
-        "namespace": namespace,
-        "labels": {
-            **(extra_labels or {}),
-            labels.LABEL_FUNCTION: labels.label_value(spec_name, "function"),
-            labels.LABEL_WORKER_GROUP: function.spec.worker_group,
-            labels.LABEL_ROOT: chosen,
-        },
-    }
-    spec: JSON = {"function": spec_name, "arguments": merged}
-    if isinstance(mutex, str):
-        mutex = ExecutionMutex(name=mutex)
-    for key, value in (("retry", retry), ("timeout", timeout), ("ttl", ttl), ("mutex", mutex)):
-        dumped = _dump(value)
-        if dumped is not None:
-            spec[key] = dumped
-    return {"apiVersion": API_VERSION, "kind": "Execution", "metadata": meta, "spec": spec}
+    return execution_body(
+        name=name or f"{_name_prefix(spec_name)}-{uuid.uuid4().hex[:8]}",
+        namespace=namespace,
+        function=spec_name,
+        arguments=merged,
+        group=function.spec.worker_group,
+        retry=retry,
+        timeout=timeout,
+        ttl=ttl,
+        mutex=ExecutionMutex(name=mutex) if isinstance(mutex, str) else mutex,
+        display_name=display_name,
+        description=description,
+        extra_labels=extra_labels,
+    )
 
 
 def _name_prefix(function: str) -> str:

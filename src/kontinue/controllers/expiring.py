@@ -29,19 +29,17 @@ from kontinue.api import (
     labels,
     parse_time,
 )
+from kontinue.api.resources import ARCHIVES, EXECUTIONS, JOBS, SUSPENSIONS
 from kontinue.kube import AlreadyExists, ApiError, NotFound
+from kontinue.kube.informing import Informer
 
 if TYPE_CHECKING:
-    from kontinue.worker._engine import Engine
+    from ._host import ControllerHost
 
-__all__ = ["ARCHIVES", "PART_BYTES", "TTLController", "split_parts"]
+__all__ = ["PART_BYTES", "TTLController", "split_parts"]
 
 JSON = dict[str, Any]
-ARCHIVES = "archivedexecutions.kontinue.cloud"
-EXECUTIONS = "executions.kontinue.cloud"
-SUSPENSIONS = "suspensions.kontinue.cloud"
-JOBS = "jobs.batch"
-DELETE_AT = "kontinue.cloud/delete-at"
+DELETE_AT = labels.ANNOTATION_DELETE_AT
 PART_BYTES = 900_000
 """Most encoded bytes per archive part: with metadata, well under the ~1.5 MiB object limit."""
 _TERMINAL = {p.value for p in TERMINAL_PHASES}
@@ -56,8 +54,7 @@ def split_parts(data: str, size: int = PART_BYTES) -> list[str]:
 class TTLController:
     """Archives and deletes the finished trees of one worker group (on its leader)."""
 
-    def __init__(self, engine: Engine) -> None:
-        from kontinue.worker._informer import Informer
+    def __init__(self, engine: ControllerHost) -> None:
 
         self.engine = engine
         self.archives = Informer(engine.client, ARCHIVES, engine.namespace, self._on_archive)

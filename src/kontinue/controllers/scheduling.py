@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 
 from kontinue.api import (
-    API_VERSION,
     TERMINAL_PHASES,
     ConcurrencyPolicy,
     ExecutionPhase,
@@ -32,16 +31,17 @@ from kontinue.api import (
     labels,
     parse_time,
 )
+from kontinue.api.bodies import execution_body
+from kontinue.api.resources import EXECUTIONS, SCHEDULES
 from kontinue.kube import AlreadyExists, Conflict, NotFound
+from kontinue.kube.informing import Informer
 
 if TYPE_CHECKING:
-    from kontinue.worker._engine import Engine
+    from ._host import ControllerHost
 
-__all__ = ["SCHEDULES", "Plan", "ScheduleController", "plan", "run_name"]
+__all__ = ["Plan", "ScheduleController", "plan", "run_name"]
 
 JSON = dict[str, Any]
-SCHEDULES = "scheduledexecutions.kontinue.cloud"
-EXECUTIONS = "executions.kontinue.cloud"
 _TERMINAL = {p.value for p in TERMINAL_PHASES}
 _COUNT_LIMIT = 10_000
 _log = logging.getLogger("kontinue.controllers")
@@ -119,8 +119,7 @@ def _phase(obj: JSON) -> str:
 class ScheduleController:
     """Runs the schedules of one worker group (on its leader), with the engine's informers."""
 
-    def __init__(self, engine: Engine) -> None:
-        from kontinue.worker._informer import Informer
+    def __init__(self, engine: ControllerHost) -> None:
 
         self.engine = engine
         self.schedules = Informer(engine.client, SCHEDULES, engine.namespace, self._on_schedule)
@@ -234,15 +233,7 @@ class ScheduleController:
         finished = [t for t in succeeded if t is not None]
         patch.update(
             active=[
-                {
-                    "name": e["metadata"]["name"],
-                    **(
-                        {"scheduledTime": e["metadata"]["annotations"][_SCHEDULED_TIME]}
-                        if _SCHEDULED_TIME in (e["metadata"].get("annotations") or {})
-                        else {}
-                    ),
-                }
-                for e in sorted(active, key=lambda e: str(e["metadata"]["name"]))
+                _active_entry(e) for e in sorted(active, key=lambda e: str(e["metadata"]["name"]))
             ],
             nextScheduleTime=(
                 format_time(decision.next_time)
@@ -272,26 +263,20 @@ class ScheduleController:
     async def _start(self, schedule: ScheduledExecution, due: datetime) -> JSON | None:
         name = schedule.metadata.name or ""
         execution_name = run_name(name, due)
-        spec: JSON = {"function": schedule.spec.function, "arguments": schedule.spec.arguments}
         defaults = schedule.spec.execution_defaults
-        if defaults is not None:
-            spec.update(defaults.model_dump(mode="json", by_alias=True, exclude_none=True))
-        body = {
-            "apiVersion": API_VERSION,
-            "kind": "Execution",
-            "metadata": {
-                "name": execution_name,
-                "namespace": self.engine.namespace,
-                "labels": {
-                    labels.LABEL_FUNCTION: labels.label_value(schedule.spec.function, "function"),
-                    labels.LABEL_WORKER_GROUP: self.engine.group,
-                    labels.LABEL_ROOT: execution_name,
-                    labels.LABEL_SCHEDULED_EXECUTION: name,
-                },
-                "annotations": {_SCHEDULED_TIME: format_time(due)},
-            },
-            "spec": spec,
-        }
+        body = execution_body(
+            name=execution_name,
+            namespace=self.engine.namespace,
+            function=schedule.spec.function,
+            arguments=schedule.spec.arguments,
+            group=self.engine.group,
+            retry=defaults.retry if defaults else None,
+            timeout=defaults.timeout if defaults else None,
+            ttl=defaults.ttl if defaults else None,
+            mutex=defaults.mutex if defaults else None,
+            extra_labels={labels.LABEL_SCHEDULED_EXECUTION: name},
+            annotations={labels.ANNOTATION_SCHEDULED_TIME: format_time(due)},
+        )
         try:
             created: JSON = await self.engine.client.create(body)
         except AlreadyExists:
@@ -371,9 +356,6 @@ class ScheduleController:
         self.schedules.observe(answer)
 
 
-_SCHEDULED_TIME = "kontinue.cloud/scheduled-time"
-
-
 def _same_conditions(old: list[JSON], new: list[JSON]) -> bool:
     def key(items: list[JSON]) -> list[tuple[Any, ...]]:
         return sorted((c.get("type"), c.get("status"), c.get("reason")) for c in items)
@@ -408,3 +390,10 @@ def _conditions(error: str | None, previous: Any, now: datetime) -> list[JSON]:
             }
         )
     return conditions
+
+
+def _active_entry(execution: JSON) -> JSON:
+    """A running execution as the schedule's status lists it (with the time it was due)."""
+    meta = execution["metadata"]
+    due = (meta.get("annotations") or {}).get(labels.ANNOTATION_SCHEDULED_TIME)
+    return {"name": meta["name"], **({"scheduledTime": due} if due is not None else {})}

@@ -2,7 +2,9 @@
 
 Each gate is one ``coordination.k8s.io/v1`` Lease in the namespace: a named mutex
 (``spec.mutex.name``, one holder) or a function's ``concurrency.limit`` (that many holders).
-The Lease lists its holders and, in arrival order, its waiters (annotations), and every change
+The Lease lists its holders and, in arrival order, its waiters (annotations): the order in
+which this worker's watch saw the executions created, not the order in which it happened to
+look at them (those race each other after a burst of creations). Every change
 is written with the Lease's resourceVersion, so two leaders (or shards) cannot both take the
 last slot. Holders are executions, not workers: a holder whose worker died keeps its slot until
 the execution is resumed elsewhere or ends. Slots of executions that ended or were deleted are
@@ -17,19 +19,20 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from kontinue.api import TERMINAL_PHASES, Execution
+from kontinue.api import TERMINAL_PHASES, Execution, labels
+from kontinue.api.resources import LEASES
 from kontinue.kube import AlreadyExists, Conflict, NotFound
+from kontinue.kube.informing import Informer
 
 if TYPE_CHECKING:
-    from kontinue.worker._engine import Engine
+    from ._host import ControllerHost
 
 __all__ = ["Gate", "Semaphores", "gates_of"]
 
 JSON = dict[str, Any]
-LEASES = "leases.coordination.k8s.io"
-SEMAPHORE_LABEL = "kontinue.cloud/semaphore"
-HOLDERS = "kontinue.cloud/holders"
-WAITERS = "kontinue.cloud/waiters"
+SEMAPHORE_LABEL = labels.LABEL_SEMAPHORE
+HOLDERS = labels.ANNOTATION_HOLDERS
+WAITERS = labels.ANNOTATION_WAITERS
 _TERMINAL = {p.value for p in TERMINAL_PHASES}
 _log = logging.getLogger("kontinue.controllers")
 
@@ -75,22 +78,31 @@ def _names(text: str | None) -> list[str]:
 class Semaphores:
     """Takes and releases gates for one worker group's executions."""
 
-    def __init__(self, engine: Engine) -> None:
-        from kontinue.worker._informer import Informer
+    def __init__(self, engine: ControllerHost) -> None:
 
         self.engine = engine
         self.leases = Informer(
             engine.client, LEASES, engine.namespace, self._on_lease, label_selector=SEMAPHORE_LABEL
         )
         self.waiting: set[str] = set()
+        self._arrivals: dict[str, int] = {}
+        """The order in which new executions were seen (a waiter queues behind those before it)."""
+        self._arrived = 0
         """Executions of this group waiting for a gate (reconciled again when one frees)."""
 
     def _on_lease(self, event: str, obj: JSON) -> None:
         for name in list(self.waiting):
             self.engine.enqueue(name)
 
+    def execution_arrived(self, name: str) -> None:
+        """The watch saw the execution ``name`` for the first time."""
+        if name not in self._arrivals:
+            self._arrived += 1
+            self._arrivals[name] = self._arrived
+
     def execution_ended(self, obj: JSON) -> None:
         """Any execution ended or went away: waiters may move up."""
+        self._arrivals.pop(str(obj["metadata"]["name"]), None)
         spec = obj.get("spec") or {}
         if self.waiting and (spec.get("mutex") or spec.get("function")):
             for name in list(self.waiting):
@@ -135,7 +147,7 @@ class Semaphores:
                 outcome["waiting"] = None
                 return holders, waiters
             if name not in waiters:
-                waiters.append(name)
+                waiters.insert(self._place(name, waiters), name)
             free = gate.limit - len(holders)
             if free > 0 and name in waiters[:free]:
                 waiters.remove(name)
@@ -150,6 +162,18 @@ class Semaphores:
 
         await self._change(gate, take)
         return outcome["waiting"]
+
+    def _place(self, name: str, waiters: list[str]) -> int:
+        """Where ``name`` joins the line: behind every waiter that arrived before it (a waiter
+        this worker never saw, another replica's, keeps its place ahead)."""
+        mine = self._arrivals.get(name)
+        if mine is None:
+            return len(waiters)
+        for index, waiter in enumerate(waiters):
+            theirs = self._arrivals.get(waiter)
+            if theirs is not None and theirs > mine:
+                return index
+        return len(waiters)
 
     async def _change(self, gate: Gate, change: Any) -> None:
         client = self.engine.client
@@ -195,8 +219,8 @@ def _lease(gate: Gate, namespace: str, holders: list[str], waiters: list[str]) -
             "namespace": namespace,
             "labels": {SEMAPHORE_LABEL: gate.kind},
             "annotations": {
-                "kontinue.cloud/gate": f"{gate.kind}/{gate.key}",
-                "kontinue.cloud/limit": str(gate.limit),
+                labels.ANNOTATION_GATE: f"{gate.kind}/{gate.key}",
+                labels.ANNOTATION_GATE_LIMIT: str(gate.limit),
                 HOLDERS: ",".join(holders),
                 WAITERS: ",".join(waiters),
             },

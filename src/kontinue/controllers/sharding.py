@@ -18,21 +18,20 @@ import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from kontinue.api import TERMINAL_PHASES, labels, parse_time
+from kontinue.api import TERMINAL_PHASES, labels
+from kontinue.api.resources import EXECUTIONS, LEASES
 from kontinue.kube import Conflict, NotFound
+from kontinue.kube.informing import Informer
+from kontinue.kube.leases import LeaderElection, LeaseObserver
 
 if TYPE_CHECKING:
-    from kontinue.worker._engine import Engine
+    from ._host import ControllerHost
 
 __all__ = ["LABEL_SHARD", "ShardController", "shard_lease_name"]
 
 JSON = dict[str, Any]
-LEASES = "leases.coordination.k8s.io"
-EXECUTIONS = "executions.kontinue.cloud"
-LABEL_SHARD = "kontinue.cloud/shard"
-"""On Executions of a sharded group: the identity of the replica that runs it."""
-LABEL_SHARD_GROUP = "kontinue.cloud/shard-group"
-"""On shard Leases: the worker group of the replica holding it."""
+LABEL_SHARD = labels.LABEL_SHARD
+LABEL_SHARD_GROUP = labels.LABEL_SHARD_GROUP
 _TERMINAL = {p.value for p in TERMINAL_PHASES}
 _log = logging.getLogger("kontinue.controllers")
 
@@ -47,10 +46,7 @@ def shard_lease_name(group: str, identity: str) -> str:
 class ShardController:
     """This replica's shard Lease, and (on the leader) the assignment of executions."""
 
-    def __init__(self, engine: Engine) -> None:
-        from kontinue.worker._informer import Informer
-        from kontinue.worker._leases import LeaderElection
-
+    def __init__(self, engine: ControllerHost) -> None:
         self.engine = engine
         settings = engine.settings
         self.lease = LeaderElection(
@@ -58,8 +54,8 @@ class ShardController:
             engine.namespace,
             shard_lease_name(engine.group, engine.identity),
             engine.identity,
-            engine.clock,
             self._alive_changed,
+            engine.lease_clock,
             lease_duration=settings.shard_expire,
             renew_period=settings.shard_renew,
             labels={LABEL_SHARD_GROUP: engine.group},
@@ -71,6 +67,7 @@ class ShardController:
             self._on_lease,
             label_selector=f"{LABEL_SHARD_GROUP}={engine.group}",
         )
+        self._observer = LeaseObserver(engine.lease_clock)
         self._expiry: Any = None
         self._pending: set[str] = set()
         self._live_seen: list[str] = []
@@ -88,18 +85,18 @@ class ShardController:
 
     def live_shards(self) -> list[str]:
         """Identities of the replicas whose shard Lease is still valid."""
-        now = self.engine.clock.now()
-        live = []
-        for lease in self.leases.cache.values():
-            spec = lease.get("spec") or {}
-            holder = spec.get("holderIdentity")
-            renewed = parse_time(spec.get("renewTime"))
-            duration = float(spec.get("leaseDurationSeconds") or self.engine.settings.shard_expire)
-            if holder and renewed is not None and now < renewed + timedelta(seconds=duration):
-                live.append(str(holder))
-        return sorted(live)
+        expire = self.engine.settings.shard_expire
+        return sorted(
+            str((lease.get("spec") or {}).get("holderIdentity"))
+            for lease in self.leases.cache.values()
+            if self._observer.held(lease, expire)
+        )
 
     def _on_lease(self, event: str, obj: JSON) -> None:
+        if event == "DELETED":
+            self._observer.forget(str(obj["metadata"]["name"]))
+        else:
+            self._observer.observe(obj)  # a renewal counts from when this replica saw it
         if not self.engine.leader.is_leader:
             return
         if self.live_shards() != self._live_seen:
@@ -182,20 +179,15 @@ class ShardController:
 
     def _plan_expiry(self) -> None:
         """Check again when the next live shard's Lease would run out."""
-        deadlines = []
-        for lease in self.leases.cache.values():
-            spec = lease.get("spec") or {}
-            renewed = parse_time(spec.get("renewTime"))
-            duration = float(spec.get("leaseDurationSeconds") or self.engine.settings.shard_expire)
-            if renewed is not None:
-                deadlines.append(renewed + timedelta(seconds=duration))
-        now = self.engine.clock.now()
-        upcoming = [d for d in deadlines if d > now]
+        expire = self.engine.settings.shard_expire
+        deadlines = [self._observer.expires(lease, expire) for lease in self.leases.cache.values()]
+        now = self.engine.lease_clock.now()
+        upcoming = [d for d in deadlines if d is not None and d > now]
         if self._expiry is not None:
             self._expiry.cancel()
             self._expiry = None
         if upcoming:
-            self._expiry = self.engine.timers.at(
+            self._expiry = self.engine.lease_timers.at(
                 min(upcoming) + timedelta(milliseconds=1), self.rebalance
             )
 

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from kontinue.clock import Clock, SystemClock
 from kontinue.kube import AsyncKubeClient
 from kontinue.pods import MountTools, PodSupervisor, RunnerSettings
+from kontinue.tasks import restarting
 
 from ._certs import self_signed
 from ._host import ApiHost
@@ -134,18 +135,9 @@ class NodeAgent:
     def _spawn(
         self, loop: Callable[[], Coroutine[Any, Any, None]], name: str
     ) -> asyncio.Task[None]:
-        async def guarded() -> None:
-            while True:
-                try:
-                    await loop()
-                    return
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("%s failed; starting it again in %g s", name, RESTART_DELAY)
-                    await asyncio.sleep(RESTART_DELAY)
-
-        return asyncio.get_running_loop().create_task(guarded(), name=name)
+        return asyncio.get_running_loop().create_task(
+            restarting(loop, name, RESTART_DELAY, log), name=name
+        )
 
     async def stop(self) -> None:
         """Stop the pods (reporting it in their status), the log server and the heartbeat."""

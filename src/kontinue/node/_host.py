@@ -10,7 +10,6 @@ deleted pod's processes stopped, and Events.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Coroutine
@@ -29,6 +28,7 @@ from kontinue.kube import (
 )
 from kontinue.kube.errors import error_from_response
 from kontinue.pods import ConfigError, PodGone, Token, TokenSource
+from kontinue.tasks import TaskSet
 
 from ._objects import pod_event, status_patch, token_request
 
@@ -46,7 +46,7 @@ class ApiHost:
         self.client = client
         self.node_name = node_name
         self._clock = clock
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet(log)
 
     @property
     def clock(self) -> Clock:
@@ -130,11 +130,8 @@ class ApiHost:
             log.debug("event %s not recorded: %s", event["reason"], exc)
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(coro, name)
 
     async def drain(self) -> None:
         """Wait for the Events still being sent (before the client closes)."""
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=5.0)
+        await self._tasks.close(grace=5.0)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kontinue.clock import format_time
+from kontinue.tasks import TaskSet
 
 from ._logs import LogOptions, choose_container, follow, log_file, read_lines
 from ._processes import kill_recorded
@@ -89,14 +90,11 @@ class PodSupervisor:
         self.runs: dict[str, PodRun] = {}
         self._deletions: dict[str, asyncio.Task[None]] = {}
         self._gone: set[str] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet(log)
         self._closed = False
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+        return self._tasks.spawn(coro, name)
 
     def directory(self, namespace: str, name: str, uid: str) -> Path:
         """The pod's private directory."""
@@ -228,9 +226,7 @@ class PodSupervisor:
             else:
                 run.gone = True
         await asyncio.gather(*(run.kill(self.settings.stop_grace) for run in runs))
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.close()
 
     # Logs ---------------------------------------------------------------------------------
 

@@ -37,32 +37,27 @@ from kontinue.api import (
     ExecutionError,
     ExecutionPhase,
     ExecutionRetry,
-    conditions_for,
     format_time,
     labels,
     parse_time,
 )
+from kontinue.api.bodies import execution_labels
+from kontinue.api.resources import EXECUTIONS, FUNCTIONS, JOBS, SUSPENSIONS
 from kontinue.clock import Clock
 from kontinue.controllers.semaphores import gates_of
-from kontinue.controllers.sharding import LABEL_SHARD
 from kontinue.kube import AsyncKubeClient, Conflict, NotFound
 from kontinue.kube.conditions import EventRecorder
+from kontinue.kube.informing import Informer
+from kontinue.kube.leases import LeaderElection
+from kontinue.kube.queueing import ReconcileQueue
 from kontinue.sdk._functions import FunctionDef
+from kontinue.tasks import TaskSet
+from kontinue.timers import Timer, Timers
 
-from ._informer import Informer
 from ._jobs import job_ended
-from ._leases import LeaderElection
 from ._metrics import WorkerMetrics
 from ._runs import Run, steps_to_clear
-from ._status import (
-    EXECUTIONS,
-    FUNCTIONS,
-    JOBS,
-    SUSPENSIONS,
-    dump_error,
-    status_ops,
-)
-from ._timers import Timer, Timers
+from ._status import StatusWriter, dump_error, status_ops
 from .settings import WorkerSettings
 
 if TYPE_CHECKING:
@@ -74,10 +69,10 @@ JSON = dict[str, Any]
 _log = logging.getLogger("kontinue.worker")
 _TERMINAL = {phase.value for phase in TERMINAL_PHASES}
 _BACKLOG_CHECK = 0.02
+"""Seconds between looks at the client's backlog while new executions wait for it."""
 _EVENT_GRACE = 2.0
 """Seconds a stopping worker waits for the Events it has yet to write (a stall's Event names
 the step that diverged: losing it to a restart leaves only the status message)."""
-"""Seconds between looks at the client's backlog while new executions wait for it."""
 
 
 def _phase(obj: JSON) -> str:
@@ -133,6 +128,7 @@ class Engine:
         self.worker = worker
         self.settings: WorkerSettings = worker.settings
         self.clock: Clock = worker.clock
+        self.lease_clock: Clock = worker.lease_clock
         self.group = worker.group
         self.identity = worker.identity
         self.functions: dict[str, FunctionDef] = dict(worker.functions)
@@ -143,7 +139,11 @@ class Engine:
             self.settings.sync_threads, thread_name_prefix="kontinue-workflow"
         )
         self.timers = Timers(self.clock)
+        self.lease_timers = (
+            self.timers if self.lease_clock is self.clock else Timers(self.lease_clock)
+        )
         self.metrics = WorkerMetrics(self)
+        self.status = StatusWriter(client, namespace, self.clock, self.observed)
         self.events = EventRecorder(
             client, "kontinue-worker", instance=self.identity, clock=self.clock
         )
@@ -171,8 +171,8 @@ class Engine:
             namespace,
             f"kontinue-worker-{self.group}",
             self.identity,
-            self.clock,
             self._leadership,
+            self.lease_clock,
             lease_duration=self.settings.lease_duration,
             renew_period=self.settings.renew_period,
         )
@@ -194,7 +194,6 @@ class Engine:
         self._parked: dict[str, _Parked] = {}
         self._stalled: set[str] = set()
         """Executions whose replay no longer matched this worker's code: left as they are."""
-        self._events: set[asyncio.Task[None]] = set()
         self._backlogged: dict[str, None] = {}
         """New executions waiting for the client's backlog to shrink (see _hold_for_backlog)."""
         self._backlog_timer: asyncio.TimerHandle | None = None
@@ -203,11 +202,17 @@ class Engine:
         self._unknown_since: dict[str, datetime] = {}
         """When this worker first saw each execution of a function nobody publishes (on its own
         clock: the API server's creationTimestamp may be skewed from it)."""
-        self._reconciling: set[str] = set()
-        self._again: set[str] = set()
         self._wakeups: dict[str, Timer] = {}
         self._suspension_timers: dict[str, Timer] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.tasks = TaskSet(_log)
+        self._event_tasks = TaskSet(_log)
+        self.queue = ReconcileQueue(
+            self._reconcile,
+            self.tasks,
+            retry_delay=self.settings.retry_delay,
+            logger=_log,
+            what=f"reconcile in {namespace}",
+        )
         self._children: dict[str, set[tuple[str, str]]] = {}
         self.ready = asyncio.Event()
         """Set once the caches are filled (before leadership is sought)."""
@@ -223,6 +228,11 @@ class Engine:
         await self.worker.publish(self.client, self.namespace)
         background = [
             self.spawn(self.timers.run(), "kontinue-timers"),
+            *(
+                [self.spawn(self.lease_timers.run(), "kontinue-lease-timers")]
+                if self.lease_timers is not self.timers
+                else []
+            ),
             self.spawn(self.function_objects.run(), "kontinue-watch-functions"),
             self.spawn(self.executions.run(), "kontinue-watch-executions"),
             self.spawn(self.suspensions.run(), "kontinue-watch-suspensions"),
@@ -257,26 +267,15 @@ class Engine:
             await self._stop_runs()
             with contextlib.suppress(Exception):
                 await self.leader.release()
-            if self._events:
-                await asyncio.wait(self._events, timeout=_EVENT_GRACE)
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self._event_tasks.close(grace=_EVENT_GRACE)
+            await self.tasks.close()
             self.metrics.stop()
             self.threads.shutdown(wait=False, cancel_futures=True)
             await self.lease_client.close()
 
     def spawn(self, coroutine: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         """A background task that is cancelled at shutdown and whose failure is logged."""
-        task = asyncio.get_running_loop().create_task(coroutine, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            _log.error("%s failed", task.get_name(), exc_info=task.exception())
+        return self.tasks.spawn(coroutine, name)
 
     @property
     def can_run(self) -> bool:
@@ -353,6 +352,8 @@ class Engine:
         meta = obj.get("metadata") or {}
         name = str(meta.get("name"))
         self._index("execution", event, obj)
+        if event == "ADDED":
+            self.semaphores.execution_arrived(name)
         if event == "DELETED" or _phase(obj) in _TERMINAL:
             self._unknown_since.pop(name, None)
             self._resolve(("execution", name), None if event == "DELETED" else obj)
@@ -412,7 +413,7 @@ class Engine:
         obj_labels = _labels(obj)
         group = obj_labels.get(labels.LABEL_WORKER_GROUP)
         if self.shards is not None and group == self.group:
-            return obj_labels.get(LABEL_SHARD) == self.identity  # assigned to this replica
+            return obj_labels.get(labels.LABEL_SHARD) == self.identity  # assigned to this replica
         if group is not None:
             return group == self.group
         return True  # unlabelled: looked at by every group (see _unknown_function)
@@ -580,7 +581,7 @@ class Engine:
     def record_event(self, obj: JSON, type: str, reason: str, message: str) -> None:
         if not self.settings.record_events:
             return
-        if len(self._events) >= self.settings.max_pending_events:
+        if len(self._event_tasks) >= self.settings.max_pending_events:
             # Events are for people: under a write backlog they give way to the writes that
             # make progress, as client-go's broadcaster drops them when its queue is full
             self.metrics.event_dropped()
@@ -595,9 +596,7 @@ class Engine:
                     "event %s for %s not recorded: %s", reason, obj["metadata"]["name"], error
                 )
 
-        task = self.spawn(record(), "kontinue-event")
-        self._events.add(task)
-        task.add_done_callback(self._events.discard)
+        self._event_tasks.spawn(record(), "kontinue-event")
 
     def retry_policy(self, execution: Execution, definition: FunctionDef | None) -> ExecutionRetry:
         if execution.spec.retry is not None:
@@ -656,31 +655,8 @@ class Engine:
         return cap - (len(self.runs) - len(self._blocked))
 
     def _enqueue(self, name: str) -> None:
-        if not self.can_run:
-            return
-        if name in self._reconciling:
-            self._again.add(name)
-            return
-        self._reconciling.add(name)
-        self.spawn(self._reconcile_loop(name), f"kontinue-reconcile:{name}")
-
-    async def _reconcile_loop(self, name: str) -> None:
-        try:
-            while True:
-                try:
-                    await self._reconcile(name)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as error:
-                    _log.warning("reconcile of %s/%s failed: %s", self.namespace, name, error)
-                    asyncio.get_running_loop().call_later(
-                        self.settings.retry_delay, self._enqueue, name
-                    )
-                if name not in self._again:
-                    return
-                self._again.discard(name)
-        finally:
-            self._reconciling.discard(name)
+        if self.can_run:
+            self.queue.enqueue(name)
 
     async def _reconcile(self, name: str) -> None:
         if not self.can_run:
@@ -844,12 +820,9 @@ class Engine:
         object (None when it had its labels, ``_GONE`` when it was deleted meanwhile)."""
         current = execution.metadata.labels or {}
         name = execution.metadata.name or ""
-        wanted = {
-            labels.LABEL_FUNCTION: labels.label_value(execution.spec.function, "function"),
-            labels.LABEL_WORKER_GROUP: self.group,
-        }
-        if labels.LABEL_PARENT not in current:
-            wanted[labels.LABEL_ROOT] = name
+        wanted = execution_labels(execution.spec.function, self.group, name=name)
+        if labels.LABEL_PARENT in current:
+            del wanted[labels.LABEL_ROOT]  # a child's root is its parent's
         missing = {key: value for key, value in wanted.items() if key not in current}
         if not missing:
             return None
@@ -969,53 +942,9 @@ class Engine:
     ) -> JSON | None:
         """Patch the status of a non-terminal execution on top of whatever it is now."""
         name = execution.metadata.name or ""
-        obj = self.executions.cache.get(name)
-        for _ in range(8):
-            if obj is None:
-                return None
-            status = obj.get("status") or {}
-            if status.get("phase") in _TERMINAL and patch.get("phase") not in (
-                None,
-                ExecutionPhase.BACKOFF.value,
-            ):
-                return None  # ended meanwhile
-            if only_if_changed and all(status.get(k) == v for k, v in patch.items()):
-                return obj
-            phase = ExecutionPhase(patch.get("phase") or status.get("phase") or "Pending")
-            generation = int(obj["metadata"].get("generation") or 1)
-            changes = {
-                **patch,
-                "conditions": conditions_for(
-                    phase,
-                    patch.get("message", status.get("message")),
-                    status.get("conditions") or [],
-                    self.clock.now(),
-                    generation,
-                ),
-                "observedGeneration": generation,
-            }
-            version = obj["metadata"]["resourceVersion"]
-            ops = status_ops(obj.get("status") if "status" in obj else None, changes, version)
-            try:
-                answer: JSON = await self.client.patch(
-                    EXECUTIONS, ops, name=name, namespace=self.namespace, status=True, type="json"
-                )
-            except Conflict:
-                obj = await self._fresh(name)
-                continue
-            except NotFound:
-                return None
-            self.executions.observe(answer)
-            return answer
-        raise Conflict(409, {"message": f"status of {name} kept changing"})
-
-    async def _fresh(self, name: str) -> JSON | None:
-        try:
-            obj: JSON = await self.client.get(EXECUTIONS, name, namespace=self.namespace)
-        except NotFound:
-            return None
-        self.executions.observe(obj)
-        return obj
+        return await self.status.write_over(
+            name, self.executions.cache.get(name), patch, only_if_changed=only_if_changed
+        )
 
     async def _cleanup_children(self, parent: str, reason: str, *, children: bool = True) -> None:
         """Cancel what an ended (or failed) attempt left running: children still running and
@@ -1081,7 +1010,7 @@ class Engine:
             return
         if self.shards is not None:
             owner = self.executions.cache.get(str((obj.get("spec") or {}).get("execution")))
-            if owner is None or _labels(owner).get(LABEL_SHARD) != self.identity:
+            if owner is None or _labels(owner).get(labels.LABEL_SHARD) != self.identity:
                 return
         if (obj.get("status") or {}).get("phase", "Waiting") != "Waiting":
             return

@@ -37,11 +37,12 @@ from kontinue.api import (
     StepKind,
     StepState,
     SuspensionKind,
-    conditions_for,
     format_time,
     labels,
     parse_time,
 )
+from kontinue.api.bodies import ParentRef, child_labels, execution_body, owner_reference
+from kontinue.api.resources import EXECUTIONS
 from kontinue.kube import (
     AlreadyExists,
     ApiError,
@@ -56,6 +57,7 @@ from kontinue.kube import (
     Unauthorized,
     to_dict,
 )
+from kontinue.kube.conditions import set_condition
 from kontinue.sdk._context import (
     ChildRequest,
     ExecutionContext,
@@ -82,7 +84,7 @@ from kontinue.sdk.errors import (
 )
 
 from ._jobs import job_result, read_logs
-from ._status import EXECUTIONS, dump_error, dump_step, status_ops
+from ._status import dump_error, dump_step
 
 if TYPE_CHECKING:
     from ._engine import Engine
@@ -330,22 +332,18 @@ class Run:
             "that matches its history and it resumes by itself"
         )
         patch, self.patch = self.patch, {}
-        phase = ExecutionPhase(patch.get("phase") or self.persisted.get("phase") or "Pending")
-        generation = int(self.raw["metadata"].get("generation") or 1)
-        conditions = conditions_for(
-            phase, message, self.persisted.get("conditions") or [], now, generation
+        patch = self.engine.status.with_conditions(
+            self.raw, self.persisted, {**patch, "message": message}
         )
-        conditions.append(
-            {
-                "type": "Stalled",
-                "status": "True",
-                "reason": "NonDeterminism",
-                "message": message,
-                "lastTransitionTime": format_time(now),
-                "observedGeneration": generation,
-            }
+        patch["conditions"] = set_condition(
+            patch["conditions"],
+            "Stalled",
+            "True",
+            "NonDeterminism",
+            message,
+            observed_generation=patch["observedGeneration"],
+            now=format_time(now),
         )
-        patch.update(message=message, conditions=conditions, observedGeneration=generation)
         self.waits.clear()
         try:
             await self._write(patch)
@@ -525,17 +523,9 @@ class Run:
                     self.patch["message"] = message
             if not self.patch:
                 return
-            patch, self.patch = self.patch, {}
+            patch = self.engine.status.with_conditions(self.raw, self.persisted, self.patch)
+            self.patch = {}
             stores = self._stores_recorded
-            phase_now = patch.get("phase", self.persisted.get("phase"))
-            patch["conditions"] = conditions_for(
-                ExecutionPhase(phase_now or ExecutionPhase.PENDING.value),
-                patch.get("message", self.persisted.get("message")),
-                self.persisted.get("conditions") or [],
-                self.now(),
-                int(self.raw["metadata"].get("generation") or 1),
-            )
-            patch["observedGeneration"] = int(self.raw["metadata"].get("generation") or 1)
             try:
                 await self._write(patch)
             except StatusRejected as error:
@@ -550,26 +540,19 @@ class Run:
             self._stores_written = max(self._stores_written, stores)
 
     async def _write(self, patch: JSON) -> None:
-        client = self.engine.client
+        """Write ``patch`` over the status this run last saw; a 409 is retried only while the
+        status is still that one (anything else: another writer took over, :class:`RunLost`)."""
+        writer = self.engine.status
         for _ in range(8):
-            has_status = "status" in self.raw
-            ops = status_ops(self.persisted if has_status else None, patch, self.rv)
+            current = self.persisted if "status" in self.raw else None
             try:
-                answer = await client.patch(
-                    EXECUTIONS,
-                    ops,
-                    name=self.name,
-                    namespace=self.namespace,
-                    status=True,
-                    type="json",
-                )
+                answer = await writer.send(self.name, current, patch, self.rv)
             except Conflict:
-                current = await client.get(EXECUTIONS, self.name, namespace=self.namespace)
-                if (current.get("status") or {}) != self.persisted:
-                    self.engine.observed(current)  # the replay starts from what is there
-                    raise RunLost(self.name) from None
-                self.rv = str(current["metadata"]["resourceVersion"])
-                self.raw = current
+                fresh = await writer.get(self.name)
+                if fresh is None or (fresh.get("status") or {}) != self.persisted:
+                    raise RunLost(self.name) from None  # the replay starts from what is there
+                self.rv = str(fresh["metadata"]["resourceVersion"])
+                self.raw = fresh
                 continue
             except NotFound:
                 raise RunLost(self.name) from None
@@ -583,7 +566,6 @@ class Run:
             self.rv = str(answer["metadata"]["resourceVersion"])
             self.persisted = dict(answer.get("status") or {})
             self.raw = answer
-            self.engine.observed(answer)
             return
         raise RunLost(self.name)
 
@@ -658,23 +640,18 @@ class Run:
             self.blocked_since = None
             self.engine.unblocked(self)
 
-    def _owner_reference(self) -> JSON:
-        return {
-            "apiVersion": API_VERSION,
-            "kind": "Execution",
-            "name": self.name,
-            "uid": self.uid,
-            "controller": True,
-            "blockOwnerDeletion": True,
-        }
+    def _parent(self, step_id: str) -> ParentRef:
+        """This execution as the parent of what step ``step_id`` creates."""
+        root = self._execution.metadata.labels.get(labels.LABEL_ROOT, self.name)
+        return ParentRef(self.name, self.uid, step_id, root)
 
-    def _child_labels(self, step_id: str) -> dict[str, str]:
-        mine = self._execution.metadata.labels
+    def _child_meta(self, name: str, step_id: str) -> JSON:
+        """The metadata of a Suspension or Job that step ``step_id`` creates."""
         return {
-            labels.LABEL_PARENT: self.name,
-            labels.LABEL_ROOT: mine.get(labels.LABEL_ROOT, self.name),
-            labels.LABEL_STEP: labels.label_value(step_id, "step"),
-            labels.LABEL_WORKER_GROUP: self.engine.group,
+            "name": name,
+            "namespace": self.namespace,
+            "labels": child_labels(self._parent(step_id), self.engine.group),
+            "ownerReferences": [owner_reference(self.name, self.uid)],
         }
 
     async def _create(self, body: JSON, step_id: str) -> JSON:
@@ -794,35 +771,19 @@ class Run:
         return (obj.get("status") or {}).get("result")
 
     def _child_body(self, name: str, step_id: str, group: str, request: ChildRequest) -> JSON:
-        spec: JSON = {
-            "function": request.function,
-            "arguments": request.arguments,
-            "parent": {"name": self.name, "step": step_id},
-        }
-        for key, value in (
-            ("retry", request.retry),
-            ("timeout", request.timeout),
-            ("mutex", request.mutex),
-        ):
-            if value is not None:
-                spec[key] = value.model_dump(mode="json", by_alias=True, exclude_none=True)
-        annotations = {}
-        if request.display_name:
-            annotations[labels.ANNOTATION_DISPLAY_NAME] = request.display_name
-        if request.description:
-            annotations[labels.ANNOTATION_DESCRIPTION] = request.description
-        child_labels = self._child_labels(step_id)
-        child_labels[labels.LABEL_WORKER_GROUP] = group
-        child_labels[labels.LABEL_FUNCTION] = labels.label_value(request.function, "function")
-        meta: JSON = {
-            "name": name,
-            "namespace": self.namespace,
-            "labels": child_labels,
-            "ownerReferences": [self._owner_reference()],
-        }
-        if annotations:
-            meta["annotations"] = annotations
-        return {"apiVersion": API_VERSION, "kind": "Execution", "metadata": meta, "spec": spec}
+        return execution_body(
+            name=name,
+            namespace=self.namespace,
+            function=request.function,
+            arguments=request.arguments,
+            group=group,
+            parent=self._parent(step_id),
+            retry=request.retry,
+            timeout=request.timeout,
+            mutex=request.mutex,
+            display_name=request.display_name,
+            description=request.description,
+        )
 
     async def suspend(self, claim: StepClaim, request: SuspendRequest) -> Any:
         recorded = claim.recorded
@@ -928,17 +889,8 @@ class Run:
             spec["message"] = request.message
         if request.schema:
             spec["schema"] = request.schema
-        return {
-            "apiVersion": API_VERSION,
-            "kind": "Suspension",
-            "metadata": {
-                "name": name,
-                "namespace": self.namespace,
-                "labels": self._child_labels(step_id),
-                "ownerReferences": [self._owner_reference()],
-            },
-            "spec": spec,
-        }
+        meta = self._child_meta(name, step_id)
+        return {"apiVersion": API_VERSION, "kind": "Suspension", "metadata": meta, "spec": spec}
 
     def mark_version(self, claim: StepClaim) -> None:
         """Record that this run took the new path of ``ktx.version(change)``: its replays
@@ -1099,19 +1051,14 @@ class Run:
         return value
 
     def _job_body(self, name: str, step_id: str, request: JobRequest) -> JSON:
-        job_labels = {**request.labels, **self._child_labels(step_id)}
+        meta = self._child_meta(name, step_id)
+        job_labels = meta["labels"] = {**request.labels, **meta["labels"]}
         spec = dict(request.spec)
         template = dict(spec.get("template") or {})
         template_meta = dict(template.get("metadata") or {})
         template_meta["labels"] = {**(template_meta.get("labels") or {}), **job_labels}
         template["metadata"] = template_meta
         spec["template"] = template
-        meta: JSON = {
-            "name": name,
-            "namespace": self.namespace,
-            "labels": job_labels,
-            "ownerReferences": [self._owner_reference()],
-        }
         if request.annotations:
             meta["annotations"] = dict(request.annotations)
         return {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta, "spec": spec}

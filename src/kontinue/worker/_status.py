@@ -1,28 +1,30 @@
-"""The pure parts of writing an Execution's status: step and error JSON, and JSON patches
-(the conditions are :func:`kontinue.api.conditions_for`, shared with the client)."""
+"""Writing an Execution's status: the one :class:`StatusWriter` every status write of the
+worker goes through, and its pure parts (step and error JSON, JSON patches).
+
+A write is a JSON patch (not a merge patch, see :func:`status_ops`) whose first operation
+pins the resourceVersion the writer last saw, with the conditions and ``observedGeneration``
+that follow from the change (:func:`kontinue.api.conditions_for`, shared with the client). What
+a 409 means is the caller's to decide: a run that finds another writer's status stops
+(:meth:`StatusWriter.send`), a decision taken from outside a run is applied again on top of
+what is there now (:meth:`StatusWriter.write_over`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from kontinue.api import ExecutionError, ExecutionStep
+from kontinue.api import TERMINAL_PHASES, ExecutionError, ExecutionPhase, ExecutionStep
+from kontinue.api import conditions_for as _conditions_for
+from kontinue.api.resources import EXECUTIONS
+from kontinue.clock import Clock
+from kontinue.kube import AsyncKubeClient, Conflict, NotFound
 
-__all__ = [
-    "EXECUTIONS",
-    "FUNCTIONS",
-    "JOBS",
-    "SUSPENSIONS",
-    "dump_error",
-    "dump_step",
-    "status_ops",
-]
+__all__ = ["StatusWriter", "dump_error", "dump_step", "status_ops"]
 
 JSON = dict[str, Any]
-
-EXECUTIONS = "executions.kontinue.cloud"
-SUSPENSIONS = "suspensions.kontinue.cloud"
-FUNCTIONS = "functions.kontinue.cloud"
-JOBS = "jobs.batch"
+_TERMINAL = {phase.value for phase in TERMINAL_PHASES}
+_ATTEMPTS = 8
 
 
 def dump_step(step: ExecutionStep) -> JSON:
@@ -77,3 +79,89 @@ def status_ops(current: JSON | None, changes: JSON, resource_version: str) -> li
         elif key in current:
             ops.append({"op": "remove", "path": path})
     return ops
+
+
+class StatusWriter:
+    """Writes the status of the namespace's Executions for one worker; ``observe`` gets every
+    answer (the worker's cache stays coherent with its own writes)."""
+
+    def __init__(
+        self,
+        client: AsyncKubeClient,
+        namespace: str,
+        clock: Clock,
+        observe: Callable[[JSON], None],
+    ) -> None:
+        self._client = client
+        self._namespace = namespace
+        self._clock = clock
+        self._observe = observe
+
+    def with_conditions(
+        self, obj: Mapping[str, Any], status: Mapping[str, Any], patch: JSON
+    ) -> JSON:
+        """``patch`` plus the conditions and ``observedGeneration`` of the status it makes of
+        ``status`` (the status of ``obj`` as the writer knows it)."""
+        phase = ExecutionPhase(patch.get("phase") or status.get("phase") or "Pending")
+        generation = int((obj.get("metadata") or {}).get("generation") or 1)
+        conditions = _conditions_for(
+            phase,
+            patch.get("message", status.get("message")),
+            status.get("conditions") or [],
+            self._clock.now(),
+            generation,
+        )
+        return {**patch, "conditions": conditions, "observedGeneration": generation}
+
+    async def send(
+        self, name: str, current: JSON | None, changes: JSON, resource_version: str
+    ) -> JSON:
+        """One patch of ``changes`` over ``current`` (None: the object has no status yet),
+        refused with :class:`~kontinue.kube.Conflict` if the object is no longer at
+        ``resource_version``; the answer is observed and returned."""
+        answer: JSON = await self._client.patch(
+            EXECUTIONS,
+            status_ops(current, changes, resource_version),
+            name=name,
+            namespace=self._namespace,
+            status=True,
+            type="json",
+        )
+        self._observe(answer)
+        return answer
+
+    async def get(self, name: str) -> JSON | None:
+        """The execution as the API server has it now (observed), None when it is gone."""
+        try:
+            obj: JSON = await self._client.get(EXECUTIONS, name, namespace=self._namespace)
+        except NotFound:
+            return None
+        self._observe(obj)
+        return obj
+
+    async def write_over(
+        self, name: str, obj: JSON | None, patch: JSON, *, only_if_changed: bool = False
+    ) -> JSON | None:
+        """Patch the status of a non-terminal execution on top of whatever it is now: on a
+        409 the object is read again and the patch applied to it. None when the execution is
+        gone or ended meanwhile (only a rerun's Backoff may follow an end)."""
+        for _ in range(_ATTEMPTS):
+            if obj is None:
+                return None
+            status = obj.get("status") or {}
+            if status.get("phase") in _TERMINAL and patch.get("phase") not in (
+                None,
+                ExecutionPhase.BACKOFF.value,
+            ):
+                return None
+            if only_if_changed and all(status.get(k) == v for k, v in patch.items()):
+                return obj
+            changes = self.with_conditions(obj, status, patch)
+            current = obj.get("status") if "status" in obj else None
+            try:
+                return await self.send(name, current, changes, obj["metadata"]["resourceVersion"])
+            except Conflict:
+                obj = await self.get(name)
+            except NotFound:
+                return None
+        raise Conflict(409, {"message": f"status of {name} kept changing"})

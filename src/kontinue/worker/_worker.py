@@ -22,12 +22,12 @@ from kontinue.api import (
     FunctionDefaults,
     labels,
 )
+from kontinue.api.resources import FUNCTIONS
 from kontinue.clock import Clock, SystemClock
 from kontinue.kube import AsyncKubeClient, NotFound
 from kontinue.sdk._functions import FunctionDef, define
 from kontinue.sdk._replay import child_name
 
-from ._status import FUNCTIONS
 from .settings import WorkerSettings
 
 __all__ = ["Worker", "function_object_name"]
@@ -56,11 +56,16 @@ class Worker:
         settings: WorkerSettings | None = None,
         clock: Clock | None = None,
         identity: str | None = None,
+        lease_clock: Clock | None = None,
     ) -> None:
         self.namespace = namespace
         self.group = group
         self.settings = settings or WorkerSettings()
         self.clock: Clock = clock or SystemClock()
+        """Workflow time: sleeps, backoffs, timeouts, schedules, TTLs."""
+        self.lease_clock: Clock = lease_clock or SystemClock()
+        """Liveness time: Lease renewals and expiry, apart from workflow time so that a test
+        moving workflow time does not expire leases (it may move this one too, by hand)."""
         self.identity = identity or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.functions: dict[str, FunctionDef] = {}
         self.engine: Any = None

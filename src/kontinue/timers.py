@@ -1,4 +1,4 @@
-"""Wake-ups at clock times, for sleeps, backoffs, polls and timeouts.
+"""Wake-ups at clock times, for sleeps, backoffs, polls, timeouts and lease renewals.
 
 One task and one heap serve every timer of a worker, so ten thousand sleeping executions cost
 ten thousand heap entries, not tasks. Time comes from the worker's :class:`~kontinue.clock.Clock`:
@@ -10,14 +10,18 @@ the moment the test advances the clock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import TypeVar
 
 from kontinue.clock import Clock, ManualClock
 
-__all__ = ["Timer", "Timers"]
+T = TypeVar("T")
+
+__all__ = ["Timer", "Timers", "sleep", "within"]
 
 
 class Timer:
@@ -99,3 +103,43 @@ class Timers:
         finally:
             if unsubscribe is not None:
                 unsubscribe()
+
+
+async def sleep(clock: Clock, seconds: float) -> None:
+    """Wait ``seconds`` on ``clock``: real time on the system clock; on a
+    :class:`~kontinue.clock.ManualClock`, until a test has moved it that far."""
+    if not isinstance(clock, ManualClock):
+        await asyncio.sleep(max(0.0, seconds))
+        return
+    until = clock.now() + timedelta(seconds=seconds)
+    loop = asyncio.get_running_loop()
+    moved = asyncio.Event()
+
+    def wake() -> None:
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(moved.set)
+
+    unsubscribe = clock.subscribe(wake)
+    try:
+        while clock.now() < until:
+            moved.clear()
+            await moved.wait()
+    finally:
+        unsubscribe()
+
+
+async def within(clock: Clock, seconds: float, work: Awaitable[T]) -> T:
+    """``await work``, or :class:`TimeoutError` once ``seconds`` passed on ``clock`` (the work
+    is cancelled)."""
+    task = asyncio.ensure_future(work)
+    timer = asyncio.ensure_future(sleep(clock, seconds))
+    try:
+        await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        timer.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        raise TimeoutError(f"not done within {seconds:g} s")
+    return task.result()

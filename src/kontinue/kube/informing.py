@@ -16,7 +16,8 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from kontinue.kube import AsyncKubeClient, Gone
+from ._async_client import AsyncKubeClient
+from .errors import Gone
 
 __all__ = ["Informer", "resource_version"]
 
@@ -24,7 +25,7 @@ JSON = dict[str, Any]
 Handler = Callable[[str, JSON], None]
 """Called as ``handler(event_type, obj)`` with ``ADDED``, ``MODIFIED`` or ``DELETED``."""
 
-_log = logging.getLogger("kontinue.worker")
+_log = logging.getLogger("kontinue.kube")
 _WATCH_SECONDS = 300
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from kontinue.worker._informer import Informer
+from kontinue.kube.informing import Informer
 
 
 def _obj(name: str, rv: int) -> dict[str, Any]:

@@ -1,10 +1,15 @@
 """Leader election with a ``coordination.k8s.io/v1`` Lease, as client-go does it.
 
-Exactly one replica of a worker group runs executions: the holder of the group's Lease. The
-leader renews it every ``renew_period``; the others try every ``renew_period`` too and take it
-over once it has not been renewed for ``lease_duration``. Every write carries the Lease's
-resourceVersion, so two candidates cannot both win. A leader that cannot renew before its lease
-runs out steps down by itself, before anyone else may take over.
+One candidate among several holds the Lease. The holder renews it every ``renew_period``; the
+others try every ``renew_period`` too and take it over once they have seen no renewal for
+``lease_duration``. As in client-go, that is judged by when *this* candidate last saw the
+Lease's record change, on its own clock, never by the renewTime another host wrote (their
+clocks may disagree). Every write carries the Lease's resourceVersion, so two candidates cannot
+both win. A holder that cannot renew within two thirds of the lease steps down by itself, before
+anyone else may take over.
+
+All timing (renewals, the renewal deadline, expiry) is on the injected clock: the wall clock in
+production, a :class:`~kontinue.clock.ManualClock` in tests that move lease time by hand.
 """
 
 from __future__ import annotations
@@ -15,17 +20,57 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from kontinue.api import parse_time
-from kontinue.clock import Clock
-from kontinue.kube import AlreadyExists, AsyncKubeClient, Conflict, NotFound
+from kontinue.clock import Clock, SystemClock
+from kontinue.timers import sleep, within
 
-__all__ = ["LeaderElection"]
+from ._async_client import AsyncKubeClient
+from .errors import AlreadyExists, Conflict, NotFound
 
-_log = logging.getLogger("kontinue.worker")
+__all__ = ["LeaderElection", "LeaseObserver"]
+
+_log = logging.getLogger("kontinue.kube")
 
 
 def _micro_time(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class LeaseObserver:
+    """When each Lease's record last changed, as seen on ``clock``: a Lease is held while its
+    holder renewed it (changed its record) within its duration of that clock."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._seen: dict[str, tuple[tuple[Any, ...], datetime]] = {}
+
+    def observe(self, lease: dict[str, Any]) -> datetime:
+        """Note ``lease`` as read now; returns when its record last changed."""
+        name = str(lease["metadata"]["name"])
+        spec = lease.get("spec") or {}
+        record = (spec.get("holderIdentity"), spec.get("renewTime"), spec.get("acquireTime"))
+        known = self._seen.get(name)
+        if known is not None and known[0] == record:
+            return known[1]
+        now = self.clock.now()
+        self._seen[name] = (record, now)
+        return now
+
+    def forget(self, name: str) -> None:
+        """The Lease ``name`` is gone."""
+        self._seen.pop(name, None)
+
+    def expires(self, lease: dict[str, Any], default_duration: float) -> datetime | None:
+        """When ``lease`` runs out on this clock unless renewed (None: nobody holds it)."""
+        spec = lease.get("spec") or {}
+        if not spec.get("holderIdentity"):
+            return None
+        duration = float(spec.get("leaseDurationSeconds") or default_duration)
+        return self.observe(lease) + timedelta(seconds=duration)
+
+    def held(self, lease: dict[str, Any], default_duration: float) -> bool:
+        """Whether ``lease``'s holder still holds it."""
+        expires = self.expires(lease, default_duration)
+        return expires is not None and self.clock.now() < expires
 
 
 class LeaderElection:
@@ -37,8 +82,8 @@ class LeaderElection:
         namespace: str,
         name: str,
         identity: str,
-        clock: Clock,
         on_change: Callable[[bool], None],
+        clock: Clock | None = None,
         *,
         lease_duration: float = 15.0,
         renew_period: float = 5.0,
@@ -49,7 +94,8 @@ class LeaderElection:
         self.identity = identity
         self.is_leader = False
         self._client = client
-        self._clock = clock
+        self._clock = clock or SystemClock()
+        self._observer = LeaseObserver(self._clock)
         self._on_change = on_change
         self._duration = lease_duration
         self._period = renew_period
@@ -74,14 +120,14 @@ class LeaderElection:
             while True:
                 try:
                     # a renewal stuck in retries must not outlive the lease: give up in time
-                    held = await asyncio.wait_for(self._try(), self._renew_deadline)
+                    held = await within(self._clock, self._renew_deadline, self._try())
                 except asyncio.CancelledError:
                     raise
                 except Exception as error:
                     _log.warning("lease %s/%s: %s", self.namespace, self.name, error or "timeout")
                     held = self._still_valid()
                 self._set(held)
-                await asyncio.sleep(self._period)
+                await sleep(self._clock, self._period)
         finally:
             self._set(False)
 
@@ -132,11 +178,9 @@ class LeaderElection:
         transitions = int(spec.get("leaseTransitions") or 0)
         if holder == self.identity:
             lease["spec"] = self._spec(now, transitions, spec.get("acquireTime"))
+        elif self._observer.held(lease, self._duration):
+            return False
         else:
-            renewed = parse_time(spec.get("renewTime"))
-            duration = float(spec.get("leaseDurationSeconds") or self._duration)
-            if holder and renewed is not None and now < renewed + timedelta(seconds=duration):
-                return False
             lease["spec"] = self._spec(now, transitions + 1, None)
         try:
             await self._client.update(lease)
