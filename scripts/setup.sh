@@ -15,4 +15,14 @@ fi
 .venv/bin/python -m pip install --quiet --no-deps -e . 2>&1 | grep -v '^WARNING: Location' || true
 .venv/bin/python -c "import kontinue, kubernetes" >/dev/null
 bash scripts/install-kubectl.sh >/dev/null
+# Chromium from Debian's packages for the web UI's browser tests (Playwright drives it: a browser
+# download of its own cannot work everywhere we run)
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get install -y -qq chromium >/dev/null 2>&1 \
+      || { apt-get update -qq >/dev/null; apt-get install -y -qq chromium >/dev/null; }
+  else
+    echo "note: chromium is missing, the web UI's browser tests will skip (apt-get install chromium)"
+  fi
+fi
 echo "setup done: .venv ready, kubectl at .tools/bin/kubectl"

@@ -39,7 +39,7 @@ program that runs :func:`main` in its own process."""
 
 _LOCAL_PANEL = "Running"
 # Loaded when they run: the API server and the engine are the slowest imports of all.
-_LAZY = ("dev", "worker", "node")
+_LAZY = ("dev", "worker", "node", "ui")
 
 
 def _drop_stdout() -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from kontinue.api import Execution, ExecutionAttempt, Suspension, labels, parse_time
 
-__all__ = ["ExecutionTree", "NodeKind", "TreeNode", "TreeUpdate", "build_tree"]
+__all__ = ["ExecutionTree", "NodeKind", "TreeNode", "TreeUpdate", "build_tree", "job_phase"]
 
 JSON = dict[str, Any]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -101,7 +101,9 @@ class TreeUpdate:
     error: Exception | None = None
 
 
-def _job_phase(job: JSON) -> tuple[str, str | None]:
+def job_phase(job: JSON) -> tuple[str, str | None]:
+    """A Job's phase as trees show it (Succeeded, Failed, Running or Pending) and the message
+    of the condition that decided it."""
     status = job.get("status") or {}
     for condition in status.get("conditions") or []:
         if condition.get("status") != "True":
@@ -160,7 +162,7 @@ def _suspension_node(suspension: Suspension) -> TreeNode:
 def _job_node(job: JSON) -> TreeNode:
     meta = job.get("metadata") or {}
     status = job.get("status") or {}
-    phase, message = _job_phase(job)
+    phase, message = job_phase(job)
     return TreeNode(
         kind=NodeKind.JOB,
         name=str(meta.get("name")),
