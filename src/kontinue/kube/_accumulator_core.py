@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from ._openapi import is_openapi_class, read_openapi
 from .selectors import FieldSelector, LabelSelector
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "Target",
     "fill_snapshot",
     "is_newer",
+    "query_scope",
     "snapshot_shape",
 ]
 
@@ -58,6 +60,26 @@ class Query:
     namespace: str | None = None
     label_selector: str = ""
     field_selector: str = ""
+
+
+def query_scope(
+    query: Query,
+    namespace: str | None = None,
+    all_namespaces: bool = False,
+    label_selector: str = "",
+    field_selector: str = "",
+) -> tuple[str, str | None, bool, str, str]:
+    """``(kind, namespace, all_namespaces, label_selector, field_selector)`` to list what
+    ``query`` names; the other arguments are what a caller passed besides the query, which
+    must be nothing (one scope, not two to reconcile)."""
+    if namespace is not None or all_namespaces or label_selector or field_selector:
+        raise ValueError(
+            "a Query already says the namespace and selectors: put them in the Query "
+            "(Query(name, kind, namespace=..., label_selector=...)), not in the arguments too"
+        )
+    everywhere = query.namespace == ALL_NAMESPACES
+    namespace = None if everywhere else query.namespace
+    return query.kind, namespace, everywhere, query.label_selector, query.field_selector
 
 
 class DeltaType(StrEnum):
@@ -396,13 +418,16 @@ def _delta(type: DeltaType, query: str, key: Key, obj: JSON) -> Delta:
 
 
 def _item_type(annotation: Any) -> type[Any] | None:
-    """The pydantic model of ``list[Model]`` (also ``Sequence[...]``, ``... | None``), or None."""
+    """The model of ``list[Model]`` (also ``Sequence[...]``, ``... | None``), or None: a
+    pydantic model or a model class of the official client (``V1Pod``)."""
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType) and len(args) == 1:
         return _item_type(args[0])
-    if len(args) == 1 and isinstance(args[0], type) and hasattr(args[0], "model_validate_json"):
-        return args[0]
+    if len(args) == 1 and isinstance(args[0], type):
+        model = args[0]
+        if is_openapi_class(model) or hasattr(model, "model_validate_json"):
+            return model
     return None
 
 
@@ -423,7 +448,8 @@ def snapshot_shape(snapshot: Any, names: Iterable[str]) -> dict[str, type[Any] |
     """The item type of each query's field of ``snapshot``: a pydantic model, or None for dicts.
 
     A field annotated ``list[Model]`` (also ``Sequence[Model]``, ``... | None``) with a pydantic
-    model gets models; anything else gets dicts. A query without a field is a ``TypeError``
+    model or an official client's model (``list[V1Pod]``) gets models; anything else gets
+    dicts. A query without a field is a ``TypeError``
     naming it, raised before anything is consumed.
     """
     cls = type(snapshot)
@@ -456,6 +482,8 @@ def fill_snapshot(
         model = shape[name]
         if model is None:
             value: list[Any] = orjson.loads(orjson.dumps(objs))
+        elif is_openapi_class(model):  # read leniently: a newer server sends newer fields
+            value = [read_openapi(model, orjson.loads(orjson.dumps(obj))) for obj in objs]
         else:
             value = [model.model_validate_json(orjson.dumps(obj)) for obj in objs]
         setattr(snapshot, name, value)

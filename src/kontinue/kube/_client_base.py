@@ -15,34 +15,21 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import orjson
 
 from ._core import JSON, KubeCore, KubeSettings, RateLimiter, identity, to_dict
+from ._openapi import ModelKind, model_kind
 from ._transport import Connection
 from .errors import ApiError, error_from_response
+from .objects import merge_update
 from .resources import ResourceInfo, ResourceMap
 
 if TYPE_CHECKING:
     from .accumulating import Accumulator, ErrorHandler, Query, SyncAccumulator
 
-__all__ = ["ClientBase", "Ref", "WriteObserver"]
+__all__ = ["ClientBase", "Ref", "WriteObserver", "merge_update"]
 
 T = TypeVar("T")
 Ref = str | JSON | Any  # a kind name ("pods", "widgets.example.com") or an object
 WriteObserver = Callable[[ResourceInfo, str, str, JSON | None], None]
 UPSERT_ATTEMPTS = 5
-
-
-def merge_update(current: JSON, desired: JSON) -> JSON:
-    """``desired``'s labels, annotations, spec and data over ``current`` (kates MergeUpdate)."""
-    merged = dict(current)
-    meta = dict(current.get("metadata") or {})
-    for key in ("labels", "annotations"):
-        wanted = desired.get("metadata", {}).get(key)
-        if wanted:
-            meta[key] = {**(meta.get(key) or {}), **wanted}
-    merged["metadata"] = meta
-    for key, value in desired.items():
-        if key not in ("apiVersion", "kind", "metadata", "status"):
-            merged[key] = value
-    return merged
 
 
 class ClientBase:
@@ -111,9 +98,23 @@ class ClientBase:
         with self._limiter_lock:
             return self._limiter.reserve(time.monotonic())
 
+    def invalidate_cache(self) -> None:
+        """Forget what discovery said (kates ``InvalidateCache``): the next call that names a
+        kind asks the server again. Needed after a CRD was deleted or changed its versions;
+        a kind never seen is looked up anyway. Shared with ``with_namespace`` clones."""
+        self._core.resources.forget()
+
     def _body(self, obj: Any) -> tuple[JSON, type[Any] | None]:
         body = to_dict(obj)
         return body, (None if isinstance(obj, dict) else type(obj))
+
+    @staticmethod
+    def _unnamed_kind(obj: Any, body: JSON) -> ModelKind | None:
+        """What the class of an official client's model says of its kind, when ``body`` lacks
+        ``apiVersion`` or ``kind`` (they are seldom set on models built in code)."""
+        if isinstance(obj, dict) or (body.get("apiVersion") and body.get("kind")):
+            return None
+        return model_kind(type(obj))
 
     def _ref(self, ref: Ref, name: str | None) -> tuple[str | None, str, str, JSON | None]:
         """``(api_version or None, kind-or-name, name, object)`` from what the caller passed."""

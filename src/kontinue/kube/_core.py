@@ -10,11 +10,11 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 import orjson
 
+from ._openapi import ModelKind, is_openapi_class, openapi_json, read_openapi
 from ._requests import Request, Response
 from .errors import ApiError, TooManyRequests, error_from_response
 from .resources import ResourceInfo, ResourceMap
@@ -127,8 +127,8 @@ def to_dict(obj: Any) -> JSON:
         data = dump(mode="json", by_alias=True, exclude_none=True)
         if isinstance(data, dict):
             return data
-    if _is_openapi_model(obj):
-        converted = _openapi_json(obj)
+    if is_openapi_class(type(obj)):
+        converted = openapi_json(obj)
         assert isinstance(converted, dict)
         return converted
     raise TypeError(
@@ -136,40 +136,14 @@ def to_dict(obj: Any) -> JSON:
     )
 
 
-def _is_openapi_model(value: Any) -> bool:
-    kind = type(value)
-    return isinstance(getattr(kind, "openapi_types", None), dict) and isinstance(
-        getattr(kind, "attribute_map", None), dict
-    )
-
-
-def _openapi_json(value: Any) -> Any:
-    """What the official client sends for one of its models: wire names, no unset fields.
-
-    Read through the models' own ``openapi_types``/``attribute_map`` tables, so this module
-    needs no import of the Kubernetes library."""
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    if isinstance(value, list | tuple):
-        return [_openapi_json(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _openapi_json(item) for key, item in value.items()}
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    if _is_openapi_model(value):
-        kind = type(value)
-        return {
-            kind.attribute_map[attribute]: _openapi_json(getattr(value, attribute))
-            for attribute in kind.openapi_types
-            if getattr(value, attribute) is not None
-        }
-    return value
-
-
 def from_dict(data: JSON, like: type[T] | None) -> T | JSON:
-    """``data`` as an instance of ``like`` (a pydantic model class), or as is."""
+    """``data`` as an instance of ``like`` (a pydantic model class or a model class of the
+    official client), or as is."""
     if like is None or like is dict:
         return data
+    if is_openapi_class(like):
+        read: T = read_openapi(like, data)
+        return read
     validate = getattr(like, "model_validate", None)
     if validate is None:
         raise TypeError(f"cannot build a {like.__name__} from a Kubernetes object")
@@ -201,6 +175,11 @@ def _not_found(message: str) -> ApiError:
     """The NotFound a server would answer for a resource type it does not serve."""
     status = {"kind": "Status", "status": "Failure", "reason": "NotFound", "code": 404}
     return error_from_response(404, orjson.dumps({**status, "message": message}))
+
+
+def _kubernetes_group(group: str) -> bool:
+    """The core group and the groups Kubernetes itself defines (``apps``, ``*.k8s.io``)."""
+    return "." not in group or group.endswith(".k8s.io")
 
 
 def _json(body: Any) -> bytes:
@@ -238,6 +217,30 @@ class KubeCore:
                 raise NeedDiscovery(None)
             raise _not_found(f'the server doesn\'t have a resource type "{name}"')
         return info
+
+    def resolve_model(self, model: ModelKind, *, discovered: bool) -> ResourceInfo:
+        """The resource of a model class of the official client (``V1Job``: ``Job`` at
+        ``v1``, in whichever group serves it); raises ValueError when several groups do."""
+        found = [
+            info
+            for info in self.resources.by_version_kind(model.version, model.kind)
+            if model.matches_group(info.group)
+        ]
+        if len(found) > 1:  # a custom resource named like a built-in one: the built-in wins
+            found = [info for info in found if _kubernetes_group(info.group)] or found
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            if not discovered:
+                raise NeedDiscovery(None)
+            raise _not_found(
+                f'the server has no kind "{model.kind}" at version "{model.version}" in any group'
+            )
+        raise ValueError(
+            f"cannot tell the apiVersion of {model.kind} {model.version}: the server serves it "
+            f"in {', '.join(sorted(info.api_version for info in found))}; set api_version "
+            "on the object"
+        )
 
     def namespace_of(self, info: ResourceInfo, given: str | None, obj: JSON | None = None) -> str:
         if not info.namespaced:

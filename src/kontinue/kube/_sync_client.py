@@ -14,8 +14,10 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from time import monotonic
 from typing import Any, TypeVar, cast, overload
 
+from ._accumulator_core import Query, query_scope
 from ._client_base import (
     UPSERT_ATTEMPTS,
     ClientBase,
@@ -27,15 +29,35 @@ from ._client_base import (
     status_error,
     type_of,
 )
-from ._core import JSON, KubeSettings, NeedDiscovery, PatchType, WatchEvent, from_dict, identity
+from ._core import (
+    JSON,
+    KubeSettings,
+    NeedDiscovery,
+    PatchType,
+    WatchEvent,
+    from_dict,
+    identity,
+    to_dict,
+)
+from ._openapi import ModelKind, model_kind
 from ._requests import Request, Response, StreamRefused
 from ._transport import Connection, HTTPTransport, Transport, load_connection
-from .errors import AlreadyExists, ApiError, Conflict, ConnectionFailed, error_from_response
+from .errors import (
+    AlreadyExists,
+    ApiError,
+    Conflict,
+    ConnectionFailed,
+    NotFound,
+    error_from_response,
+)
+from .manifests import declared_kind, load_manifests
 from .resources import AGGREGATED_DISCOVERY, ResourceInfo, ResourceMap, aggregated_documents
 
 __all__ = ["KubeClient"]
 
 T = TypeVar("T")
+WAIT_FOR_FIRST = 0.1  # seconds before wait_for asks discovery again; doubles per try
+WAIT_FOR_MOST = 2.0  # ... up to this: a CRD is usually served within a second or two
 
 
 class KubeClient(SyncClientMixin, ClientBase):
@@ -158,10 +180,42 @@ class KubeClient(SyncClientMixin, ClientBase):
         """
         return self._resolve(api_version, kind)
 
-    def _resolve(self, api_version: str | None, kind: str) -> ResourceInfo:
+    def wait_for(
+        self,
+        kind: str,
+        api_version: str | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> ResourceInfo:
+        """Wait until the server serves ``kind`` (kates ``WaitFor``), e.g. right after creating
+        its CustomResourceDefinition, which takes the server a moment to publish; returns
+        where it lives, as :meth:`resource_info` does.
+
+        Discovery is asked again every so often (from 0.1 s, doubling up to 2 s). Raises
+        :class:`NotFound` when ``timeout`` seconds pass first (``None``: wait for ever).
+        """
+        deadline = None if timeout is None else monotonic() + timeout
+        pause = WAIT_FOR_FIRST
+        while True:
+            try:
+                return self._resolve(api_version, kind)
+            except NotFound:
+                if deadline is not None and monotonic() >= deadline:
+                    raise
+            if api_version is not None:
+                self._core.resources.forget(api_version)  # the next try reads it again
+            wait = pause if deadline is None else min(pause, max(0.0, deadline - monotonic()))
+            time.sleep(wait)
+            pause = min(pause * 2, WAIT_FOR_MOST)
+
+    def _resolve(self, api_version: str | None, kind: str | ModelKind) -> ResourceInfo:
+        """The resource of a kind (with its ``api_version``), of a name kubectl accepts
+        (without one), or of an official client's model class (a :class:`ModelKind`)."""
         discovered = False
         while True:
             try:
+                if isinstance(kind, ModelKind):
+                    return self._core.resolve_model(kind, discovered=discovered)
                 if api_version is None:
                     return self._core.resolve_name(kind, discovered=discovered)
                 return self._core.resolve(api_version, kind)
@@ -170,6 +224,22 @@ class KubeClient(SyncClientMixin, ClientBase):
                     raise
                 self._discover(need)
                 discovered = True
+
+    def _identified(self, obj: Any) -> JSON:
+        """``obj`` as JSON with its ``apiVersion`` and ``kind``, which an official client's
+        model may leave unset: its class name says the kind, discovery the group."""
+        body = to_dict(obj)
+        model = self._unnamed_kind(obj, body)
+        if model is None:
+            return body
+        info = self._resolve(None, model)
+        return {**body, "apiVersion": info.api_version, "kind": info.kind}
+
+    def _reference(self, ref: Ref) -> Ref:
+        """A kind name or a dict as given; any other object as an identified dict."""
+        if isinstance(ref, str | dict):
+            return ref
+        return self._identified(ref)
 
     # CRUD ----------------------------------------------------------------------------------
 
@@ -200,8 +270,12 @@ class KubeClient(SyncClientMixin, ClientBase):
         dry_run: bool = False,
         field_manager: str | None = None,
     ) -> Any:
-        """Create ``obj``; returns the created object (uid, resourceVersion, defaults)."""
-        body, like = self._body(obj)
+        """Create ``obj``; returns the created object (uid, resourceVersion, defaults).
+
+        ``obj`` is a dict, a pydantic model or a model of the official client (``V1Pod``...);
+        a model without ``api_version``/``kind`` gets them from its class and discovery.
+        """
+        body, like = self._identified(obj), type_of(obj)
         api_version, kind, _, _ = identity(body)
         info = self._resolve(api_version, kind)
         ns = self._core.namespace_of(info, namespace, body)
@@ -217,8 +291,10 @@ class KubeClient(SyncClientMixin, ClientBase):
         namespace: str | None = None,
         as_type: type[T] | None = None,
     ) -> Any:
-        """The current state of an object, given as a kind and name or as an object."""
-        api_version, kind, obj_name, body = self._ref(ref, name)
+        """The current state of an object, given as a kind and name or as an object; as
+        ``as_type`` (a pydantic model or an official client's model class) when given, else
+        in the form of ``ref``."""
+        api_version, kind, obj_name, body = self._ref(self._reference(ref), name)
         info = self._resolve(api_version, kind)
         ns = self._core.namespace_of(info, namespace, body)
         data = self._send(self._core.get(info, ns, obj_name))
@@ -236,7 +312,7 @@ class KubeClient(SyncClientMixin, ClientBase):
         return cast(T, self._update(obj, True, dry_run, field_manager))
 
     def _update(self, obj: Any, status: bool, dry_run: bool, field_manager: str | None) -> Any:
-        body, like = self._body(obj)
+        body, like = self._identified(obj), type_of(obj)
         api_version, kind, _, name = identity(body)
         info = self._resolve(api_version, kind)
         ns = self._core.namespace_of(info, None, body)
@@ -261,7 +337,7 @@ class KubeClient(SyncClientMixin, ClientBase):
         as_type: type[T] | None = None,
     ) -> Any:
         """Patch an object: ``type`` is ``merge``, ``json``, ``strategic`` or ``apply``."""
-        api_version, kind, obj_name, body = self._ref(ref, name)
+        api_version, kind, obj_name, body = self._ref(self._reference(ref), name)
         info = self._resolve(api_version, kind)
         ns = self._core.namespace_of(info, namespace, body)
         request = self._core.patch(
@@ -288,7 +364,7 @@ class KubeClient(SyncClientMixin, ClientBase):
         dry_run: bool = False,
     ) -> T:
         """Server-side apply of ``obj`` (creates it if missing)."""
-        body, like = self._body(obj)
+        body, like = self._identified(obj), type_of(obj)
         result = self.patch(
             body, body, type="apply", field_manager=field_manager, force=force, dry_run=dry_run
         )
@@ -311,7 +387,7 @@ class KubeClient(SyncClientMixin, ClientBase):
         ``propagation`` is ``Background``, ``Foreground`` or ``Orphan``; ``uid`` and
         ``resource_version`` are preconditions (409 :class:`Conflict` when they do not hold).
         """
-        api_version, kind, obj_name, body = self._ref(ref, name)
+        api_version, kind, obj_name, body = self._ref(self._reference(ref), name)
         info = self._resolve(api_version, kind)
         ns = self._core.namespace_of(info, namespace, body)
         answer = self._send(
@@ -337,12 +413,13 @@ class KubeClient(SyncClientMixin, ClientBase):
     ) -> T:
         """Create ``obj``, or update the existing object with ``merge(current, desired)``.
 
-        Conflicts (someone else wrote in between) are retried with a fresh read.
+        Conflicts (someone else wrote in between) are retried with a fresh read; ``merge``
+        is :func:`~kontinue.kube.objects.merge_update` unless given.
         """
-        body, like = self._body(obj)
+        body, like = self._identified(obj), type_of(obj)
         for _ in range(UPSERT_ATTEMPTS):
             try:
-                return self.create(obj, field_manager=field_manager)
+                return from_dict(self.create(body, field_manager=field_manager), like)  # type: ignore[return-value]
             except AlreadyExists:
                 pass
             current = self.get(body)
@@ -355,7 +432,7 @@ class KubeClient(SyncClientMixin, ClientBase):
 
     def list(
         self,
-        kind: str,
+        kind: str | Query,
         *,
         namespace: str | None = None,
         all_namespaces: bool = False,
@@ -364,7 +441,15 @@ class KubeClient(SyncClientMixin, ClientBase):
         page_size: int = 500,
         as_type: type[T] | None = None,
     ) -> builtins.list[Any]:
-        """Every matching object (pages are fetched transparently)."""
+        """Every matching object (pages are fetched transparently), as dicts or ``as_type``.
+
+        ``kind`` is a name kubectl accepts, or a :class:`~kontinue.kube.Query` that says the
+        kind, namespace and selectors at once (kates ``List(Query, target)``; its name is
+        not used).
+        """
+        if isinstance(kind, Query):
+            scope = query_scope(kind, namespace, all_namespaces, label_selector, field_selector)
+            kind, namespace, all_namespaces, label_selector, field_selector = scope
         items, _ = self.list_with_version(
             kind,
             namespace=namespace,
@@ -473,6 +558,39 @@ class KubeClient(SyncClientMixin, ClientBase):
         return self._transport.send(
             self._core.request(method, path, query, body, content_type=content_type)
         )
+
+    def parse_manifests(self, text: str | bytes, *types: type[Any]) -> builtins.list[Any]:
+        """The objects of a manifest: YAML documents separated by ``---``, or JSON (kates
+        ``ParseManifests``); ``List`` documents give their items.
+
+        Each object's kind is looked up through discovery (:class:`NotFound`, with a note
+        naming the document, when the server does not serve it). An object whose kind one of
+        ``types`` is (a pydantic model with ``api_version`` and ``kind`` defaults, or an
+        official client's model class such as ``V1Deployment``) comes back as that type, the
+        others as dicts. Nothing is created.
+        """
+        wanted: dict[tuple[str, str], type[Any]] = {}
+        for cls in types:
+            model = model_kind(cls)
+            declared = declared_kind(cls)
+            if model is not None:
+                info = self._resolve(None, model)
+                declared = (info.api_version, info.kind)
+            if declared is None:
+                raise TypeError(
+                    f"{cls.__name__} does not say which kind it is: give it api_version and "
+                    "kind defaults, or pass an official client's model (V1Deployment...)"
+                )
+            wanted[declared] = cls
+        found = []
+        for number, (document, obj) in enumerate(load_manifests(text), 1):
+            try:
+                info = self._resolve(obj["apiVersion"], obj["kind"])
+            except NotFound as exc:
+                exc.add_note(f"in document {document} of the manifest (object {number})")
+                raise
+            found.append(from_dict(obj, wanted.get((info.api_version, info.kind))))
+        return found
 
     # Discovery -----------------------------------------------------------------------------
 

@@ -177,8 +177,8 @@ class Accumulator:
         time). Before every query is listed it returns False and leaves ``snapshot`` alone.
 
         ``snapshot`` is a dataclass, a pydantic model or any object with an attribute per
-        query; a field annotated ``list[Model]`` with a pydantic model gets models, others
-        dicts. Each call hands out fresh copies.
+        query; a field annotated ``list[Model]`` with a pydantic model or an official client's
+        model (``list[V1Pod]``) gets models, others dicts. Each call hands out fresh copies.
         """
         return self._update(snapshot, None)[0]
 

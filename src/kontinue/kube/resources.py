@@ -140,7 +140,8 @@ class ResourceMap:
         self._by_kind: dict[tuple[str, str], ResourceInfo] = {}
         self._learned: set[str] = set()
         self._names: dict[str, ResourceInfo | None] = {}  # by_name answers, until the map changes
-        for info in known:
+        self._known = tuple(known)
+        for info in self._known:
             self.add(info)
 
     def add(self, info: ResourceInfo) -> None:
@@ -173,6 +174,21 @@ class ResourceMap:
 
     def by_kind(self, api_version: str, kind: str) -> ResourceInfo | None:
         return self._by_kind.get((api_version, kind))
+
+    def by_version_kind(self, version: str, kind: str) -> list[ResourceInfo]:
+        """Every resource of ``kind`` at ``version``, whatever its group."""
+        return [i for i in self._by_kind.values() if i.version == version and i.kind == kind]
+
+    def forget(self, group_version: str | None = None) -> None:
+        """Drop everything learned from discovery (back to the kinds known up front), or only
+        that ``group_version`` was learned, so a kind missing from it is looked up again."""
+        if group_version is not None:
+            self._learned.discard(group_version)
+            self._names.clear()
+            return
+        self._by_kind = {(i.api_version, i.kind): i for i in self._known}
+        self._learned.clear()
+        self._names.clear()
 
     def by_name(self, name: str) -> ResourceInfo | None:
         """Resolve what kubectl accepts: ``pods``, ``pod``, ``Pod``, ``po``, ``deploy.apps``."""
