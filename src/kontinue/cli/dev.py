@@ -66,6 +66,14 @@ def dev(
             help="Run the Job controller (it creates the pods of Jobs).",
         ),
     ] = True,
+    history_mib: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="MiB of recent changes kept for resuming watches; older ones are compacted.",
+            metavar="MIB",
+        ),
+    ] = DevServerSettings.history_bytes >> 20,
     workers: Annotated[
         list[str] | None,
         typer.Option(
@@ -104,6 +112,7 @@ def dev(
         kubeconfig=kubeconfig,
         run_pods=run_pods,
         run_jobs=run_jobs,
+        history_bytes=history_mib << 20,
     )
     try:
         run_loop(_serve(settings, loaded))

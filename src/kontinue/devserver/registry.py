@@ -14,6 +14,7 @@ import copy
 import re
 import secrets
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,11 +49,15 @@ from .podsecurity import level_of, violations
 from .resources import STORAGE_ALIASES, ResourceType
 from .storage import Change, Entry, ObjectTooLarge, Store, StoreCompacted
 from .validation import DNS1123_LABEL, DNS1123_SUBDOMAIN, validate_metadata
-from .watching import Encoder, Watcher, WatchHub
+from .watching import WATCHER_BYTE_BUDGET, Encoder, Event, Watcher, WatchHub, initial_objects
 
 __all__ = ["DeleteOptions", "ListResult", "Registry", "WriteOptions", "WriteResult"]
 
 JSON = dict[str, Any]
+
+#: Changes read from the history at a time while a watch replays it (at most some 24 MiB of
+#: the largest objects).
+REPLAY_PAGE = 16
 
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
@@ -208,7 +213,7 @@ class Registry:
                     "The provided continue parameter is too old to display a consistent list "
                     "result. You can start a new list without the continue parameter."
                     if continue_token
-                    else f"too old resource version: {at} ({exc.oldest})"
+                    else "The resourceVersion for the provided list is too old."
                 ) from exc
             list_rv = at
         else:
@@ -217,7 +222,7 @@ class Registry:
         if start_after is not None:
             rows = [(k, raw) for k, raw in rows if k > start_after]
         filtering = (labels is not None and not labels.empty) or fields is not None
-        watcher = Watcher(rt, namespace=None, labels=labels, fields=fields, encode=_no_encode)
+        watcher = Watcher(rt, namespace=None, labels=labels, fields=fields)
         out: list[bytes] = []
         last_key: tuple[str, str] | None = None
         remaining = 0
@@ -259,41 +264,66 @@ class Registry:
         send_initial_events: bool = False,
         resource_version_match: str = "",
         allow_bookmarks: bool = False,
+        byte_budget: int = WATCHER_BYTE_BUDGET,
     ) -> Watcher:
-        """Register a watcher and queue its replay, in one synchronous step (no gap)."""
+        """Register a watcher and the source of its initial events, in one synchronous step
+        (no gap); the stream reads those lazily (:meth:`Watcher.initial_chunks`)."""
         labels, fields = self.parse_selectors(rt, label_selector, field_selector)
         _check_version_match(
             resource_version, resource_version_match, send_initial_events, watch=True
         )
         key = storage_key(rt)
         ns = namespace if rt.namespaced else None
+        convert = rt.key in STORAGE_ALIASES or version != rt.version
 
-        def encode_version(kind: str, obj: JSON, raw: bytes) -> bytes:
-            if rt.key in STORAGE_ALIASES or version != rt.version:
-                obj = self.present(rt, version, obj)
-                raw = orjson.dumps(obj)
-            return encode(kind, obj, raw)
+        def encode_version(kind: str, raw: bytes) -> bytes:
+            if convert and kind not in ("ERROR", "BOOKMARK"):
+                raw = self.present_raw(rt, version, raw)
+            return encode(kind, raw)
 
-        watcher = Watcher(rt, namespace=ns, labels=labels, fields=fields, encode=encode_version)
+        watcher = Watcher(
+            rt,
+            namespace=ns,
+            labels=labels,
+            fields=fields,
+            encode=encode_version,
+            byte_budget=byte_budget,
+        )
         if resource_version in ("", "0") or send_initial_events:
-            for (_, _), entry in self.store.items(key, ns):
-                obj = entry.load()
-                if watcher.matches(obj):
-                    watcher.send("ADDED", obj, entry.raw)
+            end = b""
             if send_initial_events or allow_bookmarks:  # the end of the initial events
-                watcher.send("BOOKMARK", self.bookmark(rt, version, initial_end=True), b"")
+                end = orjson.dumps(self.bookmark(rt, version, initial_end=True))
+            entries = [entry for _, entry in self.store.items(key, ns)]
+            watcher.initial = initial_objects(watcher, entries, end)
         else:
             since = _parse_watch_rv(resource_version)
             try:
-                for change in self.store.changes_since(key, since):
-                    watcher.offer(change)
+                self.store.check_history(since)
             except StoreCompacted as exc:
-                status = ApiStatus.expired(str(exc)).to_status()
-                watcher.send("ERROR", status, orjson.dumps(status))
+                watcher.initial = iter([("ERROR", _expired(exc))])
                 watcher.close()
                 return watcher
+            watcher.initial = self._replay(watcher, key, since, self.store.rv)
         self.hub.add(key, watcher)
         return watcher
+
+    def _replay(self, watcher: Watcher, key: str, since: int, up_to: int) -> Iterator[Event]:
+        """The changes ``since < rv <= up_to`` as ``watcher`` sees them, read from the history
+        a page at a time; history compacted under a slow reader ends it with a 410 ERROR."""
+        while since < up_to:
+            try:
+                page = self.store.changes_since(
+                    key, since, up_to, limit=REPLAY_PAGE, with_prev=watcher.filtered
+                )
+            except StoreCompacted as exc:
+                yield "ERROR", _expired(exc)
+                watcher.close()
+                return
+            if not page:
+                return
+            for change in page:
+                yield from watcher.events_for(change)
+            since = page[-1].rv
 
     def unwatch(self, rt: ResourceType, watcher: Watcher) -> None:
         self.hub.remove(storage_key(rt), watcher)
@@ -956,8 +986,9 @@ def entry_ns(rt: ResourceType, namespace: str) -> str:
     return namespace if rt.namespaced else ""
 
 
-def _no_encode(kind: str, obj: JSON, raw: bytes) -> bytes:
-    return b""
+def _expired(exc: StoreCompacted) -> bytes:
+    """The Status of a watch ERROR event for a compacted resourceVersion."""
+    return orjson.dumps(ApiStatus.expired(str(exc)).to_status())
 
 
 _MAX_UINT64 = 2**64 - 1

@@ -52,6 +52,7 @@ from .resources import (
     api_versions,
 )
 from .tables import builtin_columns, printer_columns, render_table, table_for_watch_event
+from .watching import WATCHER_BYTE_BUDGET
 
 __all__ = ["LogSource", "RequestCounter", "RouteSettings", "build_server"]
 
@@ -91,6 +92,10 @@ class RouteSettings:
         max_connections: Open connections beyond this are closed as soon as they are accepted.
         max_watches: Concurrent watches beyond this are answered 429 (clients retry after the
             ``Retry-After`` second, as from an overloaded kube-apiserver).
+        watch_bytes: Bytes of live events (their objects' JSON) a watch may have waiting for
+            its client; beyond them the stream is closed, as kube-apiserver closes a watcher
+            that falls behind, and the client re-watches. 16 MiB: ten of the largest objects
+            etcd stores.
     """
 
     token: str
@@ -102,6 +107,7 @@ class RouteSettings:
     keepalive_timeout: float = 90.0
     max_connections: int = 512
     max_watches: int = 256
+    watch_bytes: int = WATCHER_BYTE_BUDGET
 
 
 class RequestCounter:
@@ -770,17 +776,21 @@ class Api:
 
         headers_sent = False
 
-        def encode(kind: str, obj: JSON, raw: bytes) -> bytes:
+        def encode(kind: str, raw: bytes) -> bytes:
             nonlocal headers_sent
-            if columns is not None and kind not in ("ERROR", "BOOKMARK"):
+            if kind == "BOOKMARK" and not raw:
+                raw = orjson.dumps(self.registry.bookmark(rt, version))
+            elif columns is not None and kind != "ERROR" and kind != "BOOKMARK":
                 # Like kube-apiserver: column definitions in the first event only.
-                obj = table_for_watch_event(
-                    columns, obj, now(), include, include_column_definitions=not headers_sent
+                table = table_for_watch_event(
+                    columns,
+                    orjson.loads(raw),
+                    now(),
+                    include,
+                    include_column_definitions=not headers_sent,
                 )
                 headers_sent = True
-                raw = orjson.dumps(obj)
-            elif not raw:
-                raw = orjson.dumps(obj)
+                raw = orjson.dumps(table)
             return b'{"type":"' + kind.encode() + b'","object":' + raw + b"}\n"
 
         watcher = self.registry.watch(
@@ -794,17 +804,19 @@ class Api:
             send_initial_events=initial,
             resource_version_match=query.get("resourceVersionMatch", ""),
             allow_bookmarks=bookmarks,
+            byte_budget=self.settings.watch_bytes,
         )
         response = web.StreamResponse(headers={"Content-Type": _JSON_TYPE})
         response.enable_chunked_encoding()
         loop = asyncio.get_running_loop()
         queue = watcher.queue
         # Timers put markers in the queue, so the stream waits on one queue and nothing else:
-        # no task or timeout object per event. None ends the stream, b"" asks for a bookmark.
+        # no task or timeout object per event. None ends the stream, an empty BOOKMARK asks
+        # for a bookmark at the current resourceVersion.
         timers = [loop.call_later(max(timeout, 0.0), watcher.close)]
 
         def tick() -> None:
-            queue.put_nowait(b"")
+            queue.put_nowait(("BOOKMARK", b""))
             timers[-1] = loop.call_later(self.settings.bookmark_interval, tick)
 
         if bookmarks:
@@ -812,18 +824,20 @@ class Api:
         self.watches += 1
         try:
             await response.prepare(request)
+            for initial_chunk in watcher.initial_chunks():
+                await response.write(initial_chunk)
+                if watcher.closed:  # timed out, or its resource went away
+                    break
             while True:
                 chunk: list[bytes] = []
                 closed = False
                 item = await queue.get()
                 while True:
+                    watcher.taken(item)
                     if item is None:
                         closed = True
                         break
-                    watcher.taken(item)
-                    chunk.append(
-                        item or encode("BOOKMARK", self.registry.bookmark(rt, version), b"")
-                    )
+                    chunk.append(watcher.encode(*item))
                     if queue.empty():
                         break
                     item = queue.get_nowait()

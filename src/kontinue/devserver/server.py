@@ -36,7 +36,7 @@ from .jobs import JobController
 from .pods import PodRunner
 from .registry import Registry
 from .routes import LogSource, RouteSettings, build_server
-from .storage import Store
+from .storage import HISTORY_BYTES, Store
 
 __all__ = [
     "DEFAULT_PORT",
@@ -94,6 +94,11 @@ class DevServerSettings:
             when not given.
         event_history: Number of changes kept for watch resumption and paginated lists; older
             resourceVersions get 410 Expired, as after an etcd compaction.
+        history_bytes: Bytes of changes kept for the same (each counts the object after and
+            before it); beyond them the oldest are compacted and their space given back, so one
+            object rewritten many times fills neither memory nor disk. 256 MiB by default: a
+            few hundred rewrites of the largest objects, far more changes of small ones
+            (``kontinue dev --history-mib``).
         bookmark_interval: Seconds between BOOKMARK events on watches that ask for them.
         run_jobs: Run the built-in Job controller (pods for Jobs, their status, deadlines and
             TTLs), as kube-controller-manager does; on by default so ``kubectl create job``
@@ -108,8 +113,8 @@ class DevServerSettings:
             not commands). So the server refuses to start with pods on a ``host`` that is not
             a loopback address.
         limits: The HTTP layer's bounds on connections and watches (timeouts for headers and
-            idle connections, the number of connections and of watches); ``token`` and
-            ``server_address`` in it are ignored.
+            idle connections, the number of connections and of watches, the bytes a watch may
+            have waiting); ``token`` and ``server_address`` in it are ignored.
     """
 
     host: str = "127.0.0.1"
@@ -118,6 +123,7 @@ class DevServerSettings:
     kubeconfig: Path | None = None
     token: str | None = None
     event_history: int = 100_000
+    history_bytes: int = HISTORY_BYTES
     bookmark_interval: float = 60.0
     run_jobs: bool = True
     run_pods: bool = True
@@ -280,8 +286,12 @@ class DevServer:
         """The store, in ``data_dir/state.db`` (created 0600) or in memory; a database that
         cannot be read is a :class:`DevServerError` saying what to do, never a silent start
         from nothing."""
+        bounds = {
+            "history": self.settings.event_history,
+            "history_bytes": self.settings.history_bytes,
+        }
         if data_dir is None:
-            return Store(None, history=self.settings.event_history)
+            return Store(None, **bounds)
         path = data_dir / "state.db"
         advice = f"move it away to start afresh, or choose another --data-dir than {data_dir}"
         try:
@@ -294,7 +304,7 @@ class DevServer:
                     f"and starting from it would lose every object; {advice}"
                 ) from None
         try:
-            return Store(path, history=self.settings.event_history)
+            return Store(path, **bounds)
         except (sqlite3.DatabaseError, ValueError) as exc:  # ValueError: a row is not JSON
             raise DevServerError(f"the database {path} cannot be read ({exc}); {advice}") from exc
 

@@ -16,17 +16,27 @@ All methods run on the server's event loop thread; there is exactly one writer.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-__all__ = ["Change", "Entry", "ObjectTooLarge", "Store", "StoreCompacted"]
+__all__ = ["HISTORY_BYTES", "Change", "Entry", "ObjectTooLarge", "Store", "StoreCompacted"]
 
 JSON = dict[str, Any]
 ObjectKey = tuple[str, str]  # (namespace, name)
+
+#: Bytes of logged changes kept by default for watch resumption and consistent pages: a few
+#: hundred changes of the largest objects etcd accepts, hundreds of thousands of small ones
+#: (the count limit comes first for those). Memory (in-memory store) or disk stays near it.
+HISTORY_BYTES = 256 * 1024 * 1024
+
+#: Bytes the write-ahead log is truncated to after a checkpoint.
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
+
+AUTO_VACUUM_INCREMENTAL = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
@@ -86,19 +96,51 @@ class Entry:
         return obj
 
 
-@dataclass(slots=True)
 class Change:
-    """One committed write, as watchers and controllers see it."""
+    """One committed write, as watchers and controllers see it.
 
-    rv: int
-    resource: str
-    namespace: str
-    name: str
-    type: str  # ADDED | MODIFIED | DELETED
-    raw: bytes
-    prev_raw: bytes | None
-    obj: JSON
-    prev: JSON | None
+    ``obj`` and ``prev`` are the parsed objects after and before it; a change read back from
+    the history parses them only when asked (a replay to an unfiltered watch never does).
+    """
+
+    __slots__ = ("_obj", "_prev", "name", "namespace", "prev_raw", "raw", "resource", "rv", "type")
+
+    def __init__(
+        self,
+        rv: int,
+        resource: str,
+        namespace: str,
+        name: str,
+        type: str,  # ADDED | MODIFIED | DELETED
+        raw: bytes,
+        prev_raw: bytes | None,
+        obj: JSON | None = None,
+        prev: JSON | None = None,
+    ) -> None:
+        self.rv = rv
+        self.resource = resource
+        self.namespace = namespace
+        self.name = name
+        self.type = type
+        self.raw = raw
+        self.prev_raw = prev_raw
+        self._obj = obj
+        self._prev = prev
+
+    @property
+    def obj(self) -> JSON:
+        if self._obj is None:
+            self._obj = orjson.loads(self.raw)
+        return self._obj
+
+    @property
+    def prev(self) -> JSON | None:
+        if self._prev is None and self.prev_raw is not None:
+            self._prev = orjson.loads(self.prev_raw)
+        return self._prev
+
+    def __repr__(self) -> str:
+        return f"Change({self.rv}, {self.type} {self.resource} {self.namespace}/{self.name})"
 
 
 def _labels(obj: JSON) -> dict[str, str]:
@@ -114,7 +156,7 @@ class Store:
         path: Path | None,
         *,
         history: int = 100_000,
-        history_bytes: int = 256 * 1024 * 1024,
+        history_bytes: int = HISTORY_BYTES,
         max_object_bytes: int = 1_572_864,
     ) -> None:
         """``history`` changes are kept, and no more than ``history_bytes`` of them (each
@@ -126,10 +168,14 @@ class Store:
         self.max_object_bytes = max_object_bytes
         target = str(path) if path is not None else ":memory:"
         self._db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+        self._reclaimable()
         if path is not None:
             self._db.execute("PRAGMA journal_mode=WAL")
             # WAL + NORMAL survives a killed process (not a power cut) without an fsync per write.
             self._db.execute("PRAGMA synchronous=NORMAL")
+            # The WAL is reused from its start after each checkpoint; this truncates what a
+            # burst of large writes made it grow to.
+            self._db.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
         self._db.executescript(_SCHEMA)
         self._objects: dict[str, dict[ObjectKey, Entry]] = {}
         self._uids: dict[str, tuple[str, str, str]] = {}
@@ -137,6 +183,15 @@ class Store:
         self._listeners: list[Callable[[Change], None]] = []
         self._writes_since_compaction = 0
         self._load()
+        self._keep_budget()  # the budget may be smaller than when the history was written
+
+    def _reclaimable(self) -> None:
+        """Let compaction give space back: a new database is made with incremental
+        auto-vacuum; one made by an older version without it is rebuilt with it once."""
+        self._db.execute("PRAGMA auto_vacuum=INCREMENTAL")  # takes effect on a new database
+        (mode,) = self._db.execute("PRAGMA auto_vacuum").fetchone()
+        if mode != AUTO_VACUUM_INCREMENTAL:
+            self._db.execute("VACUUM")
 
     # Startup -------------------------------------------------------------------------------
 
@@ -267,8 +322,7 @@ class Store:
             self._writes_since_compaction = 0
             if self.rv - self.compacted_rv > self.history:
                 self.compact(self.rv - self.history)
-        if self._logged_bytes > self.history_bytes:
-            self._compact_bytes(self._logged_bytes - self.history_bytes * 3 // 4)
+        self._keep_budget()
         for listener in list(self._listeners):
             listener(change)
         return change
@@ -304,6 +358,12 @@ class Store:
 
     # History -------------------------------------------------------------------------------
 
+    def _keep_budget(self) -> None:
+        """Past its byte budget the history is compacted down to three quarters of it (so not
+        at every write), oldest changes first."""
+        if self._logged_bytes > self.history_bytes:
+            self._compact_bytes(self._logged_bytes - self.history_bytes * 3 // 4)
+
     def _compact_bytes(self, excess: int) -> None:
         """Forget the oldest events until at least ``excess`` bytes are freed."""
         freed = 0
@@ -330,31 +390,63 @@ class Store:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('rv', ?)", (self.rv,))
         self._db.execute("COMMIT")
         self.compacted_rv = up_to
+        self._reclaim()
+
+    def _reclaim(self) -> None:
+        """Give free pages back (file or memory) beyond a quarter of the budget: compaction
+        frees about that much, which new changes fill again; more is left by a smaller budget
+        or a burst of deletions."""
+        (page_size,) = self._db.execute("PRAGMA page_size").fetchone()
+        (free,) = self._db.execute("PRAGMA freelist_count").fetchone()
+        excess = free - self.history_bytes // 4 // page_size
+        if excess > 0:
+            # executescript steps the pragma to its end; execute() would free a single page
+            self._db.executescript(f"PRAGMA incremental_vacuum({int(excess)})")
+
+    def stored_bytes(self) -> int:
+        """Bytes of the database (its pages, free ones included; not the WAL)."""
+        (pages,) = self._db.execute("PRAGMA page_count").fetchone()
+        (page_size,) = self._db.execute("PRAGMA page_size").fetchone()
+        return int(pages) * int(page_size)
+
+    @property
+    def history_held(self) -> int:
+        """Bytes of the logged changes kept (each change's object after and before it)."""
+        return self._logged_bytes
 
     def check_history(self, rv: int) -> None:
         if rv < self.compacted_rv:
             raise StoreCompacted(rv, self.compacted_rv + 1)
 
     def changes_since(
-        self, resource: str | None, rv: int, up_to: int | None = None
-    ) -> Iterator[Change]:
-        """Changes with ``rv < version <= up_to`` for a resource (or all), oldest first."""
+        self,
+        resource: str | None,
+        rv: int,
+        up_to: int | None = None,
+        *,
+        limit: int = -1,
+        with_prev: bool = True,
+    ) -> list[Change]:
+        """Changes with ``rv < version <= up_to`` for a resource (or all), oldest first, at most
+        ``limit`` of them (all when negative); :class:`StoreCompacted` if ``rv`` is too old.
+        Without ``with_prev`` they do not carry the object before them (half the bytes read,
+        for readers that need only the new one)."""
         self.check_history(rv)
-        limit = self.rv if up_to is None else up_to
+        last = self.rv if up_to is None else up_to
+        columns = "rv, resource, namespace, name, type, data, " + ("prev" if with_prev else "NULL")
         if resource is None:
             rows = self._db.execute(
-                "SELECT rv, resource, namespace, name, type, data, prev FROM events"
-                " WHERE rv > ? AND rv <= ? ORDER BY rv",
-                (rv, limit),
+                f"SELECT {columns} FROM events WHERE rv > ? AND rv <= ? ORDER BY rv LIMIT ?",
+                (rv, last, limit),
             )
         else:
             rows = self._db.execute(
-                "SELECT rv, resource, namespace, name, type, data, prev FROM events"
-                " WHERE resource = ? AND rv > ? AND rv <= ? ORDER BY rv",
-                (resource, rv, limit),
+                f"SELECT {columns} FROM events"
+                " WHERE resource = ? AND rv > ? AND rv <= ? ORDER BY rv LIMIT ?",
+                (resource, rv, last, limit),
             )
-        for version, res, namespace, name, kind, data, prev in rows.fetchall():
-            yield Change(
+        return [
+            Change(
                 version,
                 res,
                 namespace,
@@ -362,9 +454,9 @@ class Store:
                 kind,
                 bytes(data),
                 bytes(prev) if prev is not None else None,
-                orjson.loads(data),
-                orjson.loads(prev) if prev is not None else None,
             )
+            for version, res, namespace, name, kind, data, prev in rows.fetchall()
+        ]
 
     def snapshot(
         self, resource: str, at: int, namespace: str | None = None
