@@ -5,15 +5,32 @@ separate processes using the official synchronous client, as a real program woul
 ``name: value unit`` lines.
 
     .venv/bin/python bench/devserver.py [--objects 2000] [--processes 4] [--total 10000]
+
+``--rewrites N`` measures memory instead: an in-memory ``kontinue dev`` (``--history-mib``
+passed on) while one ConfigMap of ``--object-kb`` is replaced N times with a watch reading
+every change (and ``--stalled`` watches that read nothing), as a long execution rewrites its
+object at each step.
+
+    .venv/bin/python bench/devserver.py --rewrites 2000 [--object-kb 1000] [--history-mib 256]
+        [--stalled 8]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing as mp
 import os
+import socket
+import ssl
 import statistics
+import subprocess
+import sys
+import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -196,12 +213,120 @@ def run_round(
     print(f"{label}_watch_events_missing: {len(results) - len(delays)} events")
 
 
+@contextlib.contextmanager
+def in_memory_server(*options: str) -> Iterator[tuple[psutil.Process, str]]:
+    """``kontinue dev --in-memory`` on a free port (no pods, no Jobs), stopped on exit."""
+    with tempfile.TemporaryDirectory(prefix="kontinue-bench-") as tmp:
+        kubeconfig = str(Path(tmp) / "kubeconfig")
+        command = [sys.executable, "-m", "kontinue.cli", "dev", "--in-memory", "--port", "0"]
+        command += ["--no-run-pods", "--no-run-jobs", "--kubeconfig", kubeconfig, *options]
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("kubeconfig:"):
+                break
+        else:
+            raise RuntimeError("the dev server did not start")
+        output = process.stdout
+        threading.Thread(target=lambda: output.read(), daemon=True).start()  # keep it drained
+        try:
+            yield psutil.Process(process.pid), kubeconfig
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def stalled_watch(kubeconfig: str, path: str) -> socket.socket:
+    """A watch whose client sends its request and then reads nothing."""
+    import yaml
+
+    document = yaml.safe_load(Path(kubeconfig).read_text())
+    server = document["clusters"][0]["cluster"]["server"]
+    token = document["users"][0]["user"]["token"]
+    host, port = server.removeprefix("https://").rsplit(":", 1)
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    raw = socket.create_connection((host, int(port)))
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    sock = context.wrap_socket(raw)
+    request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\r\n"
+    sock.sendall(request.encode())
+    return sock
+
+
+def run_rewrites(count: int, object_kb: int, history_mib: int | None, stalled: int) -> None:
+    """RSS of an in-memory server while one object of ``object_kb`` is replaced ``count``
+    times, a watch reading every change and ``stalled`` watches reading nothing."""
+    from kubernetes import client
+
+    options = [] if history_mib is None else ["--history-mib", str(history_mib)]
+    with in_memory_server(*options) as (proc, kubeconfig):
+        core = client.CoreV1Api(_api(kubeconfig))
+        rss_start = proc.memory_info().rss
+        created = core.create_namespaced_config_map("default", {"metadata": {"name": "big"}})
+        path = "/api/v1/namespaces/default/configmaps?watch=1&resourceVersion="
+        sockets = [
+            stalled_watch(kubeconfig, path + created.metadata.resource_version)
+            for _ in range(stalled)
+        ]
+        seen: list[int] = []
+
+        def read() -> None:
+            stream = core.list_namespaced_config_map(
+                "default",
+                watch=True,
+                resource_version=created.metadata.resource_version,
+                timeout_seconds=3600,
+                _preload_content=False,
+            )
+            for line in stream:
+                seen.append(len(line))
+                if len(seen) >= count:
+                    break
+            stream.release_conn()
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        peak, timings = 0, []
+        for i in range(count):
+            body = {"metadata": {"name": "big"}, "data": {"a": f"{i}" + "x" * object_kb * 1000}}
+            start = time.perf_counter()
+            core.replace_namespaced_config_map("big", "default", body)
+            timings.append((time.perf_counter() - start) * 1000)
+            if i % 20 == 0:
+                peak = max(peak, proc.memory_info().rss)
+        reader.join(timeout=60)
+        rss = proc.memory_info().rss
+        peak = max(peak, rss)
+        for sock in sockets:
+            sock.close()
+        print(f"rewrites: {count} writes")
+        print(f"rewrite_stalled_watches: {stalled} watches")
+        print(f"rewrite_object_size: {object_kb} KB")
+        print(f"rewrite_written: {count * object_kb / 1000:.0f} MB")
+        print(f"rewrite_p50: {percentile(timings, 0.5):.2f} ms")
+        print(f"rewrite_watch_events: {len(seen)} events")
+        print(f"rss_before_rewrites: {rss_start / 2**20:.0f} MB")
+        print(f"rss_after_rewrites: {rss / 2**20:.0f} MB")
+        print(f"rss_peak_rewrites: {peak / 2**20:.0f} MB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--objects", type=int, default=2000)
     parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--total", type=int, default=10000, help="objects for the RSS figure")
+    parser.add_argument("--rewrites", type=int, default=0, help="measure memory instead")
+    parser.add_argument("--object-kb", type=int, default=1000)
+    parser.add_argument("--history-mib", type=int, default=None)
+    parser.add_argument("--stalled", type=int, default=0, help="watches that read nothing")
     args = parser.parse_args()
+    if args.rewrites:
+        run_rewrites(args.rewrites, args.object_kb, args.history_mib, args.stalled)
+        return
     from kubernetes import client
 
     with dev_server() as server:
