@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import aclosing
+from contextlib import aclosing, closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,7 @@ from kontinue.kube import AsyncKubeClient, KubeClient, KubeSettings
 from kontinue.kube.logs import (
     LogEvent,
     LogOptions,
+    multiplex_log_lines,
     multiplex_logs,
     pod_log_lines,
     pod_logs,
@@ -277,3 +279,26 @@ def test_sync_pod_log_lines(log_server: str, pods: str, fake_logs: FakeLogs) -> 
         "pair",
         {"container": "app", "tailLines": "1", "timestamps": "true"},
     )
+
+
+def test_sync_multiplex_log_lines(log_server: str, pods: str) -> None:
+    with KubeClient.from_kubeconfig(log_server, namespace=pods, settings=FAST) as kube:
+        events = list(multiplex_log_lines(kube, ["pair", "solo", "ghost"]))
+        streams: dict[tuple[str, str], list[LogEvent]] = {}
+        for event in events:
+            streams.setdefault((event.pod.split("/")[1], event.container), []).append(event)
+        assert [e.output for e in streams[("pair", "app")]] == ["app 1", "app 2", "app 3", ""]
+        assert [e.output for e in streams[("solo", "main")]] == ["starting", "working", "done", ""]
+        assert all(lines[-1].closed for lines in streams.values())
+        assert "not found" in (streams[("ghost", "")][0].error or "")
+        beats = 0
+        with closing(
+            multiplex_log_lines(kube, ["endless", "endless2"], LogOptions(follow=True))
+        ) as followed:
+            for event in followed:
+                beats += event.output.startswith("beat")
+                if beats >= 4:
+                    break
+        assert not [t for t in threading.enumerate() if t.name == "kontinue-logs"]
+        with pytest.raises(ValueError, match="a pod name is needed"):
+            multiplex_log_lines(kube, [""])

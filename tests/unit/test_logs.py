@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 import kontinue.kube.logs
 from kontinue.kube.logs import LogEvent, LogOptions, parse_log_line
 
@@ -12,6 +14,7 @@ def test_public_names() -> None:
     assert sorted(kontinue.kube.logs.__all__) == [
         "LogEvent",
         "LogOptions",
+        "multiplex_log_lines",
         "multiplex_logs",
         "parse_log_line",
         "pod_log_lines",
@@ -51,3 +54,16 @@ def test_a_bad_timestamp_keeps_the_whole_line() -> None:
     assert (
         parse_log_line("ns/p", "c", "caf\u00e9 \xff".encode("latin-1")).output == "caf\ufffd \ufffd"
     )
+
+
+def test_since_time_becomes_the_query_and_excludes_since_seconds() -> None:
+    when = datetime(2030, 1, 2, 3, 4, 5, 600000, UTC)
+    assert LogOptions(since_time=when, timestamps=False).query() == {
+        "sinceTime": "2030-01-02T03:04:05Z"
+    }
+    naive = LogOptions(since_time=datetime(2030, 1, 2), timestamps=False).query()
+    assert naive == {"sinceTime": "2030-01-02T00:00:00Z"}
+    with pytest.raises(ValueError, match="since_seconds and since_time both set"):
+        LogOptions(since_seconds=5, since_time=when)
+    with pytest.raises(ValueError, match="since_seconds must be positive"):
+        LogOptions(since_seconds=0)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from ._blocking import LoopThread, async_twin
 from ._core import JSON, to_dict
 from .errors import KubeError
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "LogEvent",
     "LogOptions",
+    "multiplex_log_lines",
     "multiplex_logs",
     "parse_log_line",
     "pod_log_lines",
@@ -324,6 +326,37 @@ async def multiplex_logs(
             task.cancel()
         if tasks:
             await asyncio.wait(tasks)
+
+
+def multiplex_log_lines(
+    client: KubeClient,
+    pods: Iterable[PodRef],
+    options: LogOptions | None = None,
+    *,
+    namespace: str | None = None,
+) -> Generator[LogEvent, None, None]:
+    """The blocking twin of :func:`multiplex_logs` (the same merged stream and closed/error
+    rules), for scripts: the streams are read on a private event loop thread, through an
+    async client for ``client``'s connection. Closing the generator (or leaving a ``for``
+    loop over it early) stops every stream and the thread."""
+    targets = list(pods)
+    for pod in targets:
+        _target(pod, namespace, client.namespace)  # not a pod: raise now, before any thread
+    return _sync_multiplex(client, targets, options, namespace)
+
+
+def _sync_multiplex(
+    client: KubeClient, pods: list[PodRef], options: LogOptions | None, namespace: str | None
+) -> Generator[LogEvent, None, None]:
+    portal = LoopThread("kontinue-logs")
+    twin = async_twin(client)
+    try:
+        yield from portal.iterate(multiplex_logs(twin, pods, options, namespace=namespace))
+    finally:
+        try:
+            portal.call(twin.close())
+        finally:
+            portal.close()
 
 
 async def _containers(
