@@ -22,7 +22,7 @@ from kontinue.clock import ManualClock
 from kontinue.sdk import ValidationFailed
 from kontinue.sdk._functions import define, function_def
 from kontinue.timers import Timers
-from kontinue.worker._runs import resource_name, steps_to_clear
+from kontinue.worker._steps import resource_name, steps_to_clear
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 

@@ -26,10 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import jsonschema
-
 from kontinue.api import (
-    RERUNNABLE_PHASES,
     TERMINAL_PHASES,
     ChildPolicy,
     ErrorKind,
@@ -37,15 +34,15 @@ from kontinue.api import (
     ExecutionError,
     ExecutionPhase,
     ExecutionRetry,
+    ExecutionTimeout,
     format_time,
     labels,
     parse_time,
 )
-from kontinue.api.bodies import execution_labels
 from kontinue.api.resources import EXECUTIONS, FUNCTIONS, JOBS, SUSPENSIONS
 from kontinue.clock import Clock
 from kontinue.controllers.semaphores import gates_of
-from kontinue.kube import AsyncKubeClient, Conflict, NotFound
+from kontinue.kube import AsyncKubeClient, NotFound
 from kontinue.kube.conditions import EventRecorder
 from kontinue.kube.informing import Informer
 from kontinue.kube.leases import LeaderElection
@@ -54,10 +51,27 @@ from kontinue.sdk._functions import FunctionDef
 from kontinue.tasks import TaskSet
 from kontinue.timers import Timer, Timers
 
+from ._deciding import (
+    Action,
+    Adopt,
+    AttemptTimedOut,
+    End,
+    Facts,
+    Hold,
+    Nothing,
+    Rerun,
+    Start,
+    Throttle,
+    UnknownFunction,
+    WaitForVersion,
+    decide,
+)
 from ._jobs import job_ended
 from ._metrics import WorkerMetrics
-from ._runs import Run, steps_to_clear
-from ._status import StatusWriter, dump_error, status_ops
+from ._runs import Run
+from ._status import StatusWriter, dump_error
+from ._steps import steps_to_clear
+from ._suspensions import Resumer
 from .settings import WorkerSettings
 
 if TYPE_CHECKING:
@@ -144,6 +158,7 @@ class Engine:
         )
         self.metrics = WorkerMetrics(self)
         self.status = StatusWriter(client, namespace, self.clock, self.observed)
+        self.resumer = Resumer(self)
         self.events = EventRecorder(
             client, "kontinue-worker", instance=self.identity, clock=self.clock
         )
@@ -203,7 +218,6 @@ class Engine:
         """When this worker first saw each execution of a function nobody publishes (on its own
         clock: the API server's creationTimestamp may be skewed from it)."""
         self._wakeups: dict[str, Timer] = {}
-        self._suspension_timers: dict[str, Timer] = {}
         self.tasks = TaskSet(_log)
         self._event_tasks = TaskSet(_log)
         self.queue = ReconcileQueue(
@@ -308,7 +322,7 @@ class Engine:
             for name in list(self.executions.cache):
                 self._enqueue(name)
             for name in list(self.suspensions.cache):
-                self._enqueue_suspension(name)
+                self.resumer.enqueue(name)
         else:
             self.active.clear()
             self.spawn(self._stop_runs(), "kontinue-step-down")
@@ -383,14 +397,12 @@ class Engine:
         status = obj.get("status") or {}
         if event == "DELETED" or status.get("phase", "Waiting") != "Waiting":
             self._resolve(("suspension", name), None if event == "DELETED" else obj)
-            timer = self._suspension_timers.pop(name, None)
-            if timer is not None:
-                timer.cancel()
+            self.resumer.forget(name)
             owner = str((obj.get("spec") or {}).get("execution") or "")
             if owner:
                 self._wake_parked(owner)
             return
-        self._enqueue_suspension(name)
+        self.resumer.enqueue(name)
 
     def _on_job(self, event: str, obj: JSON) -> None:
         self._index("job", event, obj)
@@ -659,122 +671,111 @@ class Engine:
             self.queue.enqueue(name)
 
     async def _reconcile(self, name: str) -> None:
+        """Decide what ``name`` needs (:func:`decide`), then do it."""
         if not self.can_run:
             return
         obj = self.executions.cache.get(name)
         run = self.runs.get(name)
         if obj is None or (obj.get("metadata") or {}).get("deletionTimestamp"):
-            self._parked.pop(name, None)
-            self._stalled.discard(name)
-            if run is not None:
-                del self.runs[name]
-                self._blocked.pop(name, None)
-                await run.stop()
-                self.metrics.run_ended(run)
+            await self._forget(name, run)
             return
         if not self._ours(obj):
             return
         execution = Execution.model_validate(obj)
-        status = execution.status
-        now = self.clock.now()
-        if execution.is_terminal:
-            self._stalled.discard(name)
-            if execution.rerun_requested and status.phase in RERUNNABLE_PHASES:
-                await self._rerun(execution)
-            return
-        if execution.spec.cancel is not None:
-            reason = execution.spec.cancel.reason or "canceled"
-            await self._end(execution, ExecutionPhase.CANCELED, message=reason)
-            return
-        if execution.spec.skip is not None:
-            skip = execution.spec.skip
-            await self._end(
-                execution,
-                ExecutionPhase.SKIPPED,
-                message=skip.reason or "skipped",
-                result=skip.result,
-            )
-            return
         definition = self.functions.get(execution.spec.function)
-        if definition is not None:
-            labelled = await self._adopt(execution)
+        facts = self._facts(name, run, definition)
+        decision = decide(execution, facts)
+        if isinstance(decision.action, Adopt):
+            labelled = await self._adopt(execution, decision.action.labels)
             if labelled is _GONE:
                 return
-            if labelled is not None:  # go on with it now: waiters keep their arrival order
-                obj = labelled
-                execution = Execution.model_validate(obj)
-                status = execution.status
-        timeout = execution.spec.timeout or (
-            definition.defaults.timeout if definition and definition.defaults else None
-        )
-        if timeout is not None and timeout.overall is not None and status.started_at is not None:
-            deadline = status.started_at + timeout.overall
-            if now >= deadline:
-                error = ExecutionError(
-                    kind=ErrorKind.TIMEOUT,
-                    message=f"the overall timeout of {timeout.overall} expired",
-                    retryable=False,
-                )
-                await self._end(
-                    execution, ExecutionPhase.FAILED, message=error.message, error=error
-                )
-                return
-            self.wake_at(name, deadline)
-        if run is not None:
-            started = status.attempt_started_at or run.execution.status.attempt_started_at
-            if timeout is not None and timeout.attempt is not None and started is not None:
-                deadline = started + timeout.attempt
-                if now >= deadline:
-                    await self._attempt_timed_out(run, timeout.attempt)
-                    return
-                self.wake_at(name, deadline)
-            return
-        parked = self._parked.get(name)
-        if parked is not None:
-            if not self._ready(parked):
-                return
+            obj = labelled  # go on with it now: waiters keep their arrival order
+            execution = Execution.model_validate(obj)
+            decision = decide(execution, facts)
+        for when in decision.wake_at:
+            self.wake_at(name, when)
+        if decision.unpark:
             del self._parked[name]
-        waiting_until = status.next_attempt_at
-        if status.phase == ExecutionPhase.BACKOFF and waiting_until and now < waiting_until:
-            self.wake_at(name, waiting_until)
-            return
-        if definition is None:
-            await self._unknown_function(execution, obj)
-            return
-        if name in self._stalled:
-            return
-        started_on = status.code_version
-        if (
-            not self.settings.run_other_versions
-            and started_on is not None
-            and started_on != self.code_version
-            and status.phase not in (ExecutionPhase.PENDING, ExecutionPhase.BACKOFF)
-        ):
-            await self._write_status(
-                execution,
-                {
-                    "message": f"waiting for a worker of code version {started_on} (this "
-                    f"worker runs {self.code_version} and leaves other versions' executions)"
-                },
-                only_if_changed=True,
-            )
-            return
-        if self.settings.max_concurrent_runs is not None and self._free_run_slots() <= 0:
-            self._throttled[name] = None
-            limit = self.settings.max_concurrent_runs
-            await self._write_status(
-                execution,
-                {"message": f"waiting: this worker runs at most {limit} executions at once"},
-                only_if_changed=True,
-            )
-            return
-        self._throttled.pop(name, None)
-        new_attempt = status.phase in (ExecutionPhase.PENDING, ExecutionPhase.BACKOFF) or (
-            status.attempt == 0
+        await self._act(execution, obj, decision.action, run, definition)
+
+    def _facts(self, name: str, run: Run | None, definition: FunctionDef | None) -> Facts:
+        parked = self._parked.get(name)
+        cap = self.settings.max_concurrent_runs
+        return Facts(
+            now=self.clock.now(),
+            group=self.group,
+            definition=definition,
+            running=run is not None,
+            run_attempt_started=run.execution.status.attempt_started_at if run else None,
+            parked=parked is not None,
+            parked_ready=parked is not None and self._ready(parked),
+            stalled=name in self._stalled,
+            code_version=self.code_version,
+            run_other_versions=self.settings.run_other_versions,
+            free_slots=self._free_run_slots() if cap is not None else None,
+            max_runs=cap,
+            backlogged=self.client.unanswered >= self.settings.max_write_backlog,
         )
-        if new_attempt and self.client.unanswered >= self.settings.max_write_backlog:
-            self._hold_for_backlog(name)
-            return
+
+    async def _act(
+        self,
+        execution: Execution,
+        obj: JSON,
+        action: Action,
+        run: Run | None,
+        definition: FunctionDef | None,
+    ) -> None:
+        """Carry out what :func:`decide` answered."""
+        name = execution.metadata.name or ""
+        match action:
+            case Nothing():
+                if execution.is_terminal:
+                    self._stalled.discard(name)
+            case Rerun():
+                self._stalled.discard(name)
+                await self._rerun(execution)
+            case End(phase, message, result, error):
+                await self._end(execution, phase, message=message, result=result, error=error)
+            case AttemptTimedOut(limit):
+                assert run is not None
+                await self._attempt_timed_out(run, limit)
+            case UnknownFunction():
+                await self._unknown_function(execution, obj)
+            case WaitForVersion(message):
+                await self._write_status(execution, {"message": message}, only_if_changed=True)
+            case Throttle(message):
+                self._throttled[name] = None
+                await self._write_status(execution, {"message": message}, only_if_changed=True)
+            case Hold():
+                self._throttled.pop(name, None)
+                self._hold_for_backlog(name)
+            case Start(new_attempt, timeout):
+                self._throttled.pop(name, None)
+                assert definition is not None
+                await self._start(execution, obj, definition, new_attempt, timeout)
+            case Adopt():  # adopted above; decide() does not ask twice
+                pass
+
+    async def _forget(self, name: str, run: Run | None) -> None:
+        """The execution is gone (or going): drop what the worker held for it."""
+        self._parked.pop(name, None)
+        self._stalled.discard(name)
+        if run is not None:
+            del self.runs[name]
+            self._blocked.pop(name, None)
+            await run.stop()
+            self.metrics.run_ended(run)
+
+    async def _start(
+        self,
+        execution: Execution,
+        obj: JSON,
+        definition: FunctionDef,
+        new_attempt: bool,
+        limits: ExecutionTimeout | None,
+    ) -> None:
+        """Start a run once the execution holds its gates (mutex, function limit)."""
+        name = execution.metadata.name or ""
         gates = gates_of(execution, definition.concurrency)
         if gates:
             waiting = await self.semaphores.acquire(execution, gates)
@@ -785,10 +786,11 @@ class Engine:
         self.runs[name] = run
         self.metrics.run_started(run)
         run.start()
-        if timeout is not None and timeout.attempt is not None:
-            self.wake_at(name, (run.execution.status.attempt_started_at or now) + timeout.attempt)
-        if timeout is not None and timeout.overall is not None:
-            self.wake_at(name, (run.execution.status.started_at or now) + timeout.overall)
+        now = self.clock.now()
+        if limits is not None and limits.attempt is not None:
+            self.wake_at(name, (run.execution.status.attempt_started_at or now) + limits.attempt)
+        if limits is not None and limits.overall is not None:
+            self.wake_at(name, (run.execution.status.started_at or now) + limits.overall)
 
     async def _attempt_timed_out(self, run: Run, limit: timedelta) -> None:
         if self.runs.get(run.name) is run:
@@ -814,18 +816,11 @@ class Engine:
             if self.runs.get(run.name) is fresh:
                 del self.runs[run.name]
 
-    async def _adopt(self, execution: Execution) -> JSON | None:
+    async def _adopt(self, execution: Execution, missing: dict[str, str]) -> JSON:
         """Label an execution created without the client (``kubectl create -f``, generateName)
         as the client does, so listings by function, group and root find it: the labelled
-        object (None when it had its labels, ``_GONE`` when it was deleted meanwhile)."""
-        current = execution.metadata.labels or {}
+        object (``_GONE`` when it was deleted meanwhile)."""
         name = execution.metadata.name or ""
-        wanted = execution_labels(execution.spec.function, self.group, name=name)
-        if labels.LABEL_PARENT in current:
-            del wanted[labels.LABEL_ROOT]  # a child's root is its parent's
-        missing = {key: value for key, value in wanted.items() if key not in current}
-        if not missing:
-            return None
         try:
             answer: JSON = await self.client.patch(
                 EXECUTIONS,
@@ -962,7 +957,7 @@ class Engine:
                     continue
                 resume_at = parse_time((obj.get("spec") or {}).get("resumeAt"))
                 if resume_at is not None and self.clock.now() >= resume_at:
-                    await self._resume_or_retry(name)  # a sleep its run woke from on time
+                    await self.resumer.resume_or_retry(name)  # a sleep its run woke from on time
                     continue
                 patch = {"status": {"phase": "Canceled", "message": reason, "resumedAt": now}}
                 await self._quietly(
@@ -999,95 +994,3 @@ class Engine:
             pass
         except Exception as error:
             _log.warning("clean-up write failed: %s", error)
-
-    # Suspensions ------------------------------------------------------------------------------
-
-    def _enqueue_suspension(self, name: str) -> None:
-        if not self.can_run:
-            return
-        obj = self.suspensions.cache.get(name)
-        if obj is None or _labels(obj).get(labels.LABEL_WORKER_GROUP, self.group) != self.group:
-            return
-        if self.shards is not None:
-            owner = self.executions.cache.get(str((obj.get("spec") or {}).get("execution")))
-            if owner is None or _labels(owner).get(labels.LABEL_SHARD) != self.identity:
-                return
-        if (obj.get("status") or {}).get("phase", "Waiting") != "Waiting":
-            return
-        spec = obj.get("spec") or {}
-        if spec.get("resume") is not None:
-            self.spawn(self._resume_or_retry(name), f"kontinue-resume:{name}")
-            return
-        resume_at = parse_time(spec.get("resumeAt"))
-        if resume_at is None:
-            return
-        if self.clock.now() >= resume_at:
-            self.spawn(self._resume_or_retry(name), f"kontinue-wake:{name}")
-            return
-        current = self._suspension_timers.get(name)
-        if current is not None and not current.cancelled and current.when == resume_at:
-            return
-        if current is not None:
-            current.cancel()
-        self._suspension_timers[name] = self.timers.at(
-            resume_at, lambda: self._enqueue_suspension(name)
-        )
-
-    async def _resume_or_retry(self, name: str) -> None:
-        try:
-            await self._resume(name)
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:  # e.g. the API server is down: try again shortly
-            _log.warning("resuming %s failed (retrying): %s", name, error)
-            asyncio.get_running_loop().call_later(
-                self.settings.retry_delay, self._enqueue_suspension, name
-            )
-
-    async def _resume(self, name: str) -> None:
-        """End a Suspension: its sleep is over, or a client asked to resume it."""
-        obj = self.suspensions.cache.get(name)
-        if obj is None or (obj.get("status") or {}).get("phase", "Waiting") != "Waiting":
-            return
-        spec = obj.get("spec") or {}
-        status = obj.get("status") or {}
-        request = spec.get("resume")
-        patch: JSON = {"phase": "Resumed", "resumedAt": format_time(self.clock.now())}
-        if request is not None:
-            data = request.get("data")
-            schema = spec.get("schema")
-            problem = _schema_problem(schema, data) if schema else None
-            if problem is not None:
-                message = f"resume data rejected: {problem}; resume again with valid data"
-                if status.get("message") == message:
-                    return
-                patch = {"message": message}
-            else:
-                patch["data"] = data
-                by = request.get("requestedBy")
-                patch["message"] = f"resumed by {by}" if by else "resumed"
-        version = obj["metadata"]["resourceVersion"]
-        ops = status_ops(status if "status" in obj else None, patch, version)
-        try:
-            answer = await self.client.patch(
-                SUSPENSIONS, ops, name=name, namespace=self.namespace, status=True, type="json"
-            )
-        except Conflict:
-            fresh = await self.client.get(SUSPENSIONS, name, namespace=self.namespace)
-            self.suspensions.observe(fresh)
-            self._enqueue_suspension(name)
-            return
-        except NotFound:
-            return
-        self.suspensions.observe(answer)
-
-
-def _schema_problem(schema: dict[str, Any], data: Any) -> str | None:
-    try:
-        jsonschema.validate(data, schema)
-    except jsonschema.ValidationError as error:
-        where = ".".join(str(p) for p in error.absolute_path) or "(root)"
-        return f"{where}: {error.message}"
-    except jsonschema.SchemaError as error:
-        return f"the suspension's schema is invalid: {error.message}"
-    return None

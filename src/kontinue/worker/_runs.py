@@ -24,9 +24,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import orjson
-from pydantic import ValidationError
-
 from kontinue.api import (
     API_VERSION,
     ChildPolicy,
@@ -47,14 +44,10 @@ from kontinue.kube import (
     AlreadyExists,
     ApiError,
     Conflict,
-    ConnectionFailed,
     Forbidden,
     Invalid,
     NotFound,
-    ServerError,
     TooLarge,
-    TooManyRequests,
-    Unauthorized,
     to_dict,
 )
 from kontinue.kube.conditions import set_condition
@@ -69,8 +62,8 @@ from kontinue.sdk._context import (
     whole_second_after,
 )
 from kontinue.sdk._functions import RESULT_LIMIT, FunctionDef
-from kontinue.sdk._jobs import JobRequest, JobResult
-from kontinue.sdk._replay import JOB_NAME_LIMIT, StepClaim, StepLedger, child_name
+from kontinue.sdk._jobs import JobRequest
+from kontinue.sdk._replay import JOB_NAME_LIMIT, StepClaim, StepLedger
 from kontinue.sdk.errors import (
     ChildCanceled,
     ChildFailed,
@@ -84,59 +77,30 @@ from kontinue.sdk.errors import (
 )
 
 from ._jobs import job_result, read_logs
+from ._signals import TRANSIENT, Parked, RunInterrupted, RunLost, StatusRejected
 from ._status import dump_error, dump_step
+from ._steps import (
+    CHILD_INLINE_LIMIT,
+    json_value,
+    merge_patches,
+    next_on_grid,
+    outcome,
+    parent_of,
+    resource_name,
+    steps_to_clear,
+    value_size,
+)
 
 if TYPE_CHECKING:
     from ._engine import Engine
 
-__all__ = ["Parked", "Run", "RunLost", "resource_name", "steps_to_clear"]
+__all__ = ["Run"]
 
 JSON = dict[str, Any]
 _log = logging.getLogger("kontinue.worker")
 
 _TIME_IS_UP: JSON = {}
 """What :meth:`Run._wait` returns when its ``until`` came before the object resolved."""
-
-
-class Parked(BaseException):
-    """Raised through a plain-``def`` workflow when it must wait: its thread unwinds, and the
-    execution is replayed once what it waits for happens."""
-
-
-class RunLost(BaseException):
-    """Another writer changed the execution's status: this run is stale and must stop.
-
-    A BaseException, so workflow code catching ``Exception`` cannot swallow it."""
-
-
-_TRANSIENT = (ConnectionFailed, ServerError, TooManyRequests, Forbidden, Unauthorized)
-"""API failures that interrupt a run instead of failing it. Forbidden and Unauthorized too: a
-kube-apiserver that just restarted refuses requests until its authorizer has synced, and a
-missing permission can be granted; neither is the workflow's failure."""
-
-
-class RunInterrupted(BaseException):
-    """The API server could not be reached (or failed) while the run recorded its progress:
-    the run stops and is replayed a little later. It is not the workflow's failure."""
-
-
-class StatusRejected(ValidationFailed):
-    """The API server refused the status write (too large, or invalid): the execution cannot
-    record this much, so it fails instead of retrying a write that cannot succeed."""
-
-
-def resource_name(parent: str, step: str, attempt: int, *, limit: int = 253) -> str:
-    """The deterministic name of what a step creates, distinct per attempt after the first."""
-    return child_name(parent, step if attempt <= 1 else f"{step}#{attempt}", limit=limit)
-
-
-CHILD_INLINE_LIMIT = 16 * 1024
-"""Child results up to this many encoded bytes are copied into the parent's step; larger ones
-stay in the child (the parent's status would otherwise grow with every big child)."""
-
-
-def _size(value: Any) -> int:
-    return len(orjson.dumps(value))
 
 
 class Run:
@@ -289,7 +253,7 @@ class Run:
             else:
                 value = await self._call_sync(context, arguments)
             result = self.definition.dump_result(value)
-            size = _size(result)
+            size = value_size(result)
             if size > RESULT_LIMIT:
                 raise ValidationFailed(
                     f"the result of {self.definition.name} is {size} bytes encoded, more than "
@@ -531,11 +495,11 @@ class Run:
             except StatusRejected as error:
                 # what was refused is dropped; the steps recorded before stay on the server
                 kept = {k: v for k, v in patch.items() if k not in ("steps", "result")}
-                self.patch = _merge(kept, self.patch)
+                self.patch = merge_patches(kept, self.patch)
                 self._rejected = error
                 raise
             except BaseException:
-                self.patch = _merge(patch, self.patch)  # keep it for the next try
+                self.patch = merge_patches(patch, self.patch)  # keep it for the next try
                 raise
             self._stores_written = max(self._stores_written, stores)
 
@@ -556,7 +520,7 @@ class Run:
                 continue
             except NotFound:
                 raise RunLost(self.name) from None
-            except _TRANSIENT as error:
+            except TRANSIENT as error:
                 raise RunInterrupted(f"status write failed: {error}") from error
             except (TooLarge, Invalid) as error:
                 raise StatusRejected(
@@ -657,7 +621,7 @@ class Run:
     async def _create(self, body: JSON, step_id: str) -> JSON:
         try:
             return await self._create_once(body, step_id)
-        except _TRANSIENT as error:
+        except TRANSIENT as error:
             raise RunInterrupted(f"creating {body['kind']} failed: {error}") from error
         except ApiError as error:
             raise InfrastructureError(
@@ -697,7 +661,7 @@ class Run:
         if recorded is not None and recorded.external and recorded.child:
             return await self._child_result(recorded.child)
         if recorded is not None and recorded.state != StepState.PENDING:
-            return _outcome(recorded)
+            return outcome(recorded)
         await self._write_stores()  # its arguments may come from a stored value
         if recorded is not None and recorded.child:
             name = recorded.child
@@ -738,7 +702,7 @@ class Run:
         if phase in (ExecutionPhase.COMPLETED.value, ExecutionPhase.SKIPPED.value):
             value = child_status.get("result")
             done: dict[str, Any] = {"state": StepState.DONE, "value": value}
-            if _size(value) > CHILD_INLINE_LIMIT:
+            if value_size(value) > CHILD_INLINE_LIMIT:
                 done = {"state": StepState.DONE, "value": None, "external": True}
             self._record(claim.id, step.model_copy(update=done))
             return value
@@ -788,7 +752,7 @@ class Run:
     async def suspend(self, claim: StepClaim, request: SuspendRequest) -> Any:
         recorded = claim.recorded
         if recorded is not None and recorded.state != StepState.PENDING:
-            return _outcome(recorded)
+            return outcome(recorded)
         await self._write_stores()  # its time or message may come from a stored value
         sleep = request.resume_at is not None
         creating: asyncio.Task[datetime | None] | None = None
@@ -802,7 +766,7 @@ class Run:
         else:
             name = resource_name(self.name, claim.id, self.attempt)
             known = self.engine.cached("suspension", name) if sleep else None
-            if known is not None and _parent_of(known) == self.name:
+            if known is not None and parent_of(known) == self.name:
                 # made before a crash that lost its step: its time holds, nothing to create
                 earlier = parse_time((known.get("spec") or {}).get("resumeAt"))
                 request = SuspendRequest(earlier or request.resume_at, request.message, None)
@@ -931,7 +895,7 @@ class Run:
             )
         with step_call(about):
             value = await self._compute(compute)
-        stored = _json_value(value, what=f"the value stored at step {claim.id}")
+        stored = json_value(value, what=f"the value stored at step {claim.id}")
         self._record(claim.id, call.model_copy(update={"state": StepState.DONE, "value": stored}))
         self._schedule_flush()
         return stored
@@ -959,7 +923,7 @@ class Run:
     ) -> Any:
         recorded = claim.recorded
         if recorded is not None and recorded.state != StepState.PENDING:
-            return _outcome(recorded)
+            return outcome(recorded)
         # Recorded times have whole seconds: the start rounds up (a timeout counted from it never
         # ends early after a replay), and checks keep to the grid ``started + k * interval``.
         started = (recorded.started_at if recorded else None) or whole_second_after(self.now())
@@ -969,7 +933,7 @@ class Run:
         while True:
             value = await self._compute(check)
             if value is not None:
-                stored = _json_value(value, what=f"the value polled at step {claim.id}")
+                stored = json_value(value, what=f"the value polled at step {claim.id}")
                 done = step.model_copy(
                     update={"state": StepState.DONE, "value": stored, "resume_at": None}
                 )
@@ -986,7 +950,7 @@ class Run:
                     step.model_copy(update={"state": StepState.FAILED, "error": error.to_record()}),
                 )
                 raise error
-            when = _next_on_grid(started, interval, now)
+            when = next_on_grid(started, interval, now)
             if limit is not None:
                 when = min(when, started + limit)
             step = step.model_copy(update={"resume_at": when})
@@ -1015,7 +979,7 @@ class Run:
     async def job(self, claim: StepClaim, request: JobRequest) -> Any:
         recorded = claim.recorded
         if recorded is not None and recorded.state != StepState.PENDING:
-            return _outcome(recorded)
+            return outcome(recorded)
         await self._write_stores()  # its spec may come from a stored value
         if recorded is not None and recorded.child:
             name = recorded.child
@@ -1044,7 +1008,7 @@ class Run:
             raise error
         try:
             result = await job_result(self.engine.client, obj)
-        except _TRANSIENT as error:
+        except TRANSIENT as error:
             raise RunInterrupted(f"reading the pods of Job {name} failed: {error}") from error
         value = result.model_dump(mode="json")
         self._record(claim.id, step.model_copy(update={"state": StepState.DONE, "value": value}))
@@ -1106,86 +1070,6 @@ class Run:
         return True
 
 
-def _parent_of(obj: JSON) -> str | None:
-    return ((obj.get("metadata") or {}).get("labels") or {}).get(labels.LABEL_PARENT)
-
-
 def _retrieve(task: asyncio.Task[Any]) -> None:
     if not task.cancelled() and task.exception() is not None:
         _log.debug("%s failed after its run stopped: %s", task.get_name(), task.exception())
-
-
-def steps_to_clear(steps: dict[str, ExecutionStep], policy: ChildPolicy) -> list[str]:
-    """The recorded steps a new attempt runs again under child ``policy``.
-
-    Stores, sleeps, suspensions and polls belong to an attempt and always run again. Children
-    (executions, Jobs) are kept with policy None, kept unless they failed with RetryFailed, and
-    all run again with RetryAll. A Job that failed is a done step (the workflow gets its
-    :class:`~kontinue.sdk.JobResult`), yet a failed child all the same.
-    """
-    children = {StepKind.EXECUTE, StepKind.JOB, StepKind.POD, StepKind.SCRIPT}
-    cleared = []
-    for step_id, step in steps.items():
-        if (
-            step.kind not in children
-            or policy == ChildPolicy.RETRY_ALL
-            or (policy == ChildPolicy.RETRY_FAILED and _child_failed(step))
-        ):
-            cleared.append(step_id)
-    return cleared
-
-
-def _child_failed(step: ExecutionStep) -> bool:
-    if step.state == StepState.FAILED:
-        return True
-    if step.kind == StepKind.EXECUTE or step.state != StepState.DONE:
-        return False
-    try:
-        return JobResult.model_validate(step.value).message is not None  # its Failed condition
-    except ValidationError:
-        return True  # not a Job's outcome: run it again rather than trust it
-
-
-def _next_on_grid(start: datetime, interval: timedelta, now: datetime) -> datetime:
-    """The first ``start + k * interval`` (k >= 1) after ``now``: a poll's period stays its
-    interval however late each check wakes."""
-    if interval <= timedelta(0):
-        return now
-    k = max(1, (now - start) // interval + 1)
-    return start + k * interval
-
-
-def _outcome(step: ExecutionStep) -> Any:
-    if step.state == StepState.FAILED:
-        if step.error is None:
-            raise InternalError(f"step recorded as failed without an error ({step.kind.value})")
-        raise WorkflowError.from_record(step.error)
-    return step.value
-
-
-def _json_value(value: Any, *, what: str) -> Any:
-    from pydantic import BaseModel, TypeAdapter
-
-    try:
-        if isinstance(value, BaseModel):
-            dumped = value.model_dump(mode="json", by_alias=True)
-        else:
-            dumped = TypeAdapter(type(value)).dump_python(value, mode="json")
-    except Exception as error:
-        raise ValidationFailed(f"{what} cannot be stored as JSON: {error}") from None
-    size = _size(dumped)
-    if size > RESULT_LIMIT:
-        raise ValidationFailed(
-            f"{what} is {size} bytes encoded, more than the {RESULT_LIMIT} byte limit"
-        )
-    return dumped
-
-
-def _merge(older: JSON, newer: JSON) -> JSON:
-    merged = dict(older)
-    for key, value in newer.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = {**merged[key], **value}
-        else:
-            merged[key] = value
-    return merged
