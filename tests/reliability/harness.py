@@ -256,13 +256,14 @@ class WorkerProcess:
             self.kill()
 
 
-MARKERS = ("kill", "outage", "restored")
+MARKERS = ("kill", "outage", "restored", "stepdown")
 
 
 def mark(effects: Path, kind: str, pid: int = 0) -> None:
     """A marker line in the side-effect log: ``kill`` (worker ``pid`` was killed), ``outage``
-    (the API server was killed) or ``restored`` (it serves again). A store makes another call
-    only after a crash (see :func:`_recall`)."""
+    (the API server was killed) or ``restored`` (it serves again); the workers mark
+    ``stepdown`` themselves (``pid`` lost its Lease). A store makes another call only after one
+    of those (see :func:`_recall`)."""
     assert kind in MARKERS
     workflows.record_to(effects, kind, "-", "-", 0, 0, pid)
 
@@ -784,13 +785,13 @@ def _crash_after(
     earlier: Effect, later: Effect, markers: list[Effect], effects: list[Effect]
 ) -> str | None:
     """How the value of ``earlier`` was lost, if a crash explains it."""
-    server = [m.kind for m in markers if m.kind != "kill" and m.line < earlier.line]
+    server = [m.kind for m in markers if m.kind in ("outage", "restored") and m.line < earlier.line]
     if server and server[-1] == "outage":
         return "ran while the API server was down"
     for m in markers:
         if not earlier.line < m.line < later.line:
             continue
-        if m.kind == "outage" or (m.kind == "kill" and m.pid == earlier.pid):
+        if m.kind == "outage" or (m.kind in ("kill", "stepdown") and m.pid == earlier.pid):
             after = sum(
                 1 for e in effects if e.pid == earlier.pid and earlier.line < e.line < m.line
             )

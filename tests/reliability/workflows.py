@@ -19,6 +19,7 @@ leader election for the tests that kill workers.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 import zlib
@@ -47,6 +48,19 @@ def _settings() -> kontinue.WorkerSettings:
 
 
 worker = kontinue.Worker(group=GROUP, settings=_settings())
+
+
+class _StepDowns(logging.Handler):
+    """Marks in the side-effect log when this process loses the group's Lease (``stepdown``):
+    it stops its runs, and a store whose value it had not written yet is called again by the
+    next leader, as after a kill. A busy machine can delay renewals that long."""
+
+    def emit(self, entry: logging.LogRecord) -> None:
+        if " lost leadership of " in entry.getMessage():
+            record("stepdown", "-", "-", 0, 0)
+
+
+logging.getLogger("kontinue.kube.leases").addHandler(_StepDowns())
 
 
 class Number(BaseModel):

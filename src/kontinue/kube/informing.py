@@ -25,7 +25,7 @@ JSON = dict[str, Any]
 Handler = Callable[[str, JSON], None]
 """Called as ``handler(event_type, obj)`` with ``ADDED``, ``MODIFIED`` or ``DELETED``."""
 
-_log = logging.getLogger("kontinue.kube")
+_log = logging.getLogger("kontinue.kube.informing")
 _WATCH_SECONDS = 300
 
 

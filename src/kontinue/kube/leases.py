@@ -28,7 +28,7 @@ from .errors import AlreadyExists, Conflict, NotFound
 
 __all__ = ["LeaderElection", "LeaseObserver"]
 
-_log = logging.getLogger("kontinue.kube")
+_log = logging.getLogger("kontinue.kube.leases")
 
 
 def _micro_time(when: datetime) -> str:
