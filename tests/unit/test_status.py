@@ -1218,3 +1218,13 @@ def test_typed_objects_are_accepted() -> None:
 
     typed = V1ConfigMap(api_version="v1", kind="ConfigMap", metadata=V1ObjectMeta(name="c"))
     assert compute_status(typed).status == Status.CURRENT
+
+
+def test_an_unschedulable_pod_says_when_its_status_changes_by_itself() -> None:
+    created = NOW - timedelta(seconds=10)
+    waiting = compute_status(pod("Pending", UNSCHEDULABLE, created=created), now=NOW)
+    assert waiting.status == Status.IN_PROGRESS
+    assert waiting.changes_at == created + timedelta(seconds=15)
+    late = compute_status(pod("Pending", UNSCHEDULABLE, created=created), now=NOW + timedelta(5))
+    assert late.status == Status.FAILED and late.changes_at is None
+    assert compute_status(pod("Pending", [cond("PodScheduled", "True")])).changes_at is None

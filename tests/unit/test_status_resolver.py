@@ -16,6 +16,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
 import kontinue.kube.status
+from kontinue.clock import ManualClock, format_time
 from kontinue.kube._core import WatchEvent
 from kontinue.kube.errors import ConnectionFailed, Gone, NotFound
 from kontinue.kube.resources import ResourceInfo
@@ -348,8 +349,104 @@ def test_status_exports() -> None:
         "ResourceResult",
         "Status",
         "StatusResult",
+        "SyncResolver",
         "WaitEvent",
         "aggregate_status",
         "augment_conditions",
         "compute_status",
     ]
+
+
+# Time and cancellation ---------------------------------------------------------------------
+
+POD = ResourceIdentifier("v1", "Pod", "p", "ns")
+
+
+def pending_pod(created: str, rv: str = "1", scheduled: bool = False) -> dict[str, Any]:
+    condition = {"type": "PodScheduled", "status": "True"}
+    if not scheduled:
+        condition = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p", "namespace": "ns", "creationTimestamp": created, "uid": "u"},
+        "status": {"phase": "Pending" if not scheduled else "Running", "conditions": [condition]},
+    }
+
+
+async def _next(events: Any) -> WaitEvent:
+    event: WaitEvent = await asyncio.wait_for(anext(events), 5)
+    return event
+
+
+async def test_an_unschedulable_pod_fails_when_its_window_passes_without_an_event() -> None:
+    clock = ManualClock()
+    client = FakeClient(lists=[([pending_pod(format_time(clock.now()))], "1")])
+    resolver = Resolver(client, clock=clock)  # type: ignore[arg-type]
+    async with aclosing(resolver.wait_for_status([POD])) as events:
+        first = await _next(events)
+        assert first.resource is not None and first.resource.message == "Pod has not been scheduled"
+        clock.advance(14)
+        await asyncio.sleep(0.01)  # the timer must not fire early
+        clock.advance(1)
+        failed = await _next(events)  # no watch event came: the clock did it
+    assert summary([first, failed]) == [
+        ("ResourceUpdate", "InProgress", "InProgress"),
+        ("ResourceUpdate", "Failed", "Failed"),
+    ]
+    assert not our_tasks()
+
+
+async def test_a_newer_reading_replaces_the_timer_of_an_older_one() -> None:
+    clock = ManualClock()
+    created = format_time(clock.now())
+    scheduled = asyncio.Event()
+    client = FakeClient(
+        lists=[([pending_pod(created)], "1")],
+        streams=[
+            [scheduled, WatchEvent("MODIFIED", pending_pod(created, "2", scheduled=True)), HANG]
+        ],
+    )
+    resolver = Resolver(client, clock=clock)  # type: ignore[arg-type]
+    async with aclosing(resolver.wait_for_status([POD])) as events:
+        await _next(events)
+        scheduled.set()
+        running = await _next(events)
+        assert running.resource is not None and running.resource.status == Status.IN_PROGRESS
+        assert running.resource.message == "Pod is running but is not Ready"
+        clock.advance(60)
+        # Nothing fires: the wait is still waiting when wait_for cancels it (which ends it).
+        last = await asyncio.wait_for(anext(events), 0.1)
+        assert last.type == EventType.ABORTED and last.aggregate_status == Status.IN_PROGRESS
+
+
+async def test_cancelling_the_consumer_ends_the_wait_with_aborted() -> None:
+    client = FakeClient(lists=[([widget(1)], "1")])
+    seen: list[WaitEvent] = []
+    first = asyncio.Event()
+
+    async def consume() -> str:
+        async for event in Resolver(client).wait_for_status([WIDGET]):  # type: ignore[arg-type]
+            seen.append(event)
+            first.set()
+        return "loop ended"
+
+    consumer = asyncio.create_task(consume())
+    await asyncio.wait_for(first.wait(), 5)
+    consumer.cancel()
+    assert await consumer == "loop ended"  # as the seed's channel: an event, then the end
+    assert summary(seen) == [
+        ("ResourceUpdate", "InProgress", "InProgress"),
+        ("Aborted", "InProgress", None),
+    ]
+    assert not our_tasks() and client.open_streams == 0
+
+
+async def test_a_timeout_around_the_wait_ends_it_with_aborted() -> None:
+    client = FakeClient(lists=[([widget(1)], "1")])
+    seen: list[WaitEvent] = []
+    async with asyncio.timeout(0.1):
+        async for event in Resolver(client).wait_for_status([WIDGET]):  # type: ignore[arg-type]
+            seen.append(event)
+    assert [e.type for e in seen] == [EventType.RESOURCE_UPDATE, EventType.ABORTED]
+    assert not our_tasks()

@@ -10,7 +10,8 @@ any object (built-in kinds by their own fields, custom resources by ``observedGe
 The rules are pure: no I/O, objects are plain JSON-like mappings.  :class:`Resolver` puts them to
 work on live objects through an :class:`~kontinue.kube.AsyncKubeClient`: it reads their status once
 (``fetch_and_resolve``) or watches them until they all reach a status (``wait_for_status``, which
-yields :class:`WaitEvent` values).  Importing this package does not load the client.
+yields :class:`WaitEvent` values); :class:`SyncResolver` does the same for blocking code.
+Importing this package does not load the client.
 """
 
 from ._model import Condition, Status, StatusResult
@@ -20,6 +21,7 @@ from ._resolver import (
     Resolver,
     ResourceIdentifier,
     ResourceResult,
+    SyncResolver,
     WaitEvent,
 )
 from ._rules import aggregate_status, augment_conditions, compute_status
@@ -33,6 +35,7 @@ __all__ = [
     "ResourceResult",
     "Status",
     "StatusResult",
+    "SyncResolver",
     "WaitEvent",
     "aggregate_status",
     "augment_conditions",

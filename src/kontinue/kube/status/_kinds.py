@@ -9,6 +9,7 @@ the object and the current time (only the Pod rule looks at it) and returns a
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -249,8 +250,10 @@ def _pod(obj: Mapping[str, Any], now: datetime) -> StatusResult:
             (c for c in conditions if c.type == "PodScheduled" and c.status == "False"), None
         )
         if unscheduled is not None and unscheduled.reason == "Unschedulable":
-            if now - SCHEDULE_WINDOW < _creation_time(obj):
-                return in_progress("PodNotScheduled", "Pod has not been scheduled")
+            deadline = _creation_time(obj) + SCHEDULE_WINDOW
+            if now < deadline:
+                waiting = in_progress("PodNotScheduled", "Pod has not been scheduled")
+                return replace(waiting, changes_at=deadline)
             return failed("PodUnschedulable", "Pod could not be scheduled")
         return in_progress("PodPending", "Pod is in the Pending phase")
     if phase == "":

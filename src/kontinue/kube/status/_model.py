@@ -8,8 +8,10 @@ is an error, which :func:`compute_status` reports as ``Unknown``).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -83,11 +85,17 @@ class StatusResult:
     ``conditions`` are the standard kstatus conditions the status implies (a ``Reconciling`` for
     ``InProgress``, a ``Stalled`` for ``Failed``, usually none otherwise): the ones
     :func:`augment_conditions` writes into the object.
+
+    ``changes_at`` is when the status will change by itself if the object stays as it is (a
+    Pod unschedulable for 15 seconds turns ``Failed``), so a waiter knows to look again then
+    rather than only when the object changes; ``None`` for the usual case. It does not take
+    part in comparisons.
     """
 
     status: Status
     message: str
     conditions: tuple[Condition, ...] = ()
+    changes_at: datetime | None = dataclasses.field(default=None, compare=False)
 
 
 class MalformedObjectError(ValueError):

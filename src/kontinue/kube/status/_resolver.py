@@ -13,6 +13,11 @@ start from there without missing its creation or deletion.  A watch that breaks
 (:class:`~kontinue.kube.errors.ConnectionFailed`), expires (:class:`~kontinue.kube.errors.Gone`)
 or is refused is re-established from a fresh list; one that simply ends resumes from the last
 version seen.
+
+Some rules depend on time as well as on the object (a Pod unschedulable for 15 seconds is
+``Failed``): when a status says it will change by itself (:attr:`StatusResult.changes_at`), the
+object is judged again at that time on the resolver's clock, without waiting for an event.
+:class:`SyncResolver` is the blocking twin, for scripts.
 """
 
 from __future__ import annotations
@@ -20,16 +25,23 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from kontinue.clock import Clock, SystemClock
+from kontinue.timers import sleep
+
+from .._blocking import LoopThread, async_twin
 from .._core import identity, to_dict
 from ..errors import KubeError, NotFound
 from ._model import Status, StatusResult
 from ._rules import aggregate_status, compute_status
 
 if TYPE_CHECKING:
-    from ..client import AsyncKubeClient
+    from collections.abc import Generator
+
+    from ..client import AsyncKubeClient, KubeClient
 
 __all__ = [
     "EventResource",
@@ -37,6 +49,7 @@ __all__ = [
     "Resolver",
     "ResourceIdentifier",
     "ResourceResult",
+    "SyncResolver",
     "WaitEvent",
 ]
 
@@ -144,7 +157,8 @@ class EventType(StrEnum):
     COMPLETED = "Completed"
     """Every object reached the desired status; the wait is over."""
     ABORTED = "Aborted"
-    """The wait timed out before every object reached the desired status; it is over."""
+    """The wait timed out or was cancelled before every object reached the desired status; it
+    is over."""
 
 
 @dataclass(frozen=True)
@@ -174,17 +188,28 @@ class WaitEvent:
 _Report = tuple[int, ResourceResult] | Exception
 """What a follower task tells the wait: a new reading of object ``i``, or the bug it died of."""
 
+_Reading = Callable[[ResourceResult, Any], None]
+"""How a watch passes on a reading: the result, and the object it was computed from (or None)."""
+
 
 class Resolver:
     """Reads objects from the cluster and resolves their kstatus status, once or until reached.
 
     ``desired`` is the status a wait waits for: ``Current`` (the default) to wait for objects to be
-    reconciled, ``NotFound`` to wait for them to be deleted.
+    reconciled, ``NotFound`` to wait for them to be deleted.  ``clock`` is what time-based rules
+    are judged by (the wall clock by default; a test's ManualClock moves them on).
     """
 
-    def __init__(self, client: AsyncKubeClient, *, desired: Status = Status.CURRENT) -> None:
+    def __init__(
+        self,
+        client: AsyncKubeClient,
+        *,
+        desired: Status = Status.CURRENT,
+        clock: Clock | None = None,
+    ) -> None:
         self._client = client
         self.desired = desired
+        self.clock: Clock = clock or SystemClock()
 
     # One-shot ------------------------------------------------------------------------------
 
@@ -209,7 +234,7 @@ class Resolver:
             return ResourceResult(ident, compute_status(None))
         except KubeError as exc:
             return ResourceResult(ident, None, exc)
-        return _resolved(ident, obj)
+        return _resolved(ident, obj, self.clock)
 
     # Identity ------------------------------------------------------------------------------
 
@@ -246,14 +271,20 @@ class Resolver:
         given (all carrying the aggregate of those initial statuses); then one whenever an
         object's status or message changes.  The iteration ends after ``Completed`` (every object
         has the desired status, possibly right away) or ``Aborted`` (``timeout`` seconds, counted
-        from the first step of the iteration, went by first).  A ``Failed`` object does not end
-        the wait: a controller may still recover it, and the aggregate already says ``Failed``.
+        from the first step of the iteration, went by first) or the wait was cancelled.  A
+        ``Failed`` object does not end the wait: a controller may still recover it, and the
+        aggregate already says ``Failed``.  A status that changes with time alone (an
+        unschedulable Pod turning ``Failed``) is reported when its time comes on the clock.
 
-        Cancelling the consuming task raises :class:`asyncio.CancelledError` in it as usual
-        rather than yielding ``Aborted`` (swallowing a cancellation would break
-        ``asyncio.timeout`` and task groups).  Either way, and when the consumer stops early
-        (use :func:`contextlib.aclosing` so that happens at once, not at garbage collection),
-        the watches are closed and their tasks awaited before the iteration is left.
+        Cancelling the consuming task while it waits for the next event ends the iteration as
+        the seed's channel does: with an ``Aborted`` event carrying the aggregate so far, then
+        the end of the loop, instead of a :class:`asyncio.CancelledError`.  Under
+        ``asyncio.timeout`` the block then ends without ``TimeoutError``; a task cancelled from
+        outside goes on after the loop, so code there that must stop too checks
+        ``asyncio.current_task().cancelling()``.  In every case, and when the consumer stops
+        early (use :func:`contextlib.aclosing` so that happens at once, not at garbage
+        collection), the watches are closed and their tasks awaited before the iteration is
+        left.
         """
         if timeout is not None and timeout < 0:
             raise ValueError(f"timeout must not be negative, got {timeout}")
@@ -288,7 +319,7 @@ class Resolver:
                         raise TimeoutError
                     async with asyncio.timeout_at(deadline):
                         report = await reports.get()
-                except TimeoutError:
+                except (TimeoutError, asyncio.CancelledError):
                     yield WaitEvent(EventType.ABORTED, self._aggregate(latest))
                     return
                 if isinstance(report, Exception):
@@ -324,15 +355,39 @@ class Resolver:
     async def _follow(
         self, index: int, ident: ResourceIdentifier, reports: asyncio.Queue[_Report]
     ) -> None:
-        """Report every reading of one object until cancelled (a crash is reported too)."""
+        """Report every reading of one object until cancelled (a crash is reported too), and
+        read it again when its status says it changes with time."""
+        recheck: asyncio.Task[None] | None = None
+
+        def report(result: ResourceResult, obj: Any) -> None:
+            nonlocal recheck
+            if recheck is not None and recheck is not asyncio.current_task():
+                recheck.cancel()  # a newer reading: the older one's time no longer matters
+            recheck = None
+            reports.put_nowait((index, result))
+            when = result.result.changes_at if result.result is not None else None
+            if when is not None:
+                recheck = asyncio.create_task(
+                    self._recheck(ident, obj, when, report), name=f"{_TASK_PREFIX} {ident} timer"
+                )
+
         try:
-            await self._watch(ident, lambda result: reports.put_nowait((index, result)))
+            await self._watch(ident, report)
         except Exception as exc:  # a bug: fail the wait instead of leaving it hanging
             reports.put_nowait(exc)
+        finally:
+            if recheck is not None:
+                recheck.cancel()
+                await asyncio.gather(recheck, return_exceptions=True)
 
-    async def _watch(
-        self, ident: ResourceIdentifier, report: Callable[[ResourceResult], None]
+    async def _recheck(
+        self, ident: ResourceIdentifier, obj: Any, when: datetime, report: _Reading
     ) -> None:
+        """Judge ``obj`` again once the clock reaches ``when``."""
+        await sleep(self.clock, (when - self.clock.now()).total_seconds())
+        report(_resolved(ident, obj, self.clock), obj)
+
+    async def _watch(self, ident: ResourceIdentifier, report: _Reading) -> None:
         """List the object, watch it from the list's version, and start over when that fails."""
         kind = f"{ident.api_version}/{ident.kind}"
         namespace = ident.namespace or None
@@ -346,11 +401,12 @@ class Resolver:
                         kind, namespace=namespace, field_selector=selector
                     )
                 except NotFound:  # the kind is not served (yet): its objects cannot exist
-                    report(ResourceResult(ident, compute_status(None)))
+                    report(ResourceResult(ident, compute_status(None)), None)
                 except KubeError as exc:
-                    report(ResourceResult(ident, None, exc))
+                    report(ResourceResult(ident, None, exc), None)
                 else:
-                    report(_resolved(ident, items[0] if items else None))
+                    found = items[0] if items else None
+                    report(_resolved(ident, found, self.clock), found)
             delivered = False
             if version:
                 try:
@@ -364,8 +420,8 @@ class Resolver:
                         delivered = True
                         version = event.resource_version or version
                         if event.type != "BOOKMARK":
-                            gone = event.type == "DELETED"
-                            report(_resolved(ident, None if gone else event.object))
+                            obj = None if event.type == "DELETED" else event.object
+                            report(_resolved(ident, obj, self.clock), obj)
                 except KubeError:
                     # Broken (ConnectionFailed), expired (Gone: the history since our version
                     # was compacted) or refused: list again, which reports lasting errors.
@@ -385,8 +441,8 @@ def _reference(ident: ResourceIdentifier) -> dict[str, Any]:
     return {"apiVersion": ident.api_version, "kind": ident.kind, "metadata": metadata}
 
 
-def _resolved(ident: ResourceIdentifier, obj: Any) -> ResourceResult:
-    """The status of ``obj`` (None: it does not exist) as a result about ``ident``.
+def _resolved(ident: ResourceIdentifier, obj: Any, clock: Clock) -> ResourceResult:
+    """The status of ``obj`` (None: it does not exist) as a result about ``ident``, now.
 
     Kind and apiVersion are filled in from ``ident`` when the server left them out (list items,
     typed models), since the per-kind rules are chosen by them.
@@ -394,7 +450,7 @@ def _resolved(ident: ResourceIdentifier, obj: Any) -> ResourceResult:
     if obj is None:
         return ResourceResult(ident, compute_status(None))
     body = {"apiVersion": ident.api_version, "kind": ident.kind, **to_dict(obj)}
-    return ResourceResult(ident, compute_status(body))
+    return ResourceResult(ident, compute_status(body, now=clock.now()))
 
 
 def _event(result: ResourceResult) -> EventResource:
@@ -404,3 +460,69 @@ def _event(result: ResourceResult) -> EventResource:
 def _unchanged(before: ResourceResult, after: ResourceResult) -> bool:
     """Whether a new reading says nothing new (resourceVersion bumps alone are not news)."""
     return (before.status, before.message) == (after.status, after.message)
+
+
+class SyncResolver:
+    """:class:`Resolver` for blocking code (scripts, tests): the same answers and events.
+
+    It runs the async resolver on a private event loop thread, through an async client for
+    ``client``'s connection, settings and namespace; :meth:`close` it (or use ``with``) when
+    done. ``desired`` and ``clock`` are :class:`Resolver`'s.
+    """
+
+    def __init__(
+        self,
+        client: KubeClient,
+        *,
+        desired: Status = Status.CURRENT,
+        clock: Clock | None = None,
+    ) -> None:
+        self._loop = LoopThread("kontinue-status")
+        self._client = async_twin(client)
+        self._resolver = Resolver(self._client, desired=desired, clock=clock)
+
+    @property
+    def desired(self) -> Status:
+        """The status a wait waits for."""
+        return self._resolver.desired
+
+    def fetch_and_resolve(self, ids: Sequence[ResourceIdentifier]) -> list[ResourceResult]:
+        """See :meth:`Resolver.fetch_and_resolve`."""
+        return self._loop.call(self._resolver.fetch_and_resolve(ids))
+
+    def fetch_and_resolve_objects(self, objs: Sequence[Any]) -> list[ResourceResult]:
+        """See :meth:`Resolver.fetch_and_resolve_objects`."""
+        return self._loop.call(self._resolver.fetch_and_resolve_objects(objs))
+
+    def namespaced(self, ident: ResourceIdentifier) -> bool:
+        """See :meth:`Resolver.namespaced`."""
+        return self._loop.call(self._resolver.namespaced(ident))
+
+    def same_resource(self, a: ResourceIdentifier, b: ResourceIdentifier) -> bool:
+        """See :meth:`Resolver.same_resource`."""
+        return self._loop.call(self._resolver.same_resource(a, b))
+
+    def wait_for_status(
+        self, ids: Sequence[ResourceIdentifier], timeout: float | None = None
+    ) -> Generator[WaitEvent, None, None]:
+        """See :meth:`Resolver.wait_for_status`; leaving the loop early closes the watches."""
+        return self._loop.iterate(self._resolver.wait_for_status(ids, timeout))
+
+    def wait_for_status_of_objects(
+        self, objs: Sequence[Any], timeout: float | None = None
+    ) -> Generator[WaitEvent, None, None]:
+        """See :meth:`Resolver.wait_for_status_of_objects`."""
+        return self._loop.iterate(self._resolver.wait_for_status_of_objects(objs, timeout))
+
+    def close(self) -> None:
+        """Stop the waits still running and the thread."""
+        try:
+            self._loop.call(self._client.close())
+        finally:
+            self._loop.close()
+
+    def __enter__(self) -> SyncResolver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
