@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -108,3 +109,33 @@ def test_a_workflow_blocking_its_loop_does_not_stall_the_dev_server(
                 time.sleep(0.1)
     finally:
         server.terminate()
+
+
+@pytest.mark.timeout(90)
+def test_a_worker_that_stops_stops_the_dev_server_with_its_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kontinue dev never watched its workers: one that failed at start (its namespace does
+    not exist) was gone, and the server went on as if it ran."""
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "lost_worker.py").write_text(
+        "import kontinue\n\n"
+        'worker = kontinue.Worker(namespace="no-such-namespace", group="lost")\n\n\n'
+        '@worker.function("hello")\n'
+        "async def hello(ktx: kontinue.ExecutionContext) -> str:\n"
+        '    return "hello"\n'
+    )
+    monkeypatch.setenv("PYTHONPATH", str(code))
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "kontinue.cli", "dev", "--in-memory", "--port", "0"),
+            *("--worker", "lost_worker:worker"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "no-such-namespace" in done.stderr
+    assert "the dev server stopped with it" in done.stderr

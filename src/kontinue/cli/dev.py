@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -23,8 +22,11 @@ from kontinue.kube import AsyncKubeClient
 from kontinue.worker import Worker
 
 from ._hints import try_this
+from ._running import new_loop, run_loop, run_workers
 
 EXIT_CANNOT_START = 3
+EXIT_WORKER_STOPPED = 1
+"""A worker of `--worker` stopped by itself (its error is printed): the server stops too."""
 
 
 def dev(
@@ -119,26 +121,9 @@ def dev(
     except DevServerError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_CANNOT_START) from None
-
-
-def new_loop() -> asyncio.AbstractEventLoop:
-    """A uvloop event loop (asyncio's where uvloop is missing)."""
-    try:
-        import uvloop
-
-        return uvloop.new_event_loop()
-    except ImportError:  # pragma: no cover - uvloop is installed everywhere we support
-        return asyncio.new_event_loop()
-
-
-def run_loop(main: object) -> None:
-    """Run ``main`` on uvloop (asyncio's loop where uvloop is missing)."""
-    try:
-        import uvloop
-
-        uvloop.run(main)  # type: ignore[arg-type]
-    except ImportError:  # pragma: no cover - uvloop is installed everywhere we support
-        asyncio.run(main)  # type: ignore[arg-type]
+    except Exception as exc:  # a worker stopped: the server stopped with it
+        typer.echo(f"error: {exc} (the dev server stopped with it)", err=True)
+        raise typer.Exit(EXIT_WORKER_STOPPED) from None
 
 
 async def _serve(settings: DevServerSettings, workers: list[Worker]) -> None:
@@ -159,13 +144,6 @@ async def _serve_started(
     assert kubeconfig is not None  # written by start()
     async with AsyncKubeClient.from_kubeconfig(kubeconfig) as admin:
         await install_crds_async(admin)
-    running = [
-        asyncio.create_task(_run_worker(w, kubeconfig), name=f"worker-{w.group}") for w in workers
-    ]
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     where = "in memory" if settings.data_dir is None else f"data in {settings.data_dir}"
     typer.echo(
         f"kontinue dev server ready at {server.url} ({where})",
@@ -178,17 +156,13 @@ async def _serve_started(
     for line in try_this(workers):
         typer.echo(line)
     typer.echo("Press Ctrl-C to stop.")
+
+    def make_client(worker: Worker) -> AsyncKubeClient:
+        return AsyncKubeClient.from_kubeconfig(
+            kubeconfig, namespace=worker.namespace, settings=worker.settings.kube
+        )
+
     try:
-        await stop.wait()
+        await run_workers(workers, make_client)
     finally:
         typer.echo("stopping...")
-        for task in running:
-            task.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
-
-
-async def _run_worker(worker: Worker, kubeconfig: Path) -> None:
-    async with AsyncKubeClient.from_kubeconfig(
-        kubeconfig, namespace=worker.namespace, settings=worker.settings.kube
-    ) as client:
-        await worker.run(client)

@@ -8,11 +8,9 @@ CLI's codes for what the API server refuses (missing CRDs, RBAC).
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import logging
 import os
-import signal
 import sys
 import traceback
 from dataclasses import replace
@@ -32,10 +30,11 @@ from ._common import (
     unreachable_message,
 )
 from ._logging import LogFormatOpt, LogLevelOpt, announce, start_logging
+from ._running import run_loop, run_workers
 
 EXIT_BAD_TARGET = 2
 
-__all__ = ["EXIT_BAD_TARGET", "EXIT_UNREACHABLE", "load_worker", "run_workers", "worker"]
+__all__ = ["EXIT_BAD_TARGET", "EXIT_UNREACHABLE", "load_worker", "worker"]
 
 
 def load_worker(target: str) -> Worker:
@@ -58,30 +57,6 @@ def load_worker(target: str) -> Worker:
     if not isinstance(found, Worker):
         raise typer.BadParameter(f"{target} is a {type(found).__name__}, not a kontinue.Worker")
     return found
-
-
-async def run_workers(workers: list[Worker], make_client: Any) -> None:
-    """Run ``workers`` until SIGINT/SIGTERM, then stop them cleanly (leases released)."""
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    clients = [make_client(w) for w in workers]
-    tasks = [
-        asyncio.create_task(w.run(c), name=f"worker-{w.group}")
-        for w, c in zip(workers, clients, strict=True)
-    ]
-    waiter = asyncio.create_task(stop.wait())
-    await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
-    for task in tasks:
-        task.cancel()
-    results = await asyncio.gather(*tasks, return_exceptions=True)
-    waiter.cancel()
-    for client in clients:
-        await client.close()
-    for result in results:
-        if isinstance(result, Exception):
-            raise result
 
 
 def _startup_error(
@@ -184,8 +159,6 @@ def worker(
     announce(
         f"worker group {found.group!r}: {', '.join(sorted(found.functions)) or 'no functions'}"
     )
-    from .dev import run_loop
-
     try:
         run_loop(run_workers([found], make_client))
     except MetricsUnavailable as error:

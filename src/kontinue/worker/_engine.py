@@ -3,13 +3,19 @@
 Three informers keep the namespace's Executions, Suspensions and Functions in memory. Every
 change of an Execution of this worker group (or of something it waits on) schedules a
 reconcile of that execution; reconciles of one execution never overlap. A reconcile is quick:
-it looks at the execution and decides: start a run (first attempt, next attempt after backoff,
-a rerun, or a replay after a restart), stop one (cancel, skip, timeout, deletion), or nothing.
-Runs themselves are tasks (see ``_runs``). Only the holder of the group's Lease reconciles.
+:func:`~._deciding.decide` looks at the execution and answers what to do: start a run (first
+attempt, next attempt after backoff, a rerun, or a replay after a restart), stop one (cancel,
+skip, timeout, deletion), or nothing; the engine does it. Runs themselves are tasks (see
+``_runs``). Only the holder of the group's Lease (or a live shard) reconciles.
 
 Waiting is event-driven: a run waiting for a child or a Suspension holds a future that the
 informer resolves when the object resolves; sleeps, backoffs and timeouts are timers. Nothing
 polls the API server.
+
+This module is the hub that wires the others together (informers, controllers, the status
+writer, the Resumer, the children index) and keeps the bookkeeping of runs in memory: which
+run each execution has, which are blocked (and may be evicted), parked or held back. Those
+tables change together on every run transition, which is why they stay in one class.
 """
 
 from __future__ import annotations
@@ -37,7 +43,6 @@ from kontinue.api import (
     ExecutionTimeout,
     format_time,
     labels,
-    parse_time,
 )
 from kontinue.api.resources import EXECUTIONS, FUNCTIONS, JOBS, SUSPENSIONS
 from kontinue.clock import Clock
@@ -51,6 +56,7 @@ from kontinue.sdk._functions import FunctionDef
 from kontinue.tasks import TaskSet
 from kontinue.timers import Timer, Timers
 
+from ._children import Children
 from ._deciding import (
     Action,
     Adopt,
@@ -227,7 +233,7 @@ class Engine:
             logger=_log,
             what=f"reconcile in {namespace}",
         )
-        self._children: dict[str, set[tuple[str, str]]] = {}
+        self.children = Children(self)
         self.ready = asyncio.Event()
         """Set once the caches are filled (before leadership is sought)."""
         self.leading = asyncio.Event()
@@ -347,25 +353,10 @@ class Engine:
         elif kind == "Job":
             self.jobs.observe(obj)
 
-    def _index(self, kind: str, event: str, obj: JSON) -> None:
-        """Keep ``_children`` (parent -> its Executions and Suspensions) current."""
-        parent = _labels(obj).get(labels.LABEL_PARENT)
-        if not parent:
-            return
-        key = (kind, str(obj["metadata"]["name"]))
-        if event == "DELETED":
-            known = self._children.get(parent)
-            if known is not None:
-                known.discard(key)
-                if not known:
-                    del self._children[parent]
-        else:
-            self._children.setdefault(parent, set()).add(key)
-
     def _on_execution(self, event: str, obj: JSON) -> None:
         meta = obj.get("metadata") or {}
         name = str(meta.get("name"))
-        self._index("execution", event, obj)
+        self.children.index("execution", event, obj)
         if event == "ADDED":
             self.semaphores.execution_arrived(name)
         if event == "DELETED" or _phase(obj) in _TERMINAL:
@@ -393,7 +384,7 @@ class Engine:
 
     def _on_suspension(self, event: str, obj: JSON) -> None:
         name = str(obj["metadata"]["name"])
-        self._index("suspension", event, obj)
+        self.children.index("suspension", event, obj)
         status = obj.get("status") or {}
         if event == "DELETED" or status.get("phase", "Waiting") != "Waiting":
             self._resolve(("suspension", name), None if event == "DELETED" else obj)
@@ -405,7 +396,7 @@ class Engine:
         self.resumer.enqueue(name)
 
     def _on_job(self, event: str, obj: JSON) -> None:
-        self._index("job", event, obj)
+        self.children.index("job", event, obj)
         if event == "DELETED" or job_ended(obj):
             name = str(obj["metadata"]["name"])
             self._resolve(("job", name), None if event == "DELETED" else obj)
@@ -543,7 +534,7 @@ class Engine:
         reason = phase.value
         message = error.message if error else f"{run.definition.name} {phase.value.lower()}"
         self.record_event(run.raw, "Warning" if error else "Normal", reason, message)
-        self.spawn(self._cleanup_children(run.name, "the parent execution ended"), "cleanup")
+        self.spawn(self.children.clean_up(run.name, "the parent execution ended"), "cleanup")
 
     def _release(self, execution: Execution) -> None:
         """Give back the gates of an execution that ended, and let held-back ones run."""
@@ -583,7 +574,7 @@ class Engine:
         self._blocked.pop(run.name, None)
         self.metrics.run_ended(run)
         self.spawn(
-            self._cleanup_children(
+            self.children.clean_up(
                 run.name, "the attempt failed", children=policy == ChildPolicy.RETRY_ALL
             ),
             "cleanup",
@@ -930,7 +921,7 @@ class Engine:
         self.metrics.completed_name(execution.spec.function, phase, written)
         warn = phase in (ExecutionPhase.FAILED, ExecutionPhase.CANCELED)
         self.record_event(written, "Warning" if warn else "Normal", phase.value, message)
-        await self._cleanup_children(name, f"the parent execution is {phase.value.lower()}")
+        await self.children.clean_up(name, f"the parent execution is {phase.value.lower()}")
 
     async def _write_status(
         self, execution: Execution, patch: JSON, *, only_if_changed: bool = False
@@ -940,57 +931,3 @@ class Engine:
         return await self.status.write_over(
             name, self.executions.cache.get(name), patch, only_if_changed=only_if_changed
         )
-
-    async def _cleanup_children(self, parent: str, reason: str, *, children: bool = True) -> None:
-        """Cancel what an ended (or failed) attempt left running: children still running and
-        Suspensions still waiting."""
-        now = format_time(self.clock.now())
-        for kind, name in sorted(self._children.get(parent, ())):
-            if kind == "job":
-                job = self.jobs.cache.get(name)
-                if children and job is not None and not job_ended(job):
-                    await self._quietly_delete(name)
-                continue
-            if kind == "suspension":
-                obj = self.suspensions.cache.get(name)
-                if obj is None or (obj.get("status") or {}).get("phase", "Waiting") != "Waiting":
-                    continue
-                resume_at = parse_time((obj.get("spec") or {}).get("resumeAt"))
-                if resume_at is not None and self.clock.now() >= resume_at:
-                    await self.resumer.resume_or_retry(name)  # a sleep its run woke from on time
-                    continue
-                patch = {"status": {"phase": "Canceled", "message": reason, "resumedAt": now}}
-                await self._quietly(
-                    self.client.patch(
-                        SUSPENSIONS, patch, name=name, namespace=self.namespace, status=True
-                    )
-                )
-                continue
-            obj = self.executions.cache.get(name)
-            if not children or obj is None or _phase(obj) in _TERMINAL:
-                continue
-            if (obj.get("spec") or {}).get("cancel"):
-                continue
-            request = {"reason": reason, "requestedAt": now}
-            await self._quietly(
-                self.client.patch(
-                    EXECUTIONS, {"spec": {"cancel": request}}, name=name, namespace=self.namespace
-                )
-            )
-
-    async def _quietly_delete(self, job: str) -> None:
-        """Delete a running Job and its pods (their processes are killed)."""
-        try:
-            await self.client.delete(JOBS, job, namespace=self.namespace, propagation="Background")
-        except NotFound:
-            pass
-        except Exception as error:
-            _log.warning("deleting Job %s failed: %s", job, error)
-
-    async def _quietly(self, call: Coroutine[Any, Any, JSON]) -> None:
-        try:
-            self.observed(await call)
-        except NotFound:
-            pass
-        except Exception as error:
-            _log.warning("clean-up write failed: %s", error)

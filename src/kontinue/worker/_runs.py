@@ -8,11 +8,17 @@ in memory as a suspended coroutine (no thread) and continues the moment the work
 child finish or the Suspension resume; the worker may evict it to save memory, and a plain
 ``def`` workflow always parks (its thread unwinds), and then the next run replays from the top.
 
-Status changes are gathered into one merge patch and written with the resourceVersion the run
-last saw: when the run blocks, when it ends, and before a ``store`` or ``poll`` value is
-returned (a value that is not repeatable must be durable before the code that uses it runs). A
-409 is retried only if the status is still the one this run wrote; anything else means another
-worker took over, and this run stops without writing.
+Status changes are gathered into one JSON patch and written (through the worker's
+:class:`~._status.StatusWriter`) with the resourceVersion the run last saw: when the run blocks,
+when it ends, and before a ``store`` or ``poll`` value is returned (a value that is not
+repeatable must be durable before the code that uses it runs). A 409 is retried only if the
+status is still the one this run wrote; anything else means another worker took over, and this
+run stops without writing.
+
+:class:`Run` implements the sdk's ``Runtime`` protocol, one method per durable call. They stay
+in one class because they share the run's step ledger and the ordering of its writes (a stored
+value is written before a child made from it, a sleep's Suspension before the status that
+names it); the pure parts live in ``_steps``, how a run stops early in ``_signals``.
 """
 
 from __future__ import annotations
