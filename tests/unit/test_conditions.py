@@ -15,8 +15,10 @@ from kontinue.kube.conditions._setting import MAX_MESSAGE
 
 def test_public_names() -> None:
     assert sorted(kontinue.kube.conditions.__all__) == [
+        "ConditionMonitor",
         "ConditionUpdateFailed",
         "EventRecorder",
+        "SyncConditionMonitor",
         "find_condition",
         "monitor_condition",
         "set_condition",

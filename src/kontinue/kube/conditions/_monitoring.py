@@ -4,7 +4,20 @@ The condition follows the task: ``Unknown`` (reason ``InProgress``) while it run
 (``Succeeded``) or ``False`` (``Failed``, with the exception's message).  These are the three
 statuses ``metav1.Condition`` allows, unlike the seed's own ``InProgress/Success/Error`` statuses,
 so kubectl, kstatus and ``kubectl wait --for=condition=X`` read them without special cases: an
-``Unknown`` condition is "not decided yet", which is what a running task is.
+``Unknown`` condition is "not decided yet", which is what a running task is.  The seed's status
+lives on in the reason:
+
+=============  ===========  ============================  =====================================
+seed status    ``status``   ``reason`` (default)          also
+=============  ===========  ============================  =====================================
+InProgress     ``Unknown``  ``InProgress``                message empty
+Success        ``True``     ``Succeeded``                 message empty
+Error          ``False``    ``Failed``                    message: the error; a Warning Event
+=============  ===========  ============================  =====================================
+
+The reasons can be renamed (``in_progress_reason`` ...). :func:`monitor_condition` takes a task
+without arguments; :class:`ConditionMonitor` has the seed's calling shape (one monitor for many
+tasks, the task receives the object) and :class:`SyncConditionMonitor` is its blocking twin.
 
 Writes go through the ``status`` subresource with optimistic concurrency: each write carries the
 resourceVersion last seen, and on a 409 Conflict the object is read again and the condition set
@@ -33,17 +46,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from kontinue.clock import Clock, SystemClock, format_time
 
-from .._core import JSON, to_dict
+from .._blocking import LoopThread, async_twin
+from .._core import JSON, from_dict, to_dict
 from ..errors import Conflict, KubeError
 from ._recording import EventRecorder
 from ._setting import set_condition
 
 if TYPE_CHECKING:
-    from ..client import AsyncKubeClient
+    from ..client import AsyncKubeClient, KubeClient
 
-__all__ = ["ConditionUpdateFailed", "monitor_condition"]
+__all__ = ["ConditionMonitor", "ConditionUpdateFailed", "SyncConditionMonitor", "monitor_condition"]
 
 T = TypeVar("T")
+Obj = TypeVar("Obj")
 
 _WRITE_ATTEMPTS = 10  # per status write; each conflict means someone else just got through
 _CONFLICT_BACKOFF = 0.01  # seconds times the attempt number, jittered, between retries
@@ -129,6 +144,57 @@ class _ConditionWriter:
         return f"the {self.condition_type} condition of {self.current.get('kind')} {where}"
 
 
+class _Monitoring:
+    """One monitored run, step by step, so a blocking caller can run the task in between."""
+
+    def __init__(
+        self,
+        client: AsyncKubeClient,
+        obj: Any,
+        condition_type: str,
+        recorder: EventRecorder | None,
+        reasons: tuple[str, str, str],
+        clock: Clock,
+    ) -> None:
+        self.writer = _ConditionWriter(client, to_dict(obj), condition_type, clock)
+        self.client, self.recorder, self.clock = client, recorder, clock
+        self.in_progress, self.success, self.error = reasons
+        self.like = None if isinstance(obj, dict) else type(obj)
+
+    async def begin(self) -> Any:
+        """Set the condition ``Unknown``; returns the object as written (typed like the one
+        given), which the task may work on."""
+        await self.writer.write("Unknown", self.in_progress, "")
+        return from_dict(self.writer.current, self.like)
+
+    async def failed(self, exc: Exception) -> None:
+        """The task raised ``exc``: set ``False``, record a Warning, note write failures."""
+        writer = self.writer
+        message = str(exc) or type(exc).__name__
+        await writer.write("False", self.error, message)
+        for failure in writer.failures:
+            exc.add_note(f"while recording {writer.describe()}: {failure}")
+        events = self.recorder or EventRecorder(self.client, clock=self.clock)
+        try:
+            await events.record(
+                writer.current, "Warning", self.error, message, action=writer.condition_type
+            )
+        except KubeError as refused:
+            exc.add_note(f"while recording a Warning event for {writer.describe()}: {refused}")
+
+    async def succeeded(self, result: T) -> T:
+        """The task returned ``result``: set ``True``; raise if a write failed."""
+        writer = self.writer
+        await writer.write("True", self.success, "")
+        if writer.failures:
+            raise ConditionUpdateFailed(
+                f"{writer.describe()} could not be recorded: {writer.failures[0]}",
+                result,
+                writer.failures,
+            ) from writer.failures[0]
+        return result
+
+
 async def monitor_condition(
     client: AsyncKubeClient,
     obj: Any,
@@ -153,30 +219,113 @@ async def monitor_condition(
 
     Returns what the task returned, or re-raises what it raised; see the module docs for how
     write failures are reported (:class:`ConditionUpdateFailed`, or notes on the task's error).
+    :class:`ConditionMonitor` is the seed's calling shape, where the task receives the object.
     """
-    clock = clock or SystemClock()
-    writer = _ConditionWriter(client, to_dict(obj), condition_type, clock)
-    await writer.write("Unknown", in_progress_reason, "")
+    reasons = (in_progress_reason, success_reason, error_reason)
+    run = _Monitoring(client, obj, condition_type, recorder, reasons, clock or SystemClock())
+    await run.begin()
     try:
         result = await task()
     except Exception as exc:
-        message = str(exc) or type(exc).__name__
-        await writer.write("False", error_reason, message)
-        for failure in writer.failures:
-            exc.add_note(f"while recording {writer.describe()}: {failure}")
-        events = recorder or EventRecorder(client, clock=clock)
-        try:
-            await events.record(
-                writer.current, "Warning", error_reason, message, action=condition_type
-            )
-        except KubeError as refused:
-            exc.add_note(f"while recording a Warning event for {writer.describe()}: {refused}")
+        await run.failed(exc)
         raise
-    await writer.write("True", success_reason, "")
-    if writer.failures:
-        raise ConditionUpdateFailed(
-            f"{writer.describe()} could not be recorded: {writer.failures[0]}",
-            result,
-            writer.failures,
-        ) from writer.failures[0]
-    return result
+    return await run.succeeded(result)
+
+
+class ConditionMonitor:
+    """The seed's ``Client.MonitorCondition``: one client and Event recorder for many
+    monitored tasks, each of which receives the object it works on.
+
+    :meth:`monitor` sets the condition as :func:`monitor_condition` does, with the reasons and
+    clock given here. The task gets the object as written with the ``Unknown`` condition (its
+    new resourceVersion included, typed like the object given), so it can update it further.
+    """
+
+    def __init__(
+        self,
+        client: AsyncKubeClient,
+        *,
+        recorder: EventRecorder | None = None,
+        in_progress_reason: str = "InProgress",
+        success_reason: str = "Succeeded",
+        error_reason: str = "Failed",
+        clock: Clock | None = None,
+    ) -> None:
+        self.client = client
+        self.clock: Clock = clock or SystemClock()
+        self.recorder = recorder or EventRecorder(client, clock=self.clock)
+        self.reasons = (in_progress_reason, success_reason, error_reason)
+
+    async def monitor(
+        self, obj: Obj, condition_type: str, task: Callable[[Obj], Awaitable[T]]
+    ) -> T:
+        """Run ``task(obj)`` while the ``condition_type`` condition of ``obj`` follows it;
+        returns or raises what the task did (see :func:`monitor_condition`)."""
+        run = _Monitoring(self.client, obj, condition_type, self.recorder, self.reasons, self.clock)
+        subject = await run.begin()
+        try:
+            result = await task(subject)
+        except Exception as exc:
+            await run.failed(exc)
+            raise
+        return await run.succeeded(result)
+
+
+class SyncConditionMonitor:
+    """:class:`ConditionMonitor` for blocking code: the task is a plain function, run in the
+    calling thread; the condition and Event writes go through an async client for
+    ``client``'s connection on a private event loop thread. :meth:`close` it (or use
+    ``with``) when done. An interrupted task (KeyboardInterrupt) leaves the condition
+    ``Unknown``, as a cancelled one does.
+    """
+
+    def __init__(
+        self,
+        client: KubeClient,
+        *,
+        component: str = "kontinue",
+        in_progress_reason: str = "InProgress",
+        success_reason: str = "Succeeded",
+        error_reason: str = "Failed",
+        clock: Clock | None = None,
+    ) -> None:
+        self._loop = LoopThread("kontinue-conditions")
+        self._client = async_twin(client)
+        self.clock: Clock = clock or SystemClock()
+        recorder = EventRecorder(self._client, component=component, clock=self.clock)
+        self._monitor = ConditionMonitor(
+            self._client,
+            recorder=recorder,
+            in_progress_reason=in_progress_reason,
+            success_reason=success_reason,
+            error_reason=error_reason,
+            clock=self.clock,
+        )
+
+    def monitor(self, obj: Obj, condition_type: str, task: Callable[[Obj], T]) -> T:
+        """Run ``task(obj)`` while the ``condition_type`` condition of ``obj`` follows it;
+        returns or raises what the task did (see :func:`monitor_condition`)."""
+        monitor = self._monitor
+        run = _Monitoring(
+            monitor.client, obj, condition_type, monitor.recorder, monitor.reasons, self.clock
+        )
+        subject = self._loop.call(run.begin())
+        try:
+            result = task(subject)
+        except Exception as exc:
+            self._loop.call(run.failed(exc))
+            raise
+        return self._loop.call(run.succeeded(result))
+
+    def close(self) -> None:
+        """Stop the thread (and close its client)."""
+        try:
+            self._loop.call(self._client.close())
+        finally:
+            self._loop.close()
+
+    def __enter__(self) -> SyncConditionMonitor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
