@@ -98,7 +98,7 @@ from ._steps import (
 )
 
 if TYPE_CHECKING:
-    from ._engine import Engine
+    from ._host import RunHost
 
 __all__ = ["Run"]
 
@@ -114,7 +114,7 @@ class Run:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: RunHost,
         obj: JSON,
         definition: FunctionDef,
         *,
@@ -729,7 +729,7 @@ class Run:
 
     async def _child_result(self, name: str) -> Any:
         """The result of a finished child whose value the parent did not copy."""
-        obj = self.engine.executions.cache.get(name)
+        obj = self.engine.cached("execution", name)
         if obj is None:
             try:
                 obj = await self.engine.client.get(EXECUTIONS, name, namespace=self.namespace)
