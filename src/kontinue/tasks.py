@@ -38,6 +38,7 @@ class TaskSet:
             self._log.error("%s failed", task.get_name(), exc_info=task.exception())
 
     def __len__(self) -> int:
+        """How many tasks are still running."""
         return len(self._tasks)
 
     async def close(self, grace: float = 0.0) -> None:

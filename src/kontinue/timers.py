@@ -35,6 +35,7 @@ class Timer:
         self.cancelled = False
 
     def cancel(self) -> None:
+        """Do not call the callback (a cancelled timer stays in the heap until its time)."""
         self.cancelled = True
 
 

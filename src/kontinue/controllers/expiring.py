@@ -106,6 +106,8 @@ class TTLController:
             self._at("forget", str((obj.get("spec") or {}).get("root")), when)
 
     def leading(self) -> None:
+        """This replica became the leader: plan every finished execution's archive and
+        deletion."""
         for obj in list(self.engine.executions.cache.values()):
             self.execution_changed(obj)
         for obj in list(self.archives.cache.values()):

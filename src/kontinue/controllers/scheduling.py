@@ -141,10 +141,12 @@ class ScheduleController:
             self.enqueue(owner)
 
     def leading(self) -> None:
+        """This replica became the leader: look at every schedule."""
         for name in list(self.schedules.cache):
             self.enqueue(name)
 
     def enqueue(self, name: str) -> None:
+        """Reconcile the schedule ``name`` soon (on the leader only)."""
         if not self.engine.leader.is_leader:
             return
         if name in self._busy:

@@ -56,6 +56,7 @@ class Gate:
         return f"kontinue-{self.kind}-{slug}-{digest}"
 
     def describe(self) -> str:
+        """The gate as messages name it (``mutex db``, ``the concurrency limit of f (3)``)."""
         if self.kind == "mutex":
             return f"mutex {self.key}"
         return f"the concurrency limit of {self.key} ({self.limit})"
