@@ -7,9 +7,8 @@ executions are exhausted, goes on with the archived ones, so that a reader walki
 sees both. Pages come in the API server's order (by name), the only order it can page in.
 
 Filters the API server cannot apply (the phase, part of the name) are applied to the pages it
-answers: a page then holds every match of the server pages read for it, at least ``limit`` of
-them unless the list ended or ``max_scan`` objects were read first (the next page goes on from
-there).
+answers: a page holds ``limit`` matches unless the list ended or ``max_scan`` objects were read
+first; the next page goes on from the object after its last one, even inside a server page.
 """
 
 from __future__ import annotations
@@ -101,10 +100,11 @@ async def list_page(
         offset = int(continue_token.removeprefix(ARCHIVED_PREFIX) or 0)
         return await _archived_page(client, ns, chosen, offset, limit)
     info = await client.kube.resource_info(EXECUTIONS)
+    size, skip, token = _position(continue_token, limit)
     found: list[Execution] = []
-    token, version, scanned, remaining = continue_token, "", 0, None
+    version, scanned, remaining, following = "", 0, None, ""
     while True:
-        query = {"limit": str(limit)}
+        query = {"limit": str(size)}
         if chosen.selector:
             query["labelSelector"] = chosen.selector
         if token:
@@ -115,22 +115,42 @@ async def list_page(
         page: dict[str, Any] = orjson.loads(answer.body)
         meta = page.get("metadata") or {}
         version = version or str(meta.get("resourceVersion") or "")
-        token = str(meta.get("continue") or "")
+        following = str(meta.get("continue") or "")
         left = meta.get("remainingItemCount")
         remaining = int(left) if isinstance(left, int) else None
-        items = page.get("items") or []
-        scanned += len(items)
-        for item in items:
+        items = (page.get("items") or [])[skip:]
+        for index, item in enumerate(items):
+            scanned += 1
             item.setdefault("apiVersion", info.api_version)
             item.setdefault("kind", info.kind)
             execution = Execution.model_validate(item)
             if chosen.matches(execution):
                 found.append(execution)
-        if not token or len(found) >= limit or scanned >= max_scan:
-            break
+            if len(found) >= limit and index + 1 < len(items):
+                # The page is full before the server's page ends: the next one starts here.
+                following = f"{_AT}{size}:{skip + index + 1}:{token}"
+                break
+        else:
+            skip, token = 0, following
+            if token and len(found) < limit and scanned < max_scan:
+                continue
+        break
+    token = following
     if not token and chosen.include_archived and await _has_archives(client, ns):
         token = f"{ARCHIVED_PREFIX}0"
     return ExecutionPage(found, token, version, False, scanned, remaining)
+
+
+_AT = "at:"
+"""Continue tokens that resume inside a server page: ``at:<page size>:<skip>:<token>``."""
+
+
+def _position(continue_token: str, limit: int) -> tuple[int, int, str]:
+    """The server page size, the items to skip in it and the server's token to ask with."""
+    if continue_token.startswith(_AT):
+        size, skip, token = continue_token.removeprefix(_AT).split(":", 2)
+        return int(size), int(skip), token
+    return limit, 0, continue_token
 
 
 async def _has_archives(client: AsyncClient, namespace: str) -> bool:

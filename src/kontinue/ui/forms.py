@@ -133,9 +133,13 @@ def _constraints(prop: JSON) -> tuple[dict[str, str], str]:
             if prop.get("type") == "integer":
                 attrs[attr] = str(int(value) + step)
             notes.append(f"{sign} {value}")
-    if isinstance(prop.get("pattern"), str):
-        attrs["pattern"] = prop["pattern"]
-        notes.append(f"matching {prop['pattern']}")
+    pattern = prop.get("pattern")
+    if isinstance(pattern, str):
+        # JSON Schema searches for the pattern, HTML matches the whole value against it.
+        head = "" if pattern.startswith("^") else ".*"
+        tail = "" if pattern.endswith("$") and not pattern.endswith("\\$") else ".*"
+        attrs["pattern"] = f"{head}(?:{pattern}){tail}" if head or tail else pattern
+        notes.append(f"matching {pattern}")
     return attrs, ", ".join(notes)
 
 
@@ -191,7 +195,8 @@ def _field(
         made.widget = "select"
         made.choices = [(json.dumps(c), _text(c) if c is not None else "(none)") for c in choices]
         if nullable or not made.required:
-            made.choices.insert(0, ("", "(not set)" if not has_default else "(default)"))
+            shown = f"(default: {_text(prop['default'])})" if has_default else "(not set)"
+            made.choices.insert(0, ("", shown))
         chosen = submitted.get(path)
         made.text = (
             chosen if chosen is not None else (json.dumps(prop["default"]) if has_default else "")
@@ -204,9 +209,11 @@ def _field(
         made.widget = "group"
         made.children = _object_fields(only, root, path, submitted, errors)
         made.type_name = "object"
+        if not made.required:  # its fields count only once one of them is given
+            _optional(made.children, submitted)
         return made
     if kind == "boolean":
-        if made.required or has_default:
+        if (made.required or has_default) and not nullable:
             made.widget = "checkbox"
             given = submitted.get(path)
             made.checked = given == "true" if given is not None else prop.get("default") is True
@@ -229,6 +236,24 @@ def _field(
         return made
     made.type_name = f"JSON {kind}" if isinstance(kind, str) else "JSON"
     return made
+
+
+def _optional(fields: list[FormField], submitted: Mapping[str, str]) -> None:
+    """Fields of an optional object: none required, and defaults shown without being sent
+    (else every submission would give the object)."""
+    for each in fields:
+        each.required = False
+        _optional(each.children, submitted)
+        if each.path in submitted:
+            continue
+        if each.widget in ("text", "integer", "number") and each.text:
+            each.attrs["placeholder"] = each.text
+            each.text = ""
+        elif each.widget == "select":
+            each.text = ""
+        elif each.widget == "checkbox":
+            each.widget = "tristate"
+            each.choices = [("", "(not set)"), ("true", "true"), ("false", "false")]
 
 
 # Reading a submitted form -------------------------------------------------------------------

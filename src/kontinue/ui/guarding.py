@@ -4,8 +4,8 @@ The UI acts with the credentials of whoever started it, so anyone who can reach 
 act as them: like ``kontinue dev``'s API server it binds to loopback by default and requires a
 token. The URL printed at start carries the token once (``/?token=...``); the server swaps it for
 a cookie (``HttpOnly``, ``SameSite=Strict``) and redirects to the same page without it, so the
-token leaves the address bar, the history and ``Referer`` headers. Scripts may send it as
-``Authorization: Bearer`` instead.
+token leaves the address bar and the history (``Referer`` headers never leave the UI). Scripts
+may send it as ``Authorization: Bearer`` instead.
 
 State-changing requests (every POST) must also carry the CSRF token of the session (a hidden
 form field, or the ``X-CSRF-Token`` header), derived from the secret token so nothing is
@@ -85,7 +85,7 @@ def guard(secret: str, port: int, *, secure_cookie: bool = False) -> Middleware:
         if given is not None and request.method == "GET":
             if not _same(given, secret):
                 return _headers(_refused("The token in this address is not this UI's token."))
-            answer = web.HTTPSeeOther(_without_token(request))
+            answer = web.Response(status=303, headers={"Location": _without_token(request)})
             answer.set_cookie(
                 name,
                 secret,
@@ -150,7 +150,7 @@ def _headers(response: web.StreamResponse) -> web.StreamResponse:
         "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     )
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Cache-Control", "no-store")
     return response

@@ -151,7 +151,6 @@ class Streams:
         async def source() -> AsyncIterator[tuple[str, Any]]:
             sent_sections: dict[str, str] = {}
             sent_nodes: dict[str, Any] = {}
-            first = True
             async for update in _coalesced(self.cluster.watch_tree(ns, name)):
                 if update is None:
                     yield "gone", {"message": f"execution {name} is gone"}
@@ -164,15 +163,15 @@ class Streams:
                 for section in SECTIONS:
                     html = self.render.html(f"execution/_{section}.html", **context)
                     if sent_sections.get(section) != html:
-                        if not first:
-                            yield "section", {"id": section, "html": html}
+                        yield "section", {"id": section, "html": html}
                         sent_sections[section] = html
+                # The first tree may already differ from the page (read a moment before): it
+                # is sent whole, then only what changes.
                 state = tree_state(update, ns)
                 changed = {k: v for k, v in state.items() if sent_nodes.get(k) != v}
-                if changed and not first:
+                if changed:
                     yield "nodes", changed
                 sent_nodes = state
-                first = False
                 if update.archived:
                     yield "gone", {"message": f"execution {name} was archived"}
                     return
