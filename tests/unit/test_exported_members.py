@@ -85,6 +85,7 @@ def test_model_exports() -> None:
             "ConcurrencyPolicy",
             "Condition",
             "ConditionStatus",
+            "ContinuedFrom",
             "Duration",
             "ErrorKind",
             "Execution",

@@ -96,6 +96,7 @@ def execution_body(
     description: str | None = None,
     extra_labels: dict[str, str] | None = None,
     annotations: dict[str, str] | None = None,
+    continued_from: BaseModel | None = None,
 ) -> JSON:
     """The Execution to create: ``function`` called with ``arguments`` (already checked),
     run by worker ``group``, a root or the child of ``parent``. Extra labels never override
@@ -119,6 +120,10 @@ def execution_body(
     if parent is not None:
         meta["ownerReferences"] = [owner_reference(parent.name, parent.uid)]
         spec["parent"] = {"name": parent.name, "step": parent.step}
+    if continued_from is not None:
+        spec["continuedFrom"] = _dump(continued_from)
+        lineage = str(spec["continuedFrom"]["lineage"])
+        meta["labels"][labels.LABEL_LINEAGE] = labels.label_value(lineage, "lineage")
     for key, value in (("retry", retry), ("timeout", timeout), ("ttl", ttl), ("mutex", mutex)):
         dumped = _dump(value)
         if dumped is not None:

@@ -183,6 +183,18 @@ class ExecutionParent(KontinueModel):
     """Id of the parent's step this execution is the child of."""
 
 
+class ContinuedFrom(KontinueModel):
+    """The execution this one continues (``ktx.continue_as_new``): a chain of executions with
+    fresh histories that together make one logical run."""
+
+    name: str = Field(min_length=1)
+    """The execution that continued as this one."""
+    lineage: str = Field(min_length=1)
+    """The first execution of the chain (its logical name)."""
+    run: int = Field(ge=2)
+    """This execution's place in the chain (the first is 1)."""
+
+
 class CancelRequest(KontinueModel):
     """A client's request to cancel: the worker cancels the running children, suspensions and
     Jobs, then moves the execution to Canceled.  Ignored once the execution has ended."""
@@ -238,6 +250,8 @@ class ExecutionSpec(KontinueModel):
     """A named mutex held while the execution runs."""
     parent: ExecutionParent | None = None
     """The parent execution and step (set on children)."""
+    continued_from: ContinuedFrom | None = None
+    """The execution this one continues, when it was started by ``ktx.continue_as_new``."""
     cancel: CancelRequest | None = None
     """Set by a client to cancel the execution."""
     skip: SkipRequest | None = None
@@ -344,6 +358,9 @@ class ExecutionStatus(KontinueModel):
     """In Backoff: when the next attempt starts."""
     reruns: int = Field(default=0, ge=0)
     """Number of rerun requests handled (compared with ``spec.rerun.count``)."""
+    continued_as: str | None = None
+    """Completed by continuing as a fresh execution (``ktx.continue_as_new``): its name. The
+    chain's result is its last execution's."""
     steps: dict[str, ExecutionStep] = Field(default_factory=dict)
     """The durable steps recorded so far by the current attempt, keyed by step id, in program
     order."""

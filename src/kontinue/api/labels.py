@@ -21,6 +21,7 @@ __all__ = [
     "ANNOTATION_SCHEDULED_TIME",
     "ANNOTATION_WAITERS",
     "LABEL_FUNCTION",
+    "LABEL_LINEAGE",
     "LABEL_PARENT",
     "LABEL_ROOT",
     "LABEL_SCHEDULED_EXECUTION",
@@ -52,6 +53,9 @@ LABEL_SCHEDULED_EXECUTION: Final = "kontinue.cloud/scheduled-execution"
 LABEL_STEP: Final = "kontinue.cloud/step"
 """On children: the id of the parent's step that created them, to find a step's child after a
 crash between creating it and recording it."""
+LABEL_LINEAGE: Final = "kontinue.cloud/lineage"
+"""On Executions that continue another (``ktx.continue_as_new``): the first execution of the
+chain, to list a chain with one call."""
 LABEL_SHARD: Final = "kontinue.cloud/shard"
 """On Executions of a sharded worker group: the identity of the replica that runs it."""
 LABEL_SHARD_GROUP: Final = "kontinue.cloud/shard-group"

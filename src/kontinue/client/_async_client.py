@@ -267,16 +267,26 @@ class AsyncClient:
     # Waiting --------------------------------------------------------------------------------
 
     async def wait(
-        self, execution: ExecutionRef, *, namespace: str | None = None, timeout: float | None = None
+        self,
+        execution: ExecutionRef,
+        *,
+        namespace: str | None = None,
+        timeout: float | None = None,
+        follow: bool = True,
     ) -> Execution:
         """Wait, with a watch, until the execution ends; :class:`WaitTimeout` after
-        ``timeout`` seconds."""
+        ``timeout`` seconds. An execution that continued as new ones
+        (``ktx.continue_as_new``) is followed to the last of its chain unless ``follow`` is
+        False."""
         ns = self._ns(namespace)
         name = _name(execution)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             current = await self.get(name, namespace=ns)
             if current.status.phase in TERMINAL_PHASES:
+                if follow and current.status.continued_as:
+                    name = current.status.continued_as
+                    continue
                 return current
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
@@ -297,7 +307,11 @@ class AsyncClient:
                 if event.type in ("ADDED", "MODIFIED"):
                     phase = (event.object.get("status") or {}).get("phase")
                     if phase in {p.value for p in TERMINAL_PHASES}:
-                        return Execution.model_validate(event.object)
+                        ended = Execution.model_validate(event.object)
+                        if not (follow and ended.status.continued_as):
+                            return ended
+                        name = ended.status.continued_as
+                        break
                 if deadline is not None and time.monotonic() >= deadline:
                     break
 

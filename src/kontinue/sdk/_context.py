@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol, TypeVar, overload
+from typing import Any, NoReturn, Protocol, TypeVar, overload
 
 from kontinue.api import (
     Execution,
@@ -38,6 +38,7 @@ from .errors import WorkflowError
 
 __all__ = [
     "ChildRequest",
+    "ContinueAsNew",
     "ExecutionContext",
     "OutsideWorkflow",
     "Runtime",
@@ -54,6 +55,16 @@ T = TypeVar("T")
 DurationLike = timedelta | float | int | str
 
 _CURRENT: ContextVar[ExecutionContext | None] = ContextVar("kontinue_context", default=None)
+
+
+class ContinueAsNew(BaseException):
+    """Raised by :meth:`ExecutionContext.continue_as_new` through the workflow: the run ends
+    this execution and starts the next of its chain with ``arguments``. A BaseException, so
+    workflow code catching ``Exception`` does not swallow it."""
+
+    def __init__(self, arguments: dict[str, Any]) -> None:
+        super().__init__("continue as new")
+        self.arguments = arguments
 
 
 class OutsideWorkflow(WorkflowError):
@@ -374,6 +385,26 @@ class ExecutionContext:
             schema = with_property_order(TypeAdapter(data).json_schema())
         request = SuspendRequest(message=message, schema=schema)
         return self._typed(self._runtime.suspend(claim, request), data, "the resume data")
+
+    def continue_as_new(self, args: Any = None) -> NoReturn:
+        """End this execution and go on as a fresh one of the same function with ``args``.
+
+        For workflows that loop for ever (a poller, a reconciler, a subscription): each
+        execution of the chain starts with an empty history, so none grows without bound::
+
+            if args.round < 1000:
+                await ktx.sleep(timedelta(hours=1))
+                ktx.continue_as_new(Rounds(round=args.round + 1))
+
+        The execution completes with ``status.continuedAs`` naming the next one (``-run-N``
+        after the first of the chain, labelled ``kontinue.cloud/lineage``); a parent waiting
+        for it, ``kontinue wait`` and the client's ``wait`` follow the chain to its last
+        execution's result. Stored values and children not yet on record are written first.
+        Nothing after the call runs.
+        """
+        definition = self._runtime.function(self.execution.spec.function)
+        arguments = definition.dump_arguments(args) if definition else dict(args or {})
+        raise ContinueAsNew(arguments)
 
     def version(self, change: str) -> bool:
         """Whether this run takes the new path of a code change called ``change``.
@@ -735,6 +766,10 @@ class SyncExecutionContext:
     ) -> Any:
         """See :meth:`ExecutionContext.suspend`."""
         return self._wait(self._context.suspend(message, data=data, step=step))
+
+    def continue_as_new(self, args: Any = None) -> NoReturn:
+        """See :meth:`ExecutionContext.continue_as_new`."""
+        self._context.continue_as_new(args)
 
     def version(self, change: str) -> bool:
         """See :meth:`ExecutionContext.version`."""

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from kontinue.api import (
     API_VERSION,
     ChildPolicy,
+    ContinuedFrom,
     Execution,
     ExecutionError,
     ExecutionPhase,
@@ -59,6 +60,7 @@ from kontinue.kube import (
 from kontinue.kube.conditions import set_condition
 from kontinue.sdk._context import (
     ChildRequest,
+    ContinueAsNew,
     ExecutionContext,
     StepCall,
     SuspendRequest,
@@ -69,7 +71,7 @@ from kontinue.sdk._context import (
 )
 from kontinue.sdk._functions import RESULT_LIMIT, FunctionDef
 from kontinue.sdk._jobs import JobRequest
-from kontinue.sdk._replay import JOB_NAME_LIMIT, StepClaim, StepLedger
+from kontinue.sdk._replay import JOB_NAME_LIMIT, StepClaim, StepLedger, child_name
 from kontinue.sdk.errors import (
     ChildCanceled,
     ChildFailed,
@@ -271,6 +273,13 @@ class Run:
                 await self._flush()
                 self.engine.parked(self)
                 return
+        except ContinueAsNew as request:
+            if self.ledger.diverged is None:
+                try:
+                    await self._continue_as_new(request.arguments)
+                except WorkflowError as error:  # the next execution's name is taken
+                    await self._failed(error_record(error))
+                return
         except Exception as error:
             if self.ledger.diverged is not None:
                 await self._stall(self.ledger.diverged)
@@ -337,7 +346,9 @@ class Run:
 
     # Ending ------------------------------------------------------------------------------------
 
-    async def _finish(self, phase: ExecutionPhase, *, result: Any = None) -> None:
+    async def _finish(
+        self, phase: ExecutionPhase, *, result: Any = None, message: str | None = None
+    ) -> None:
         self._ending = True
         if self._rejected is not None:
             raise self._rejected
@@ -345,12 +356,63 @@ class Run:
         self.patch.update(
             phase=phase.value,
             result=result,
-            message=None,
+            message=message,
             finishedAt=format_time(now),
         )
         self.waits.clear()
         await self._flush(final=True)
         self.engine.finished(self, phase)
+
+    async def _continue_as_new(self, arguments: JSON) -> None:
+        """Complete this execution as continued by the next of its chain, which is created
+        first (under a deterministic name: a crash in between finds it on the replay)."""
+        await self._write_stores()  # the arguments may come from a stored value
+        spec = self._execution.spec
+        previous = spec.continued_from
+        lineage = previous.lineage if previous else self.name
+        place = (previous.run if previous else 1) + 1
+        name = child_name(lineage, f"run-{place}")
+        notes = self._execution.metadata.annotations or {}
+        body = execution_body(
+            name=name,
+            namespace=self.namespace,
+            function=spec.function,
+            arguments=arguments,
+            group=self.engine.group,
+            parent=self._parent_of_chain(),
+            retry=spec.retry,
+            timeout=spec.timeout,
+            ttl=spec.ttl,
+            mutex=spec.mutex,
+            display_name=notes.get(labels.ANNOTATION_DISPLAY_NAME),
+            description=notes.get(labels.ANNOTATION_DESCRIPTION),
+            continued_from=ContinuedFrom(name=self.name, lineage=lineage, run=place),
+        )
+        try:
+            created = await self.engine.client.create(body, namespace=self.namespace)
+        except AlreadyExists:
+            created = await self.engine.client.get(EXECUTIONS, name, namespace=self.namespace)
+            origin = ((created.get("spec") or {}).get("continuedFrom") or {}).get("name")
+            if origin != self.name:
+                raise InternalError(
+                    f"execution {name} exists but does not continue {self.name}; delete it "
+                    "to let this execution continue"
+                ) from None
+        except TRANSIENT as error:
+            raise RunInterrupted(f"creating execution {name} failed: {error}") from error
+        self.engine.observed(created)
+        self.patch["continuedAs"] = name
+        await self._finish(ExecutionPhase.COMPLETED, message=f"continued as {name}")
+        self.engine.record_event(self.raw, "Normal", "ContinuedAsNew", f"continued as {name}")
+
+    def _parent_of_chain(self) -> ParentRef | None:
+        """This execution's parent (and step), which the next of its chain keeps."""
+        parent = self._execution.spec.parent
+        if parent is None:
+            return None
+        owner = next((o for o in self._execution.metadata.owner_references if o.controller), None)
+        root = self._execution.metadata.labels.get(labels.LABEL_ROOT, parent.name)
+        return ParentRef(parent.name, owner.uid if owner else "", parent.step, root)
 
     async def _failed(self, record: ExecutionError) -> None:
         self._ending = True
@@ -692,6 +754,9 @@ class Run:
             self._record(claim.id, step)
             await self._create(self._child_body(name, claim.id, found, request), claim.id)
         obj = await self._wait("execution", name, f"child {name}")
+        while obj is not None and (following := _continued_as(obj)) is not None:
+            name = following  # the child continued as a fresh execution: its result counts
+            obj = await self._wait("execution", name, f"child {name}")
         step = self.steps.get(claim.id) or ExecutionStep(
             kind=StepKind.EXECUTE, name=request.function, child=name, attempt=self.attempt
         )
@@ -728,17 +793,22 @@ class Run:
         raise error
 
     async def _child_result(self, name: str) -> Any:
-        """The result of a finished child whose value the parent did not copy."""
-        obj = self.engine.cached("execution", name)
-        if obj is None:
-            try:
-                obj = await self.engine.client.get(EXECUTIONS, name, namespace=self.namespace)
-            except NotFound:
-                raise InternalError(
-                    f"child execution {name} is gone, and its result was too large to be "
-                    "recorded in the parent"
-                ) from None
-        return (obj.get("status") or {}).get("result")
+        """The result of a finished child whose value the parent did not copy (the last
+        execution's, when the child continued as new ones)."""
+        while True:
+            obj = self.engine.cached("execution", name)
+            if obj is None:
+                try:
+                    obj = await self.engine.client.get(EXECUTIONS, name, namespace=self.namespace)
+                except NotFound:
+                    raise InternalError(
+                        f"child execution {name} is gone, and its result was too large to be "
+                        "recorded in the parent"
+                    ) from None
+            following = _continued_as(obj)
+            if following is None:
+                return (obj.get("status") or {}).get("result")
+            name = following
 
     def _child_body(self, name: str, step_id: str, group: str, request: ChildRequest) -> JSON:
         return execution_body(
@@ -1079,3 +1149,12 @@ class Run:
 def _retrieve(task: asyncio.Task[Any]) -> None:
     if not task.cancelled() and task.exception() is not None:
         _log.debug("%s failed after its run stopped: %s", task.get_name(), task.exception())
+
+
+def _continued_as(obj: JSON) -> str | None:
+    """The next execution of a chain that ``obj`` completed by continuing as."""
+    status = obj.get("status") or {}
+    if status.get("phase") != ExecutionPhase.COMPLETED.value:
+        return None
+    following = status.get("continuedAs")
+    return str(following) if following else None
