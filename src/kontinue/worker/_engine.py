@@ -264,6 +264,7 @@ class Engine:
         if self.shards is not None:
             background.append(self.spawn(self.shards.leases.run(), "kontinue-watch-shards"))
         try:
+            self.metrics.start()  # /readyz answers 503 until the caches are filled
             await self.function_objects.ready.wait()
             await self.executions.ready.wait()
             await self.suspensions.ready.wait()
@@ -273,7 +274,6 @@ class Engine:
             await self.semaphores.leases.ready.wait()
             if self.shards is not None:
                 await self.shards.leases.ready.wait()
-            self.metrics.start()
             self.ready.set()
             if self.shards is None:
                 await self.leader.run()

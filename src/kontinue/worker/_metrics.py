@@ -6,11 +6,13 @@ memory), ``kontinue_execution_latency_seconds`` (from creation to the end),
 (executions of the worker's group by phase, from the watch cache). Every series carries
 ``namespace`` and ``worker`` (the worker group); per-execution ones ``function``, and ended
 ones ``result`` (Completed, Failed, Canceled or Skipped). Served on
-``settings.metrics_address`` when set (``kontinue worker`` serves 127.0.0.1:9090 by default).
+``settings.metrics_address`` when set (``kontinue worker`` serves 127.0.0.1:9090 by default),
+with the liveness and readiness probes ``/healthz`` and ``/readyz`` (:mod:`._health`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter as Tally
 from datetime import datetime
@@ -20,6 +22,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 from kontinue.api import ExecutionPhase, labels
 from kontinue.errors import KontinueError
+
+from ._health import HealthServer
 
 if TYPE_CHECKING:
     from ._engine import Engine
@@ -78,7 +82,7 @@ class WorkerMetrics:
         self._where = (engine.namespace, engine.group)
         self._phases: dict[str, tuple[str, str]] = {}
         self._tally: Tally[tuple[str, str]] = Tally()
-        self._server: Any = None
+        self._server: HealthServer | None = None
         self._running: set[str] = set()
         self._children: dict[tuple[Any, ...], Any] = {}
 
@@ -91,15 +95,19 @@ class WorkerMetrics:
         return child
 
     def start(self) -> None:
+        """Serve the metrics and the probes (:mod:`._health`) on ``settings.metrics_address``;
+        call on the worker's event loop, before its caches are filled (``/readyz`` says when)."""
         address = self._engine.settings.metrics_address
         if not address:
             return
-        from prometheus_client import start_http_server
-
         host, _, port = address.rpartition(":")
         try:
-            self._server, _thread = start_http_server(
-                int(port), addr=host or "127.0.0.1", registry=self.registry
+            self._server = HealthServer(
+                host.strip("[]") or "127.0.0.1",
+                int(port),
+                registry=self.registry,
+                loop=asyncio.get_running_loop(),
+                ready=self._engine.ready.is_set,
             )
         except OSError as error:
             why = error.strerror or str(error)
@@ -113,10 +121,17 @@ class WorkerMetrics:
                 address,
                 why,
             )
+            return
+        self._server.start()
+
+    @property
+    def port(self) -> int | None:
+        """The port metrics and probes are served on (None: not served)."""
+        return None if self._server is None else self._server.port
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
+            self._server.stop()
             self._server = None
 
     def text(self) -> str:
