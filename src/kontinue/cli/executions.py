@@ -30,6 +30,7 @@ from kontinue.api import (
     Suspension,
     format_duration,
 )
+from kontinue.api.labels import ANNOTATION_DESCRIPTION, ANNOTATION_DISPLAY_NAME
 from kontinue.client import Client, ExecutionTree
 
 from ._arguments import command_line_arguments, parse_args_option, split_pairs
@@ -222,6 +223,22 @@ def execute(
             help="Hold this named mutex while running.", metavar="NAME", show_default=False
         ),
     ] = None,
+    display_name: Annotated[
+        str | None,
+        typer.Option(
+            help="A human-friendly name, shown by describe and the web UI.",
+            metavar="TEXT",
+            show_default=False,
+        ),
+    ] = None,
+    description: Annotated[
+        str | None,
+        typer.Option(
+            help="What this execution is for, shown by describe and the web UI.",
+            metavar="TEXT",
+            show_default=False,
+        ),
+    ] = None,
     ttl_archive: Annotated[
         str | None,
         typer.Option(
@@ -282,6 +299,8 @@ def execute(
             timeout=timeout,
             ttl=ttl,
             mutex=mutex,
+            display_name=display_name,
+            description=description,
         )
         created = execution.metadata.name or ""
         waiting = client.why_pending(created)
@@ -466,6 +485,8 @@ def _status_rows(grid: Table, execution: Execution, waiting: str | None) -> None
     grid.add_row("Phase:", phase_text(status.phase.value))
     if status.message:
         grid.add_row("Message:", escape(status.message))
+    if status.continued_as:
+        grid.add_row("Continued as:", status.continued_as)
     if waiting:
         grid.add_row("Waiting:", escape(waiting))
     grid.add_row(
@@ -577,6 +598,14 @@ def describe_execution(
     head.add_row("Name:", meta.name or "")
     head.add_row("Namespace:", meta.namespace or "")
     head.add_row("Function:", execution.spec.function)
+    notes = meta.annotations or {}
+    shown = ((ANNOTATION_DISPLAY_NAME, "Display name:"), (ANNOTATION_DESCRIPTION, "Description:"))
+    for key, title in shown:
+        if notes.get(key):
+            head.add_row(title, escape(notes[key]))
+    origin = execution.spec.continued_from
+    if origin is not None:
+        head.add_row("Continues:", f"{origin.name} (run {origin.run} of {origin.lineage})")
     head.add_row("Labels:", ", ".join(f"{k}={v}" for k, v in sorted(meta.labels.items())) or "-")
     head.add_row("Created:", format_time(meta.creation_timestamp))
     _spec_rows(head, execution)

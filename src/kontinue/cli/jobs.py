@@ -87,7 +87,8 @@ def logs(
     kubeconfig: KubeconfigOpt = None,
     debug: DebugOpt = False,
 ) -> None:
-    """Print the logs of a Job's latest pod, or of each Job an execution started.
+    """Print the logs of a Job's first pod (later ones are its retries), or of each Job an
+    execution started.
 
     An execution's Jobs come oldest first, each under a ==> job/NAME <== line when there are
     several (with --follow, one after the other).

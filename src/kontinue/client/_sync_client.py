@@ -159,11 +159,14 @@ class Client:
         ttl: ExecutionTTL | None = None,
         mutex: str | ExecutionMutex | None = None,
         labels: dict[str, str] | None = None,
+        display_name: str | None = None,
+        description: str | None = None,
     ) -> Execution:
         """Start an execution of ``function`` (a name, or a Function already read). Arguments
         (a dict, model or dataclass; the bare value for a function taking a scalar, like
         ``n: int``) are merged with the function's defaults and checked against its schema
-        first: bad ones raise :class:`InvalidArguments` and nothing is created."""
+        first: bad ones raise :class:`InvalidArguments` and nothing is created.
+        ``display_name`` and ``description`` are shown by the CLI and the UI (annotations)."""
         ns = self._ns(namespace)
         published = (
             function if isinstance(function, Function) else self.function(function, namespace=ns)
@@ -178,6 +181,8 @@ class Client:
             ttl=ttl,
             mutex=mutex,
             extra_labels=labels,
+            display_name=display_name,
+            description=description,
         )
         return Execution.model_validate(self._kube.create(body, namespace=ns))
 
