@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,6 +22,9 @@ from kontinue.kube import AsyncKubeClient
 from kontinue.worker import Worker
 
 from ._hints import try_this
+
+if TYPE_CHECKING:
+    from kontinue.ui import UiServer
 from ._running import new_loop, run_loop, run_workers
 
 EXIT_CANNOT_START = 3
@@ -76,6 +79,12 @@ def dev(
             metavar="MIB",
         ),
     ] = DevServerSettings.history_bytes >> 20,
+    ui_port: Annotated[
+        int,
+        typer.Option(
+            help="Port of the web UI (0 picks a free one, -1 runs no UI).", metavar="PORT"
+        ),
+    ] = 8080,
     workers: Annotated[
         list[str] | None,
         typer.Option(
@@ -117,7 +126,7 @@ def dev(
         history_bytes=history_mib << 20,
     )
     try:
-        run_loop(_serve(settings, loaded))
+        run_loop(_serve(settings, loaded, ui_port))
     except DevServerError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_CANNOT_START) from None
@@ -126,19 +135,19 @@ def dev(
         raise typer.Exit(EXIT_WORKER_STOPPED) from None
 
 
-async def _serve(settings: DevServerSettings, workers: list[Worker]) -> None:
+async def _serve(settings: DevServerSettings, workers: list[Worker], ui_port: int = -1) -> None:
     """Serve until SIGINT/SIGTERM; workers run on this loop, the server on its own loop in a
     thread of its own, so a workflow that blocks its loop cannot stall the API server."""
     thread = DevServerThread(settings, loop=new_loop())
     await asyncio.to_thread(thread.start)
     try:
-        await _serve_started(thread.server, settings, workers)
+        await _serve_started(thread.server, settings, workers, ui_port)
     finally:
         await asyncio.to_thread(thread.stop)
 
 
 async def _serve_started(
-    server: DevServer, settings: DevServerSettings, workers: list[Worker]
+    server: DevServer, settings: DevServerSettings, workers: list[Worker], ui_port: int = -1
 ) -> None:
     kubeconfig = server.kubeconfig_path
     assert kubeconfig is not None  # written by start()
@@ -155,6 +164,9 @@ async def _serve_started(
         typer.echo(f"worker group {w.group!r} running: {names}")
     for line in try_this(workers):
         typer.echo(line)
+    ui = await _start_ui(kubeconfig, ui_port)
+    if ui is not None:
+        typer.echo(f"web UI: {ui.url}")
     typer.echo("Press Ctrl-C to stop.")
 
     def make_client(worker: Worker) -> AsyncKubeClient:
@@ -166,3 +178,24 @@ async def _serve_started(
         await run_workers(workers, make_client)
     finally:
         typer.echo("stopping...")
+        if ui is not None:
+            await ui.stop()
+
+
+async def _start_ui(kubeconfig: Path, port: int) -> UiServer | None:
+    """The web UI over this server, as its admin (on a free port when ``port`` is taken);
+    None for a negative port."""
+    if port < 0:
+        return None
+    from kontinue.ui import UiError, UiServer, UiSettings
+
+    for chosen in (port, 0) if port else (0,):
+        ui = UiServer(UiSettings(port=chosen, kubeconfig=str(kubeconfig)))
+        try:
+            await ui.start()
+        except UiError:
+            if chosen == 0:
+                raise
+            continue
+        return ui
+    return None
