@@ -1,5 +1,6 @@
 """Executions: ``execute``, ``get``, ``list``, ``describe``, ``tree``, ``cancel``, ``skip``,
-``retry``."""
+``retry``. One module per command group, as the CLI is laid out; this group has the most
+commands (each a thin layer over the client) and the describe rendering."""
 
 from __future__ import annotations
 

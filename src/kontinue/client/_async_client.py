@@ -4,7 +4,7 @@ The source of truth for both clients: ``scripts/generate_sync.py`` generates
 ``_sync_client.py`` from this module (``await``s removed, names swapped). Every request a client
 makes is a plain Kubernetes API call on the kontinue resources (a spec patch to cancel, a
 Suspension patch to resume), so RBAC governs it and kubectl can do the same; the rules live in
-``_core``.
+``_core``. It is long because it is the whole surface of one class, each method a thin call.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@
 resource with kube-apiserver's semantics (metadata stamping, optimistic concurrency, generation,
 status subresource, finalizers, propagation policies, selectors, pagination). The HTTP layer in
 ``routes.py`` only parses requests and encodes answers; controllers (garbage collection,
-namespaces, later the pod runner) call these methods directly, exactly as a request would.
+namespaces, later the pod runner) call these methods directly, exactly as a request would. It
+is one layer of the server (storage, registry, routes): every verb's semantics in one place.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ where possible. Watches are chunked streams of newline-delimited JSON events.
 
 Every authenticated request is counted by verb, resource and status code, and ``GET /metrics``
 serves the counts in the Prometheus text format as kube-apiserver's ``apiserver_request_total``
-(see :class:`RequestCounter`).
+(see :class:`RequestCounter`). It is one layer of the server (storage, registry, routes) and
+holds every route of the Kubernetes API the server answers.
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 The source of truth for both clients: ``scripts/generate_sync.py`` generates
 ``_sync_client.py`` from this module (``await``s removed, names swapped). Every method builds
-its request with the pure core, sends it, and decodes the answer.
+its request with the pure core, sends it, and decodes the answer. It is long because it is the
+whole API surface of one class (each method a few lines over the core); the rules live in
+``_core``.
 """
 
 # unasync: skip

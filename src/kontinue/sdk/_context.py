@@ -7,6 +7,8 @@ holding a thread. The context's own job is the typed surface: names or function 
 typed results out, step options, and clear errors for misuse.
 
 Plain ``def`` workflows receive a :class:`SyncExecutionContext` with the same methods, blocking.
+Both classes live here, side by side, because they are one typed surface twice (a test keeps
+their signatures equal); most of the length is their documentation.
 """
 
 from __future__ import annotations
