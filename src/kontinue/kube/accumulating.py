@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from kontinue.tasks import TaskSet
+
 from ._accumulator_core import (
     ALL_NAMESPACES,
     JSON,
@@ -113,7 +115,8 @@ class Accumulator:
         self._event = asyncio.Event()
         self._seen = 0
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks = TaskSet(log)
+        self._started = False
         self._listeners: list[Callable[[], None]] = []
         self._unsubscribe: Callable[[], None] | None = None
         self._closed = False
@@ -126,16 +129,13 @@ class Accumulator:
         """Start listing and watching on the running event loop (once)."""
         if self._closed:
             raise AccumulatorClosed("this accumulator is closed")
-        if self._tasks:
+        if self._started:
             return
+        self._started = True
         self._loop = asyncio.get_running_loop()
         self._unsubscribe = self._client.observe_writes(self._observed)
         for query in self._core.queries:
-            task = self._loop.create_task(
-                self._follow(query), name=f"kontinue-accumulator:{query.name}"
-            )
-            task.add_done_callback(self._task_done)
-            self._tasks.append(task)
+            self._tasks.spawn(self._follow(query), f"kontinue-accumulator:{query.name}")
 
     async def close(self) -> None:
         """Stop watching; waiters of :meth:`changed` get :class:`AccumulatorClosed`."""
@@ -144,9 +144,7 @@ class Accumulator:
         self._closed = True
         if self._unsubscribe is not None:
             self._unsubscribe()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.close()
         self._wake()
 
     async def __aenter__(self) -> Accumulator:
@@ -246,10 +244,6 @@ class Accumulator:
             self._on_error(error)
         except Exception:
             log.exception("the accumulator's on_error handler failed")
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            log.error("accumulator task %s died", task.get_name(), exc_info=task.exception())
 
     # Watching ------------------------------------------------------------------------------
 
