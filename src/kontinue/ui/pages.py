@@ -154,9 +154,13 @@ class Pages:
     async def executions(self, request: web.Request) -> web.StreamResponse:
         ns = _ns(request)
         query = ListQuery.from_request(request)
-        page = await self.cluster.executions_page(
-            ns, query.where(), query.limit, query.continue_token
-        )
+        try:
+            page = await self.cluster.executions_page(
+                ns, query.where(), query.limit, query.continue_token
+            )
+        except ValueError:  # a continue token that is not one of ours
+            message = "This page's address is damaged; start again from the first page."
+            return self.render.error(request, message, status=400)
         rows = [execution_row(e, archived=page.archived) for e in page.items]
         access = await self.cluster.access(ns)
         live = ""
