@@ -40,4 +40,4 @@ bash scripts/controlplane.sh start "$cluster"
 echo "== pytest on upstream Kubernetes ($("$root/.tools/controlplane/bin/kube-apiserver" --version))"
 KONTINUE_KUBECONFIG="$cluster/kubeconfig" .venv/bin/python -m pytest -q -p no:cacheprovider \
   tests/e2e tests/engine tests/client tests/cli tests/controllers tests/examples \
-  tests/reliability tests/differential tests/docs "$@"
+  tests/reliability tests/differential tests/docs tests/ui "$@"
