@@ -91,7 +91,7 @@ def test_arg_values_are_read_per_the_schema_and_unknown_keys_refused(here: Cli) 
 
 def test_skip_results_are_checked_against_the_result_schema(here: Cli) -> None:
     env = here.env
-    parent = env.execute("reviews", group="cli-arguments")
+    parent = env.execute("reviews")
     child = eventually(lambda: env.children(parent), what="the child").pop().metadata.name or ""
     env.wait(child, phases={ExecutionPhase.SUSPENDED})
     assert_error(

@@ -21,7 +21,7 @@ SUSPENSIONS = "suspensions.kontinue.cloud"
 
 
 def _names(env: WorkflowEnvironment) -> set[str]:
-    return {e["metadata"]["name"] for e in env.client.list(EXECUTIONS)}
+    return {e["metadata"]["name"] for e in env.kube.list(EXECUTIONS)}
 
 
 def test_functions_execute_and_inspect(cli: Cli) -> None:
@@ -250,7 +250,7 @@ def test_interactive_execute_asks_and_checks_every_argument(cli: Cli) -> None:
 
 
 def test_schedules(cli: Cli) -> None:
-    cli.env.client.create(
+    cli.env.kube.create(
         {
             "apiVersion": "kontinue.cloud/v1alpha1",
             "kind": "ScheduledExecution",
@@ -317,7 +317,7 @@ def test_a_sleep_that_ran_out_is_elapsed_and_a_waiting_one_has_a_phase(cli: Cli)
     suspension = cli.env.wait_for_suspension(name, kind="Sleep").metadata.name
     assert suspension is not None
     # kubectl get suspensions shows .status.phase: it is there from the start
-    stored = cli.env.client.get(SUSPENSIONS, suspension)
+    stored = cli.env.kube.get(SUSPENSIONS, suspension)
     assert stored["status"]["phase"] == "Waiting", stored
     cli.env.advance(timedelta(seconds=2))
     cli.env.wait(name)

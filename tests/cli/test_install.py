@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -27,7 +26,7 @@ from kontinue.client import Client
 from kontinue.kube._requests import Request
 from kontinue.kube._transport import AsyncHTTPTransport
 from kontinue.roles import USER_ROLE, VIEWER_ROLE, WORKER_RULES
-from kontinue.testing import WorkflowEnvironment
+from kontinue.testing import WorkflowEnvironment, eventually
 
 from .conftest import KONTINUE, environment, make_worker
 
@@ -161,7 +160,7 @@ def test_the_worker_rbac_allows_every_request_a_worker_makes(
         archived = client.spawn("order", {"item": "x"}, mutex="m", ttl=kept)
         names = [client.spawn(f).metadata.name or "" for f in ("limited", "fail", "chain")]
         waiting = client.spawn("approve").metadata.name or ""
-        env.client.create(
+        env.kube.create(
             {
                 "apiVersion": API_VERSION,
                 "kind": "ScheduledExecution",
@@ -176,12 +175,14 @@ def test_the_worker_rbac_allows_every_request_a_worker_makes(
         for name in [*names, waiting]:
             env.wait(name, timeout=30)
         env.advance(timedelta(seconds=61))  # the schedule starts a run; the archive expires
-        deadline = time.monotonic() + 20
-        while env.client.list("archivedexecutions.kontinue.cloud") or not client.list(
-            schedule="often"
-        ):
-            assert time.monotonic() < deadline, "no scheduled run, or the archive is still there"
-            time.sleep(0.05)
+        eventually(
+            lambda: (
+                not env.kube.list("archivedexecutions.kontinue.cloud")
+                and client.list(schedule="often")
+            ),
+            timeout=20,
+            what="a scheduled run, and the archive gone",
+        )
         assert archived.metadata.name
     used = {r for r in map(_rbac_request, seen) if r is not None}
     assert ("kontinue.cloud", "archivedexecutions", "delete") in used  # (what ran above)

@@ -106,7 +106,7 @@ def test_watch_tree_ends_when_the_execution_is_deleted(kontinue_env: WorkflowEnv
                 async for update in client.watch_tree(name):
                     updates.append(update)
                     if len(updates) == 1:
-                        await asyncio.to_thread(env.client.delete, EXECUTIONS, name)
+                        await asyncio.to_thread(env.kube.delete, EXECUTIONS, name)
                 return updates
 
             return await asyncio.wait_for(watch(), 20)

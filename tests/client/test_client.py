@@ -32,7 +32,7 @@ from kontinue.client import (
     WaitTimeout,
 )
 from kontinue.kube import Forbidden, NotFound
-from kontinue.testing import WorkflowEnvironment
+from kontinue.testing import WorkflowEnvironment, eventually
 
 
 class Order(BaseModel):
@@ -127,15 +127,11 @@ def test_list_filters_children_and_failures(client: Client) -> None:
 
 
 def _wait_suspended(client: Client, name: str) -> Execution:
-    import time
-
-    deadline = time.monotonic() + 10
-    while True:
-        current = client.get(name)
-        if current.status.phase == ExecutionPhase.SUSPENDED:
-            return current
-        assert time.monotonic() < deadline, current.status
-        time.sleep(0.02)
+    return eventually(
+        lambda: (e := client.get(name)).status.phase == ExecutionPhase.SUSPENDED and e,
+        timeout=10,
+        what=f"{name} to be suspended",
+    )
 
 
 def test_cancel_skip_retry_and_their_preconditions(client: Client) -> None:
@@ -239,7 +235,7 @@ def test_functions_and_schedules(client: Client, kontinue_env: WorkflowEnvironme
         "metadata": {"name": "nightly"},
         "spec": {"schedule": "0 2 * * *", "function": "order", "arguments": {"item": "x"}},
     }
-    kontinue_env.client.create(schedule)
+    kontinue_env.kube.create(schedule)
     assert client.get_scheduled_execution("nightly").spec.schedule == "0 2 * * *"
     assert [s.metadata.name for s in client.list_scheduled_executions(function="order")] == [
         "nightly"
@@ -253,7 +249,7 @@ def test_archived_trees_are_read_transparently(
     client: Client, kontinue_env: WorkflowEnvironment
 ) -> None:
     done = client.spawn_and_wait("order", {"item": "old"})
-    obj = kontinue_env.client.get("executions.kontinue.cloud", done.metadata.name or "")
+    obj = kontinue_env.kube.get("executions.kontinue.cloud", done.metadata.name or "")
     data, size = encode_archive({"executions": [obj], "suspensions": [], "jobs": []})
     kontinue_env.admin.create(  # as the worker's TTL controller writes it
         {
@@ -269,7 +265,7 @@ def test_archived_trees_are_read_transparently(
             },
         }
     )
-    kontinue_env.client.delete("executions.kontinue.cloud", done.metadata.name or "")
+    kontinue_env.kube.delete("executions.kontinue.cloud", done.metadata.name or "")
     archived = client.get(done.metadata.name or "")
     assert archived.status.result == {"item": "old", "total": 10}
     assert done.metadata.name in [e.metadata.name for e in client.list(function="order")]

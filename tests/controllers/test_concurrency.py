@@ -14,7 +14,7 @@ LEASES = "leases.coordination.k8s.io"
 
 
 def _create(env: WorkflowEnvironment, name: str, function: str, group: str, **spec: Any) -> None:
-    env.client.create(
+    env.kube.create(
         {
             "apiVersion": API_VERSION,
             "kind": "Execution",

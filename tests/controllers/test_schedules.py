@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,15 +40,15 @@ def _schedule(env: WorkflowEnvironment, name: str, function: str, **spec: Any) -
         "metadata": {"name": name},
         "spec": {"schedule": "*/5 * * * *", "function": function, **spec},
     }
-    env.client.create(body)
+    env.kube.create(body)
 
 
 def _get(env: WorkflowEnvironment, name: str) -> ScheduledExecution:
-    return ScheduledExecution.model_validate(env.client.get(SCHEDULES, name))
+    return ScheduledExecution.model_validate(env.kube.get(SCHEDULES, name))
 
 
 def _runs(env: WorkflowEnvironment, name: str) -> list[dict[str, Any]]:
-    items = env.client.list(EXECUTIONS, label_selector=f"{labels.LABEL_SCHEDULED_EXECUTION}={name}")
+    items = env.kube.list(EXECUTIONS, label_selector=f"{labels.LABEL_SCHEDULED_EXECUTION}={name}")
     return sorted(items, key=lambda e: e["metadata"]["name"])
 
 
@@ -144,7 +143,7 @@ def test_after_downtime_one_missed_run_starts_and_the_rest_are_counted(
         late = eventually(
             lambda: (s := _get(kontinue_env, "deadline").status).missed_runs == 12 and s
         )
-        time.sleep(0.2)
+        kontinue_env.settled()  # no further run is on its way
     assert len(_runs(kontinue_env, "catchup")) == 2  # never a burst of catch-up runs
     assert len(_runs(kontinue_env, "deadline")) == 1  # missed by more than its deadline
     assert catchup.last_schedule_time is not None
@@ -162,7 +161,7 @@ def test_suspend_and_resume_and_invalid_schedules(kontinue_env: WorkflowEnvironm
         assert _runs(kontinue_env, "paused") == []
         # resumed right at a due time: that run starts (within the 30 s deadline); the one due
         # while suspended is counted as missed, as a CronJob counts it
-        kontinue_env.client.patch(SCHEDULES, {"spec": {"suspend": False}}, name="paused")
+        kontinue_env.kube.patch(SCHEDULES, {"spec": {"suspend": False}}, name="paused")
         eventually(lambda: _all_done(kontinue_env, "paused", 1))
         resumed = eventually(lambda: (s := _get(kontinue_env, "paused").status).active == [] and s)
         _to_next_five_minutes(kontinue_env)

@@ -40,7 +40,7 @@ def test_shards_share_executions_and_take_over_from_a_replica_that_stops(
     try:
         names = [f"s{n}" for n in range(12)]
         for name in names:
-            kontinue_env.client.create(
+            kontinue_env.kube.create(
                 {
                     "apiVersion": API_VERSION,
                     "kind": "Execution",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -47,7 +46,7 @@ def _worker() -> kontinue.Worker:
 
 
 def _live(env: WorkflowEnvironment, kind: str, root: str) -> list[Any]:
-    return env.client.list(kind, label_selector=f"{labels.LABEL_ROOT}={root}")
+    return env.kube.list(kind, label_selector=f"{labels.LABEL_ROOT}={root}")
 
 
 def test_a_tree_is_archived_then_deleted(kontinue_env: WorkflowEnvironment) -> None:
@@ -63,14 +62,14 @@ def test_a_tree_is_archived_then_deleted(kontinue_env: WorkflowEnvironment) -> N
         assert len(_live(kontinue_env, EXECUTIONS, root)) == 2  # root and child
         assert len(_live(kontinue_env, "jobs.batch", root)) == 1
         kontinue_env.advance(timedelta(minutes=59))
-        time.sleep(0.2)
-        assert kontinue_env.client.list(ARCHIVES) == []  # not yet
+        kontinue_env.settled()
+        assert kontinue_env.kube.list(ARCHIVES) == []  # not yet
         kontinue_env.advance(timedelta(minutes=2))
-        eventually(lambda: kontinue_env.client.list(ARCHIVES))
+        eventually(lambda: kontinue_env.kube.list(ARCHIVES))
         eventually(lambda: not _live(kontinue_env, EXECUTIONS, root))
         eventually(lambda: not _live(kontinue_env, "suspensions.kontinue.cloud", root))
         eventually(lambda: not _live(kontinue_env, "jobs.batch", root))
-        [archive] = kontinue_env.client.list(ARCHIVES)
+        [archive] = kontinue_env.kube.list(ARCHIVES)
         assert archive["status"]["phase"] == "Completed"
         assert archive["spec"]["function"] == "tree"
         archived = client.get(root)
@@ -81,7 +80,7 @@ def test_a_tree_is_archived_then_deleted(kontinue_env: WorkflowEnvironment) -> N
         assert kinds == ["Execution", "Execution", "Job", "Suspension"]
         assert root in [e.metadata.name for e in client.list(function="tree")]
         kontinue_env.advance(timedelta(days=1))
-        eventually(lambda: not kontinue_env.client.list(ARCHIVES))
+        eventually(lambda: not kontinue_env.kube.list(ARCHIVES))
 
 
 def test_delete_after_removes_the_tree_and_split_archives(
@@ -98,7 +97,7 @@ def test_delete_after_removes_the_tree_and_split_archives(
         kontinue_env.advance(timedelta(minutes=11))
         eventually(lambda: not _live(kontinue_env, EXECUTIONS, short))
         eventually(lambda: not _live(kontinue_env, EXECUTIONS, big_name))
-        parts = kontinue_env.client.list(ARCHIVES)  # written in full before the tree went
+        parts = kontinue_env.kube.list(ARCHIVES)  # written in full before the tree went
         tree = client.get_tree(big_name)
     assert len(parts) >= 2
     assert {p["spec"]["parts"] for p in parts} == {len(parts)}

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from pydantic import BaseModel, Field
 
 import kontinue
 from kontinue.api import ExecutionPhase
+from kontinue.kube import Request, Response
 from kontinue.testing import WorkflowEnvironment, eventually
+
+from ..kubectl_writes import request_resume
+
+Send = Callable[[Request], Awaitable[Response]]
 
 
 class Greeting(BaseModel):
@@ -102,14 +108,11 @@ def test_a_rejected_resume_is_replaced_not_merged(kontinue_env: WorkflowEnvironm
     with kontinue_env.running(worker):
         name = kontinue_env.execute(form, {})
         suspension = kontinue_env.wait_for_suspension(name).metadata.name or ""
-        kontinue_env.resume(suspension, {"approved": "sure", "comment": "typo"})
-        import time
-
-        for _ in range(200):
-            current = kontinue_env.suspensions(name)[0]
-            if current.status.message:
-                break
-            time.sleep(0.02)
+        request_resume(kontinue_env, suspension, {"approved": "sure", "comment": "typo"})
+        eventually(
+            lambda: kontinue_env.suspensions(name)[0].status.message,
+            what="the resume data to be rejected",
+        )
         kontinue_env.resume(suspension, {"approved": True})
         done = kontinue_env.wait(name)
     assert done.status.result == {"approved": True, "comment": None}
@@ -160,16 +163,13 @@ def test_a_sleep_wakes_on_the_worker_clock_without_waiting_for_its_suspension_wr
         return ktx.now().isoformat()
 
     released = threading.Event()
-    with kontinue_env.running(worker) as running:
-        client = running.worker.engine.client
-        patch = client.patch
 
-        async def held_patch(resource: str, *args: object, **kwargs: object) -> object:
-            if resource.startswith("suspensions"):
-                await asyncio.to_thread(released.wait)
-            return await patch(resource, *args, **kwargs)
+    async def held_patch(request: Request, send: Send) -> Response:
+        if request.method == "PATCH" and "/suspensions/" in request.path:
+            await asyncio.to_thread(released.wait)
+        return await send(request)
 
-        client.patch = held_patch
+    with kontinue_env.running(worker, intercept=held_patch):
         try:
             name = kontinue_env.execute(nap, {})
             kontinue_env.wait(name, phases={ExecutionPhase.SUSPENDED})
@@ -208,17 +208,14 @@ def test_a_sleep_starts_while_its_suspension_is_still_being_written(
         return "rested"
 
     creating, released = threading.Event(), threading.Event()
-    with kontinue_env.running(worker) as running:
-        client = running.worker.engine.client
-        create = client.create
 
-        async def held_create(body: dict, *args: object, **kwargs: object) -> object:
-            if body.get("kind") == "Suspension":
-                creating.set()
-                await asyncio.to_thread(released.wait)
-            return await create(body, *args, **kwargs)
+    async def held_create(request: Request, send: Send) -> Response:
+        if request.method == "POST" and request.path.endswith("/suspensions"):
+            creating.set()
+            await asyncio.to_thread(released.wait)
+        return await send(request)
 
-        client.create = held_create
+    with kontinue_env.running(worker, intercept=held_create):
         try:
             name = kontinue_env.execute(nap, {})
             assert creating.wait(10), "the sleep never created its Suspension"

@@ -48,7 +48,7 @@ def test_a_code_change_parks_executions_until_matching_code_runs_them(
     """Swapping two calls failed every waiting execution at worker start and canceled its
     Suspensions, with nothing in the worker's log."""
     with kontinue_env.running(_shop("v1")):
-        names = [kontinue_env.execute("checkout", {}, group="shop") for _ in range(3)]
+        names = [kontinue_env.execute("checkout", {}) for _ in range(3)]
         for name in names:
             kontinue_env.wait(name, phases={ExecutionPhase.SUSPENDED})
     with (
@@ -68,7 +68,7 @@ def test_a_code_change_parks_executions_until_matching_code_runs_them(
         assert execution.status.code_version == "v1"
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert sum("was recorded as execute(charge)" in e for e in errors) == 3, errors
-    events = kontinue_env.client.list("events")
+    events = kontinue_env.kube.list("events")
     assert {e["involvedObject"]["name"] for e in events if e["reason"] == "NonDeterminism"} == set(
         names
     )
@@ -97,11 +97,9 @@ def test_a_stopping_worker_writes_the_events_it_has_recorded(
         engine = running.worker.engine
         metadata = {"name": "settings", "namespace": kontinue_env.namespace}
         target = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata}
-        for n in range(5):  # on the worker's loop; stopping it is queued after these
-            running._loop.call_soon_threadsafe(
-                engine.record_event, target, "Normal", "Recorded", f"event {n}"
-            )
-    events = kontinue_env.client.list("events")
+        for n in range(5):  # on the worker's loop, just before it stops
+            running.call(engine.record_event, target, "Normal", "Recorded", f"event {n}")
+    events = kontinue_env.kube.list("events")
     assert sorted(e["message"] for e in events if e["reason"] == "Recorded") == [
         f"event {n}" for n in range(5)
     ]
@@ -109,10 +107,10 @@ def test_a_stopping_worker_writes_the_events_it_has_recorded(
 
 def test_version_keeps_old_executions_on_the_old_path(kontinue_env: WorkflowEnvironment) -> None:
     with kontinue_env.running(_shop("v1")):
-        old = kontinue_env.execute("checkout", {}, group="shop")
+        old = kontinue_env.execute("checkout", {})
         kontinue_env.wait(old, phases={ExecutionPhase.SUSPENDED})
     with kontinue_env.running(_shop("v2", guarded=True)):
-        new = kontinue_env.execute("checkout", {}, group="shop")
+        new = kontinue_env.execute("checkout", {})
         kontinue_env.wait(new, phases={ExecutionPhase.SUSPENDED})
         for name in (old, new):
             kontinue_env.resume(kontinue_env.wait_for_suspension(name).metadata.name or "")
@@ -128,7 +126,7 @@ def test_a_worker_can_leave_executions_of_another_code_version(
     kontinue_env: WorkflowEnvironment,
 ) -> None:
     with kontinue_env.running(_shop("v1")):
-        name = kontinue_env.execute("checkout", {}, group="shop")
+        name = kontinue_env.execute("checkout", {})
         kontinue_env.wait(name, phases={ExecutionPhase.SUSPENDED})
     picky = _shop("v2")
     picky.settings = WorkerSettings(code_version="v2", run_other_versions=False)

@@ -16,7 +16,9 @@ from kontinue.api import (
     SuspensionPhase,
 )
 from kontinue.sdk import ChildCanceled
-from kontinue.testing import WorkflowEnvironment
+from kontinue.testing import WorkflowEnvironment, eventually
+
+from ..kubectl_writes import request_resume
 
 ALL_PHASES = frozenset(ExecutionPhase)
 
@@ -65,12 +67,10 @@ def test_cancel_reaches_the_running_task_children_and_suspensions(
         kontinue_env.cancel(root, "stop everything")
         ended = kontinue_env.wait(root)
         child_done = kontinue_env.wait(child.metadata.name or "")
-        for _ in range(200):
-            if all(not s.is_waiting for s in kontinue_env.suspensions()):
-                break
-            import time
-
-            time.sleep(0.02)
+        eventually(
+            lambda: not any(s.is_waiting for s in kontinue_env.suspensions()),
+            what="every suspension to end",
+        )
         suspensions = kontinue_env.suspensions()
     assert stopped.status.phase == ExecutionPhase.CANCELED
     assert stopped.status.message == "not needed"
@@ -150,7 +150,7 @@ def test_rerun_of_a_failed_execution_starts_a_new_attempt(
         name = kontinue_env.execute(once_broken, {})
         failed = kontinue_env.wait(name)
         assert failed.status.phase == ExecutionPhase.FAILED
-        kontinue_env.rerun(name)
+        kontinue_env.retry(name)
         done = kontinue_env.wait(name, until=lambda ex: ex.status.reruns == 1)
     assert done.status.phase == ExecutionPhase.COMPLETED, done.status
     assert done.status.result == "fixed"
@@ -175,15 +175,11 @@ def test_a_manual_suspension_returns_validated_resume_data(
         suspension = kontinue_env.wait_for_suspension(name)
         assert suspension.spec.data_schema is not None
         assert suspension.spec.data_schema["required"] == ["approved", "by"]
-        kontinue_env.resume(suspension.metadata.name or "", {"approved": "maybe"})
-        rejected = suspension
-        for _ in range(200):
-            rejected = next(s for s in kontinue_env.suspensions(name))
-            if rejected.status.message:
-                break
-            import time
-
-            time.sleep(0.02)
+        request_resume(kontinue_env, suspension.metadata.name or "", {"approved": "maybe"})
+        rejected = eventually(
+            lambda: next((s for s in kontinue_env.suspensions(name) if s.status.message), None),
+            what="the resume data to be rejected",
+        )
         assert rejected.is_waiting
         assert "resume data rejected" in (rejected.status.message or "")
         kontinue_env.resume(

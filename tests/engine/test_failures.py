@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
 
 import orjson
 import pytest
@@ -19,9 +19,13 @@ from kontinue.api import (
     ExecutionRetry,
     StepState,
 )
-from kontinue.kube._requests import Response
+from kontinue.kube import Request, Response
 from kontinue.sdk import ChildFailed, NonRetryableError
 from kontinue.testing import WorkflowEnvironment
+
+from ..kubectl_writes import create_execution
+
+Send = Callable[[Request], Awaitable[Response]]
 
 
 class Args(BaseModel):
@@ -116,7 +120,9 @@ def test_invalid_arguments_fail_with_a_validation_error_naming_the_field(
         return args.replicas
 
     with kontinue_env.running(worker):
-        bad = kontinue_env.wait(kontinue_env.execute("scale", {"replicas": "many"}))
+        bad = kontinue_env.wait(
+            create_execution(kontinue_env, "scale", {"replicas": "many"}, group="failures")
+        )
         good = kontinue_env.wait(kontinue_env.execute("scale", {"replicas": 3}))
     assert bad.status.phase == ExecutionPhase.FAILED
     assert bad.status.error is not None and bad.status.error.kind == ErrorKind.VALIDATION
@@ -133,7 +139,7 @@ def test_an_unknown_function_fails_after_a_grace_period(kontinue_env: WorkflowEn
         return None
 
     with kontinue_env.running(worker):
-        name = kontinue_env.execute("nope", {}, group="failures")
+        name = create_execution(kontinue_env, "nope", group="failures")
         waiting = kontinue_env.wait(
             name,
             phases={ExecutionPhase.PENDING},
@@ -238,27 +244,24 @@ def test_a_refused_status_write_interrupts_the_run_instead_of_failing_it(
         second = await ktx.store(lambda: 2)
         return first + second
 
-    with kontinue_env.running(worker) as running:
-        transport = running.worker.engine.client._transport
-        send = transport.send
-        refused: list[str] = []
+    refused: list[str] = []
 
-        async def refusing_send(request: Any) -> Any:
-            if request.method == "PATCH" and request.path.endswith("/status") and len(refused) < 3:
-                refused.append(request.path)
-                body = orjson.dumps(
-                    {
-                        "kind": "Status",
-                        "status": "Failure",
-                        "reason": "Forbidden",
-                        "code": 403,
-                        "message": "executions.kontinue.cloud is forbidden: RBAC: not synced",
-                    }
-                )
-                return Response(403, {"Content-Type": "application/json"}, body)
-            return await send(request)
+    async def refusing(request: Request, send: Send) -> Response:
+        if request.method == "PATCH" and request.path.endswith("/status") and len(refused) < 3:
+            refused.append(request.path)
+            body = orjson.dumps(
+                {
+                    "kind": "Status",
+                    "status": "Failure",
+                    "reason": "Forbidden",
+                    "code": 403,
+                    "message": "executions.kontinue.cloud is forbidden: RBAC: not synced",
+                }
+            )
+            return Response(403, {"Content-Type": "application/json"}, body)
+        return await send(request)
 
-        transport.send = refusing_send
+    with kontinue_env.running(worker, intercept=refusing):
         done = kontinue_env.wait(kontinue_env.execute(steps, {}), timeout=30)
     assert len(refused) == 3
     assert done.status.phase == ExecutionPhase.COMPLETED, done.status

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kubernetes import client as k8s
@@ -13,7 +13,7 @@ from kubernetes import client as k8s
 import kontinue
 from kontinue.api import ChildPolicy, ExecutionPhase, ExecutionRetry
 from kontinue.sdk import JobResult, PodResult, ValidationFailed
-from kontinue.testing import WorkflowEnvironment
+from kontinue.testing import WorkflowEnvironment, eventually
 
 PYTHON = sys.executable
 
@@ -175,7 +175,7 @@ def test_bad_specs_are_refused_before_anything_is_created(
     assert (
         "spec.template.spec.containers: needs at least one container" in done.status.error.message
     )
-    assert kontinue_env.client.list("jobs.batch") == []
+    assert kontinue_env.kube.list("jobs.batch") == []
 
 
 @pytest.mark.timeout(60)
@@ -190,20 +190,20 @@ def test_cancel_kills_the_running_job(kontinue_env: WorkflowEnvironment, tmp_pat
 
     with kontinue_env.running(worker):
         name = kontinue_env.execute(long, {})
-        deadline = time.monotonic() + 20
-        while not started.exists() or not started.read_text().strip():
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        eventually(
+            lambda: started.exists() and started.read_text().strip(),
+            timeout=20,
+            what="the script to start",
+        )
         pid = int(started.read_text())
         kontinue_env.cancel(name, "stop the script")
         assert kontinue_env.wait(name).status.phase == ExecutionPhase.CANCELED
-        deadline = time.monotonic() + 20
-        while _alive(pid):
-            assert time.monotonic() < deadline, "the script's process is still running"
-            time.sleep(0.05)
-        while kontinue_env.client.list("jobs.batch"):
-            assert time.monotonic() < deadline, "the Job was not deleted"
-            time.sleep(0.05)
+        eventually(lambda: not _alive(pid), timeout=20, what="the script's process to end")
+        eventually(
+            lambda: not kontinue_env.kube.list("jobs.batch"),
+            timeout=20,
+            what="the Job to be deleted",
+        )
 
 
 def _alive(pid: int) -> bool:
@@ -271,25 +271,23 @@ def test_a_job_that_ended_while_no_worker_ran_is_picked_up(
         return worker
 
     with kontinue_env.running(make()):
-        name = kontinue_env.execute("waits-for-file", {}, group="jobs")
-        deadline = time.monotonic() + 20
-        while not runs.exists():
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        name = kontinue_env.execute("waits-for-file", {})
+        eventually(runs.exists, timeout=20, what="the Job to run")
     release.touch()  # the Job finishes while no worker runs
-    deadline = time.monotonic() + 20
-    while not any(
-        c.get("type") == "Complete"
-        for j in kontinue_env.client.list("jobs.batch")
-        for c in (j.get("status") or {}).get("conditions") or []
-    ):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    eventually(
+        lambda: any(
+            c.get("type") == "Complete"
+            for j in kontinue_env.kube.list("jobs.batch")
+            for c in (j.get("status") or {}).get("conditions") or []
+        ),
+        timeout=20,
+        what="the Job to complete",
+    )
     with kontinue_env.running(make()):
         done = kontinue_env.wait(name, timeout=30)
     assert done.status.result == "released"
     assert runs.read_text() == "run\n"  # one Job, one pod: never a second one
-    assert len(kontinue_env.client.list("jobs.batch")) == 1
+    assert len(kontinue_env.kube.list("jobs.batch")) == 1
 
 
 def test_job_logs_follow_a_script_while_it_prints(
@@ -323,14 +321,12 @@ def test_job_logs_follow_a_script_while_it_prints(
 
 
 def _wait_for_job(env: WorkflowEnvironment) -> str:
-    deadline = time.monotonic() + 20
-    while True:
-        pods = env.client.list("pods")
-        running = [p for p in pods if (p.get("status") or {}).get("phase") == "Running"]
-        if running:
-            return str(running[0]["metadata"]["labels"]["job-name"])
-        assert time.monotonic() < deadline, "no pod started"
-        time.sleep(0.05)
+    def running() -> list[dict[str, Any]]:
+        pods = env.kube.list("pods")
+        return [p for p in pods if (p.get("status") or {}).get("phase") == "Running"]
+
+    [first, *_] = eventually(running, timeout=20, what="a pod to start")
+    return str(first["metadata"]["labels"]["job-name"])
 
 
 def _counting_jobs(worker: kontinue.Worker, tmp_path: Path, **options: object) -> str:
@@ -394,7 +390,7 @@ def test_a_failed_job_runs_again_when_a_rerun_retries_failed_children(
         name = kontinue_env.execute(function, {})
         failed = kontinue_env.wait(name, timeout=30)
         assert failed.status.phase == ExecutionPhase.FAILED, failed.status
-        kontinue_env.rerun(name, child_policy="RetryFailed")
+        kontinue_env.retry(name, child_policy="RetryFailed")
         done = kontinue_env.wait(name, until=lambda ex: ex.status.reruns > 0, timeout=30)
     assert done.status.phase == ExecutionPhase.COMPLETED, done.status
     assert _runs(tmp_path) == ["good", "flaky", "flaky"]

@@ -25,7 +25,7 @@ def test_the_worker_labels_an_execution_created_from_a_manifest(
         "spec": {"function": "hello-manifest"},
     }
     with kontinue_env.running(worker):
-        created = kontinue_env.client.create(body)
+        created = kontinue_env.kube.create(body)
         name = created["metadata"]["name"]
         done = kontinue_env.wait(name)
     assert done.status.phase == ExecutionPhase.COMPLETED, done.status

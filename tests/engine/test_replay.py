@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
 import kontinue
 from kontinue.api import ExecutionPhase, StepState
-from kontinue.kube import ConnectionFailed
-from kontinue.testing import WorkflowEnvironment, eventually
+from kontinue.kube import ConnectionFailed, Request, Response
+from kontinue.testing import WorkflowEnvironment, async_eventually
+
+Send = Callable[[Request], Awaitable[Response]]
 
 
 def _pipeline_worker(effects: list[str]) -> kontinue.Worker:
@@ -39,7 +41,7 @@ def _pipeline_worker(effects: list[str]) -> kontinue.Worker:
 def test_a_new_worker_resumes_without_repeating_steps(kontinue_env: WorkflowEnvironment) -> None:
     effects: list[str] = []
     with kontinue_env.running(_pipeline_worker(effects)):
-        name = kontinue_env.execute("pipeline", {}, group="replay")
+        name = kontinue_env.execute("pipeline", {})
         kontinue_env.wait(name, phases={ExecutionPhase.SUSPENDED})
     assert effects == ["entry", "store", "child:1"]
     kontinue_env.advance(timedelta(hours=2))  # the sleep ends while no worker runs
@@ -56,7 +58,7 @@ def test_evicted_runs_replay_when_they_wake(kontinue_env: WorkflowEnvironment) -
     worker = _pipeline_worker(effects)
     settings = kontinue.WorkerSettings(max_cached_runs=0)
     with kontinue_env.running(worker, settings=settings):
-        name = kontinue_env.execute("pipeline", {}, group="replay")
+        name = kontinue_env.execute("pipeline", {})
         kontinue_env.wait(name, phases={ExecutionPhase.SUSPENDED})
         kontinue_env.advance(timedelta(hours=1))
         done = kontinue_env.wait(name)
@@ -103,7 +105,7 @@ def test_changed_code_parks_the_execution(kontinue_env: WorkflowEnvironment) -> 
         await ktx.store(lambda: 1)
 
     with kontinue_env.running(first):
-        name = kontinue_env.execute("evolving", {}, group="replay")
+        name = kontinue_env.execute("evolving", {})
         kontinue_env.wait(name, phases={ExecutionPhase.SUSPENDED})
     with kontinue_env.running(second):
         parked = kontinue_env.wait(
@@ -188,7 +190,7 @@ def test_a_sleep_created_before_a_crash_keeps_its_wake_up_time(
         return "rested"
 
     name = "napper-crashed"
-    kontinue_env.client.create(
+    kontinue_env.kube.create(
         {
             "apiVersion": API_VERSION,
             "kind": "Execution",
@@ -196,7 +198,7 @@ def test_a_sleep_created_before_a_crash_keeps_its_wake_up_time(
             "spec": {"function": "napper"},
         }
     )
-    execution = kontinue_env.client.get("executions.kontinue.cloud", name)
+    execution = kontinue_env.kube.get("executions.kontinue.cloud", name)
     wake = kontinue_env.clock.now().replace(microsecond=0) + due_in
     kontinue_env.admin.create(  # as a worker made it before a crash
         {
@@ -269,7 +271,7 @@ def test_a_store_call_is_on_record_before_it_runs_and_a_lost_one_is_made_again(
     calls: list[tuple[int, str, str | None]] = []
     hang = threading.Event()
     with kontinue_env.running(_charger_worker(kontinue_env, calls, hang)):
-        name = kontinue_env.execute("charger", {}, group="replay")
+        name = kontinue_env.execute("charger", {})
         assert hang.wait(10)  # the worker stops in the middle of call 1
     with kontinue_env.running(_charger_worker(kontinue_env, calls, None)):
         done = kontinue_env.wait(name)
@@ -285,20 +287,17 @@ def test_a_store_call_whose_record_lost_its_answer_runs_once(
     """The write of call 1 reaches the server but its answer is lost: call 1 never runs
     (the worker cannot know that), the replay makes call 2, and it runs once."""
     calls: list[tuple[int, str, str | None]] = []
-    with kontinue_env.running(_charger_worker(kontinue_env, calls, None)) as running:
-        transport = running.worker.engine.client._transport
-        send = transport.send
-        lost: list[str] = []
+    lost: list[str] = []
 
-        async def lossy_send(request: Any) -> Any:
-            answer = await send(request)
-            if request.method == "PATCH" and b'"calls"' in (request.body or b"") and not lost:
-                lost.append(request.path)
-                raise ConnectionFailed(f"{request.method} {request.path}: connection reset")
-            return answer
+    async def lossy(request: Request, send: Send) -> Response:
+        answer = await send(request)
+        if request.method == "PATCH" and b'"calls"' in (request.body or b"") and not lost:
+            lost.append(request.path)
+            raise ConnectionFailed(f"{request.method} {request.path}: connection reset")
+        return answer
 
-        transport.send = lossy_send
-        done = kontinue_env.wait(kontinue_env.execute("charger", {}, group="replay"))
+    with kontinue_env.running(_charger_worker(kontinue_env, calls, None), intercept=lossy):
+        done = kontinue_env.wait(kontinue_env.execute("charger", {}))
     assert lost, "no store call was written"
     assert done.status.result == "charged"
     key = f"{done.metadata.uid}/1/0"
@@ -323,20 +322,18 @@ def test_a_stored_value_is_written_before_a_child_can_depend_on_it(
         return await ktx.execute(receipt, {"token": token})
 
     order: list[str] = []
-    with kontinue_env.running(worker) as running:
-        transport = running.worker.engine.client._transport
-        send = transport.send
 
-        async def noting_send(request: Any) -> Any:
-            body = request.body or b""
-            if request.method == "POST" and b'"receipt"' in body:
-                order.append("child created")
-            answer = await send(request)
-            if request.method == "PATCH" and b'"tok-1"' in body:
-                order.append("value written")
-            return answer
+    async def noting(request: Request, send: Send) -> Response:
+        body = request.body or b""
+        creating = request.method == "POST" and request.path.endswith("/executions")
+        if creating and b'"receipt"' in body:
+            order.append("child created")
+        answer = await send(request)
+        if request.method == "PATCH" and b'"tok-1"' in body:
+            order.append("value written")
+        return answer
 
-        transport.send = noting_send
+    with kontinue_env.running(worker, intercept=noting):
         done = kontinue_env.wait(kontinue_env.execute(buyer, {}))
     assert done.status.result == "receipt for tok-1"
     assert order == ["value written", "child created"]
@@ -351,24 +348,21 @@ def test_a_run_that_goes_on_while_it_is_evicted_stays_in_memory(
     effects: list[str] = []
     worker = _pipeline_worker(effects)
     settings = kontinue.WorkerSettings(max_cached_runs=0)
-    with kontinue_env.running(worker, settings=settings) as running:
-        engine = running.worker.engine
-        transport = engine.client._transport
-        send = transport.send
-        current: list[str] = []
+    current: list[str] = []
 
-        def asleep() -> bool:
-            """The run went on to its sleep, and the worker sees the sleep's Suspension."""
-            return engine.cached("suspension", f"{current[-1]}-2") is not None
+    async def slow_eviction(request: Request, send: Send) -> Response:
+        if request.method == "PATCH" and b"waiting for child" in (request.body or b""):
+            # the child ends meanwhile: the run goes on to its sleep, and the worker sees
+            # the sleep's Suspension
+            engine = worker.engine
+            await async_eventually(
+                lambda: engine.cached("suspension", f"{current[-1]}-2") is not None, timeout=5
+            )
+        return await send(request)
 
-        async def slow_eviction(request: Any) -> Any:
-            if request.method == "PATCH" and b"waiting for child" in (request.body or b""):
-                await asyncio.to_thread(eventually, asleep, timeout=5)  # the child ends
-            return await send(request)
-
-        transport.send = slow_eviction
+    with kontinue_env.running(worker, settings=settings, intercept=slow_eviction):
         for _ in range(4):
-            current.append(kontinue_env.execute("pipeline", {}, group="replay"))
+            current.append(kontinue_env.execute("pipeline", {}))
             waiting = kontinue_env.wait(current[-1], phases={ExecutionPhase.SUSPENDED}, timeout=5)
             assert waiting.status.steps["2"].kind.value == "sleep"
         kontinue_env.advance(timedelta(hours=1))

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 import socket
-import time
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
-from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -14,11 +13,13 @@ from pydantic import BaseModel, Field
 
 import kontinue
 from kontinue.api import ExecutionPhase, ExecutionRetry, Function, labels
+from kontinue.kube import Request, Response
 from kontinue.kube.status import Status, compute_status
-from kontinue.testing import WorkflowEnvironment
+from kontinue.testing import WorkflowEnvironment, eventually
 from kontinue.worker import MetricsUnavailable, WorkerSettings
 
 FUNCTIONS = "functions.kontinue.cloud"
+Send = Callable[[Request], Awaitable[Response]]
 
 
 class Size(StrEnum):
@@ -61,14 +62,16 @@ def test_functions_are_published_with_their_schema_and_stale_ones_removed(
         return None
 
     with kontinue_env.running(worker):
-        for _ in range(200):
-            names = {f["spec"]["name"] for f in kontinue_env.client.list(FUNCTIONS)}
-            if names == {"deploy-cluster", "helper"}:
-                break
-            time.sleep(0.02)
+        eventually(
+            lambda: (
+                {f["spec"]["name"] for f in kontinue_env.kube.list(FUNCTIONS)}
+                == {"deploy-cluster", "helper"}
+            ),
+            what="both functions to be published",
+        )
         published = {
             f.spec.name: f
-            for f in (Function.model_validate(o) for o in kontinue_env.client.list(FUNCTIONS))
+            for f in (Function.model_validate(o) for o in kontinue_env.kube.list(FUNCTIONS))
         }
     assert set(published) == {"deploy-cluster", "helper"}
     deploy_fn = published["deploy-cluster"]
@@ -104,20 +107,15 @@ def test_only_the_leader_runs_executions(kontinue_env: WorkflowEnvironment) -> N
     first = kontinue_env.start_worker(make("first"))
     second_worker = make("second")
     # the second replica starts while the first holds the lease: it waits as a follower
-    from kontinue.testing import RunningWorker
-
-    second = RunningWorker(second_worker, kontinue_env.worker_kubeconfig, kontinue_env.namespace)
-    second_worker.clock = kontinue_env.clock
-    second_worker.namespace = kontinue_env.namespace
-    second._thread.start()
-    names = [kontinue_env.execute("who", {}, group="leaders") for _ in range(5)]
+    second = kontinue_env.start_worker(second_worker, active=False)
+    names = [kontinue_env.execute("who", {}) for _ in range(5)]
     results = {kontinue_env.wait(n).status.result for n in names}
     assert results == {"first"}
     assert set(ran_by) == {"first"}
     lease = kontinue_env.admin.get("leases.coordination.k8s.io", "kontinue-worker-leaders")
     assert lease["spec"]["holderIdentity"] == "first"
     first.stop()  # releases the lease: the follower takes over at its next try
-    later = kontinue_env.execute("who", {}, group="leaders")
+    later = kontinue_env.execute("who", {})
     assert kontinue_env.wait(later, timeout=15).status.result == "second"
     second.stop()
 
@@ -139,22 +137,19 @@ def test_conditions_events_and_metrics_follow_the_execution(
     with kontinue_env.running(worker) as running:
         name = kontinue_env.execute(gate, {})
         kontinue_env.wait(name, phases={ExecutionPhase.SUSPENDED})
-        waiting = kontinue_env.client.get("executions.kontinue.cloud", name)
+        waiting = kontinue_env.kube.get("executions.kontinue.cloud", name)
         assert compute_status(waiting).status == Status.IN_PROGRESS
         suspension = kontinue_env.wait_for_suspension(name)
         kontinue_env.resume(suspension.metadata.name or "")
         kontinue_env.wait(name)
-        done = kontinue_env.client.get("executions.kontinue.cloud", name)
+        done = kontinue_env.kube.get("executions.kontinue.cloud", name)
         failed_name = kontinue_env.execute(boom, {})
         kontinue_env.wait(failed_name)
-        failed = kontinue_env.client.get("executions.kontinue.cloud", failed_name)
+        failed = kontinue_env.kube.get("executions.kontinue.cloud", failed_name)
         metrics = running.worker.engine.metrics.text()
-        for _ in range(200):
-            events = kontinue_env.client.list("events")
-            reasons = {(e["involvedObject"]["name"], e["reason"]) for e in events}
-            if {(name, "Completed"), (failed_name, "Failed")} <= reasons:
-                break
-            time.sleep(0.02)
+        kontinue_env.settled()  # its Events are written
+        events = kontinue_env.kube.list("events")
+        reasons = {(e["involvedObject"]["name"], e["reason"]) for e in events}
     assert compute_status(done).status == Status.CURRENT
     assert compute_status(failed).status == Status.FAILED
     ready = {c["type"]: c for c in done["status"]["conditions"]}
@@ -224,7 +219,7 @@ def test_events_give_way_to_progress_when_too_many_are_waiting(
         metrics = running.worker.engine.metrics.text()
     where = f'namespace="{kontinue_env.namespace}",worker="quiet"'
     assert f"kontinue_events_dropped_total{{{where}}} 3.0" in metrics
-    events = kontinue_env.client.list("events")
+    events = kontinue_env.kube.list("events")
     assert not [e for e in events if e["involvedObject"]["name"] in names]
 
 
@@ -248,22 +243,22 @@ def test_new_executions_wait_while_the_client_is_behind(
         return "hi"
 
     creating, released = threading.Event(), threading.Event()
-    with kontinue_env.running(worker) as running:
-        transport = running.worker.engine.client._transport  # where a request waits
-        send = transport.send
 
-        async def held_send(request: Any) -> Any:
-            if request.method == "POST" and request.path.endswith("/suspensions"):
-                creating.set()
-                await asyncio.to_thread(released.wait)
-            return await send(request)
+    async def held(request: Request, send: Send) -> Response:
+        if request.method == "POST" and request.path.endswith("/suspensions"):
+            creating.set()
+            await asyncio.to_thread(released.wait)
+        return await send(request)
 
-        transport.send = held_send
+    with kontinue_env.running(worker, intercept=held) as running:
         try:
             first = kontinue_env.execute(gate, {})
             assert creating.wait(10)
             second = kontinue_env.execute(hello, {})
-            time.sleep(0.5)
+            eventually(
+                lambda: running.call(lambda: second in running.worker.engine._backlogged),
+                what="the new execution to wait for the backlog",
+            )
             waiting = kontinue_env.get(second)
             assert waiting.status.phase == ExecutionPhase.PENDING
             assert waiting.status.attempt == 0  # not started: nothing written about it
@@ -302,6 +297,6 @@ def test_a_taken_metrics_address_stops_the_worker_unless_it_is_optional(
             caplog.at_level(logging.WARNING, logger="kontinue.worker"),
             kontinue_env.running(make(optional=True)),
         ):
-            done = kontinue_env.wait(kontinue_env.execute("one", {}, group="metrics"))
+            done = kontinue_env.wait(kontinue_env.execute("one", {}))
     assert done.status.result == 1
     assert any(f"metrics are off: {taken} is taken" in r.getMessage() for r in caplog.records)

@@ -21,6 +21,8 @@ from kontinue.api import (
 from kontinue.kube import NotFound
 from kontinue.testing import WorkflowEnvironment, eventually
 
+from ..kubectl_writes import request_resume
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 COMPLETED = ExecutionPhase.COMPLETED
 
@@ -188,7 +190,8 @@ def test_pipeline_approval_rejects_data_that_does_not_fit_the_form(
     args = pipeline.PipelineArgs(soak_seconds=10)
     with kontinue_env.running(workers.worker):
         name = _pipeline_until_approval(kontinue_env, args)
-        kontinue_env.resume(f"{name}-approval", {"approved": "sure"})  # no approver, no bool
+        # written as kubectl would (the client refuses it): no approver, no bool
+        request_resume(kontinue_env, f"{name}-approval", {"approved": "sure"})
 
         def refused() -> Suspension | None:
             suspension = _waiting(kontinue_env, name, SuspensionKind.MANUAL)

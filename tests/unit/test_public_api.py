@@ -144,9 +144,11 @@ def test_engine_exports() -> None:
     ]
     assert sorted(kontinue.testing.__all__) == [
         "Identities",
+        "Intercept",
         "RunningWorker",
         "TestServer",
         "WorkflowEnvironment",
+        "async_eventually",
         "eventually",
         "identities",
         "service_account_kubeconfig",
