@@ -7,14 +7,14 @@ here is skipped with one line. Each test gets a namespace of the same name on bo
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from kontinue.testing import eventually
 from kontinue.testing.plugin import cluster_kubeconfig
 
 from .crds import GADGET_CRD, GADGET_NAME
@@ -74,25 +74,16 @@ def both(upstream_kubeconfig: str, dev_thread: Any) -> Both:
         with KubeClient.from_kubeconfig(kubeconfig or upstream_kubeconfig) as admin:
             install_crds(admin)
         endpoint.request("DELETE", GADGET_URL)
-        wait_until(lambda e=endpoint: e.request("GET", GADGET_URL).status == 404)
+        eventually(lambda e=endpoint: e.request("GET", GADGET_URL).status == 404, timeout=30)
         created = endpoint.request("POST", CRDS, GADGET_CRD)
         assert created.status == 201, created.data
-        wait_until(lambda e=endpoint: _established(e.request("GET", GADGET_URL).json))
+        eventually(lambda e=endpoint: _established(e.request("GET", GADGET_URL).json), timeout=30)
     return pair
 
 
 def _established(crd: dict[str, Any]) -> bool:
     conditions = (crd.get("status") or {}).get("conditions") or []
     return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout} s: {check}")
-        time.sleep(0.05)
-    return value
 
 
 @pytest.fixture
@@ -114,7 +105,7 @@ def wait_for_default_account(both: Both, namespace: str) -> None:
     for endpoint in both.dev, both.kube:
         for path in ("serviceaccounts/default", "configmaps/kube-root-ca.crt"):
             url = f"/api/v1/namespaces/{namespace}/{path}"
-            wait_until(lambda e=endpoint, u=url: e.request("GET", u).status == 200)
+            eventually(lambda e=endpoint, u=url: e.request("GET", u).status == 200, timeout=30)
 
 
 @pytest.fixture(autouse=True)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from kubernetes import client
+
+from kontinue.testing import eventually
 
 from .crd_fixtures import GROUP, PLURAL, WIDGET_CRD
 
@@ -47,25 +48,13 @@ def widget_crd(extensions: client.ApiextensionsV1Api) -> Iterator[str]:
     except client.ApiException as exc:
         if exc.status != 409:
             raise
-    wait_until(lambda: _established(extensions, name))
+    eventually(lambda: _established(extensions, name))
     yield name
 
 
 def _established(extensions: client.ApiextensionsV1Api, name: str) -> bool:
     crd = extensions.read_custom_resource_definition(name)
     return any(c.type == "Established" and c.status == "True" for c in crd.status.conditions or [])
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
-    """Poll ``check`` until it returns something truthy (raises AssertionError on timeout)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s: {check}")
-        time.sleep(interval)
 
 
 class RawHttp:

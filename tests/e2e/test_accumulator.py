@@ -15,8 +15,9 @@ from kubernetes.client import V1ConfigMap
 
 from kontinue.kube import AsyncKubeClient, Gone, KubeClient, KubeSettings, NotFound
 from kontinue.kube.accumulating import Accumulator, Query, SyncAccumulator
+from kontinue.testing import eventually
 
-from .conftest import OWN, wait_until
+from .conftest import OWN
 from .crd_fixtures import GROUP, PLURAL, widget
 
 FAST = KubeSettings(qps=0)
@@ -236,7 +237,7 @@ def test_sync_accumulator_is_coherent_without_its_loop(kubeconfig: str, namespac
             assert "b" not in names and snapshot.cms[0]["data"] == {"v": "2"}
             return "marker" in names
 
-        wait_until(caught_up)
+        eventually(caught_up)
     assert errors == []
 
 

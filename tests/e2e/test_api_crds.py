@@ -25,9 +25,10 @@ from kontinue.api import (
     crd_manifests,
 )
 from kontinue.kube import Invalid, KubeClient, KubeSettings
+from kontinue.testing import eventually
 
 from ..api_samples import SAMPLES, sample
-from .conftest import RawHttp, wait_until
+from .conftest import RawHttp
 
 FAST = KubeSettings(qps=0)
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
@@ -53,7 +54,7 @@ def kontinue_crds(kubeconfig: str) -> list[str]:
         for crd in crd_manifests().values():
             kube.upsert(crd)
             names.append(crd["metadata"]["name"])
-        wait_until(lambda: all(_established(kube, name) for name in names))
+        eventually(lambda: all(_established(kube, name) for name in names))
     return names
 
 

@@ -19,8 +19,7 @@ from kontinue.kube.conditions import (
     find_condition,
     monitor_condition,
 )
-
-from .conftest import wait_until
+from kontinue.testing import eventually
 
 FAST = KubeSettings(qps=0)
 GROUP = f"c{uuid.uuid4().hex[:8]}.tests.kontinue.cloud"
@@ -93,7 +92,7 @@ def gizmo_crd(kubeconfig: str) -> Iterator[None]:
     """A CRD whose status keeps conditions (the Widget's schema would prune them)."""
     with KubeClient.from_kubeconfig(kubeconfig, settings=FAST) as kube:
         kube.create(GIZMO_CRD)
-        wait_until(lambda: _established(kube))
+        eventually(lambda: _established(kube))
         yield
         kube.delete("customresourcedefinitions", GIZMO_CRD["metadata"]["name"])
 

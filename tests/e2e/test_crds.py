@@ -8,7 +8,9 @@ import uuid
 import pytest
 from kubernetes import client
 
-from .conftest import RawHttp, wait_until
+from kontinue.testing import eventually
+
+from .conftest import RawHttp
 from .crd_fixtures import GROUP, PLURAL, VERSION, WIDGET_CRD, widget
 
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
@@ -110,19 +112,19 @@ def test_deleting_a_crd_deletes_its_objects(
     crd["spec"]["group"] = group
     crd["spec"]["names"] = {"plural": "things", "kind": "Thing"}
     extensions.create_custom_resource_definition(crd)
-    wait_until(lambda: raw.request("GET", f"/apis/{group}/v1/things")[0] == 200)
+    eventually(lambda: raw.request("GET", f"/apis/{group}/v1/things")[0] == 200)
     for i in range(3):
         body = widget(f"t{i}")
         body["apiVersion"], body["kind"] = f"{group}/v1", "Thing"
         custom.create_namespaced_custom_object(group, "v1", namespace, "things", body)
     extensions.delete_custom_resource_definition(crd["metadata"]["name"])
-    wait_until(lambda: raw.request("GET", f"/apis/{group}/v1/things")[0] == 404)
+    eventually(lambda: raw.request("GET", f"/apis/{group}/v1/things")[0] == 404)
     with pytest.raises(client.ApiException) as err:
         extensions.read_custom_resource_definition(crd["metadata"]["name"])
     assert err.value.status == 404
     # Re-created, the resource starts empty: the objects were deleted, not hidden.
     extensions.create_custom_resource_definition(crd)
-    wait_until(lambda: raw.request("GET", f"/apis/{group}/v1/things")[0] == 200)
+    eventually(lambda: raw.request("GET", f"/apis/{group}/v1/things")[0] == 200)
     assert custom.list_namespaced_custom_object(group, "v1", namespace, "things")["items"] == []
     extensions.delete_custom_resource_definition(crd["metadata"]["name"])
 

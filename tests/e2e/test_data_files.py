@@ -10,8 +10,9 @@ import pytest
 from kubernetes import client, config
 
 from kontinue.devserver import DevServerSettings, DevServerThread
+from kontinue.testing import eventually
 
-from .conftest import RawHttp, wait_until
+from .conftest import RawHttp
 
 pytestmark = pytest.mark.devserver  # tests the dev server itself
 
@@ -57,7 +58,7 @@ def test_data_directory_and_files_are_private_and_tightened_at_start(tmp_path: P
             _, got = raw.json("GET", "/api/v1/namespaces/default/pods/talker")
             return got.get("status", {}).get("phase") == "Succeeded"
 
-        wait_until(finished, timeout=20)
+        eventually(finished, timeout=20)
         assert thread.server.token == "an-old-token"
         assert _mode(data) == 0o700
         for name in ("token", "state.db", "state.db-wal", "kubeconfig", "lock", "server.key"):

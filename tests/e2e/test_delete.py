@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from kubernetes import client
 
-from .conftest import own, wait_until
+from kontinue.testing import eventually
+
+from .conftest import own
 
 
 def _cm(name: str, owner: client.V1ConfigMap | None = None, **kw: object) -> client.V1ConfigMap:
@@ -92,9 +94,9 @@ def test_background_propagation(core: client.CoreV1Api, namespace: str, devserve
     core.create_namespaced_config_map(namespace, shared)
     core.delete_namespaced_config_map("owner", namespace)
     assert not _exists(core, namespace, "owner")
-    wait_until(lambda: not _exists(core, namespace, "child"))
+    eventually(lambda: not _exists(core, namespace, "child"))
     # A dependent with another live owner is kept, without the reference to the deleted one.
-    wait_until(
+    eventually(
         lambda: (
             len(core.read_namespaced_config_map("shared", namespace).metadata.owner_references) == 1
         )
@@ -109,7 +111,7 @@ def test_foreground_propagation(core: client.CoreV1Api, namespace: str) -> None:
     core.delete_namespaced_config_map(
         "fg", namespace, body=client.V1DeleteOptions(propagation_policy="Foreground")
     )
-    wait_until(
+    eventually(
         lambda: (
             core.read_namespaced_config_map("fg-child", namespace).metadata.deletion_timestamp
             is not None
@@ -118,7 +120,7 @@ def test_foreground_propagation(core: client.CoreV1Api, namespace: str) -> None:
     owner_now = core.read_namespaced_config_map("fg", namespace)
     assert "foregroundDeletion" in owner_now.metadata.finalizers  # waits for the child
     core.patch_namespaced_config_map("fg-child", namespace, {"metadata": {"finalizers": None}})
-    wait_until(lambda: not _exists(core, namespace, "fg"))
+    eventually(lambda: not _exists(core, namespace, "fg"))
 
 
 def test_orphan_propagation(core: client.CoreV1Api, namespace: str) -> None:
@@ -127,7 +129,7 @@ def test_orphan_propagation(core: client.CoreV1Api, namespace: str) -> None:
     core.delete_namespaced_config_map(
         "orph", namespace, body=client.V1DeleteOptions(propagation_policy="Orphan")
     )
-    wait_until(lambda: not _exists(core, namespace, "orph"))
+    eventually(lambda: not _exists(core, namespace, "orph"))
     assert (
         core.read_namespaced_config_map("orph-child", namespace).metadata.owner_references is None
     )
@@ -145,13 +147,13 @@ def test_delete_collection(core: client.CoreV1Api, namespace: str) -> None:
 
 def test_namespace_deletion_removes_contents(core: client.CoreV1Api) -> None:
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="doomed-ns")))
-    wait_until(lambda: core.list_namespaced_service_account("doomed-ns").items)
+    eventually(lambda: core.list_namespaced_service_account("doomed-ns").items)
     core.create_namespaced_config_map("doomed-ns", _cm("inside"))
     core.delete_namespace("doomed-ns")
     with pytest.raises(client.ApiException) as err:
         core.create_namespaced_config_map("doomed-ns", _cm("late"))
     assert err.value.status in (403, 404)
-    wait_until(
+    eventually(
         lambda: not [n for n in core.list_namespace().items if n.metadata.name == "doomed-ns"]
     )
     assert core.list_namespaced_config_map("doomed-ns").items == []

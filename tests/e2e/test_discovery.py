@@ -8,7 +8,9 @@ import uuid
 from kubernetes import client
 from kubernetes.dynamic import DynamicClient
 
-from .conftest import RawHttp, wait_until
+from kontinue.testing import eventually
+
+from .conftest import RawHttp
 from .crd_fixtures import WIDGET_CRD
 
 
@@ -51,7 +53,7 @@ def test_discovery_follows_crds(
     crd["spec"]["names"] = {"plural": "gadgets", "kind": "Gadget", "shortNames": ["gg"]}
     assert raw.request("GET", f"/apis/{group}/v1")[0] == 404
     extensions.create_custom_resource_definition(crd)
-    wait_until(lambda: raw.request("GET", f"/apis/{group}/v1")[0] == 200)
+    eventually(lambda: raw.request("GET", f"/apis/{group}/v1")[0] == 200)
     status, body = raw.json("GET", f"/apis/{group}/v1")
     assert status == 200
     names = {r["name"]: r for r in body["resources"]}
@@ -61,7 +63,7 @@ def test_discovery_follows_crds(
     groups = [g.name for g in client.ApisApi(api_client).get_api_versions().groups]
     assert group in groups
     extensions.delete_custom_resource_definition(crd["metadata"]["name"])
-    wait_until(lambda: raw.request("GET", f"/apis/{group}/v1")[0] == 404)
+    eventually(lambda: raw.request("GET", f"/apis/{group}/v1")[0] == 404)
     groups = [g.name for g in client.ApisApi(api_client).get_api_versions().groups]
     assert group not in groups
 

@@ -17,8 +17,7 @@ from kubernetes import client, config
 
 from kontinue.clock import ManualClock
 from kontinue.devserver import DevServerSettings, DevServerThread
-
-from .conftest import wait_until
+from kontinue.testing import eventually
 
 pytestmark = pytest.mark.devserver  # tests the dev server itself
 
@@ -80,7 +79,7 @@ class Cluster:
         return [p for p in self.pods(job) if p.status.phase not in ("Succeeded", "Failed")]
 
     def wait_active(self, job: str, count: int) -> list[client.V1Pod]:
-        wait_until(lambda: len(self.active_pods(job)) == count, timeout=5)
+        eventually(lambda: len(self.active_pods(job)) == count, timeout=5)
         return self.active_pods(job)
 
     def finish(self, pod: client.V1Pod, phase: str) -> None:
@@ -93,7 +92,7 @@ class Cluster:
         return None
 
     def wait_condition(self, job: str, kind: str) -> client.V1JobCondition:
-        found: client.V1JobCondition = wait_until(lambda: self.condition(job, kind), timeout=5)
+        found: client.V1JobCondition = eventually(lambda: self.condition(job, kind), timeout=5)
         return found
 
 
@@ -118,7 +117,7 @@ def test_a_job_creates_parallelism_pods_from_its_template(cluster: Cluster) -> N
         assert (ref.kind, ref.name, ref.uid) == ("Job", "fan", uid)
         assert ref.controller and ref.block_owner_deletion
         assert pod.spec.restart_policy == "Never"
-    status = wait_until(lambda: cluster.job("fan").status.active == 3 and cluster.job("fan"))
+    status = eventually(lambda: cluster.job("fan").status.active == 3 and cluster.job("fan"))
     assert status.status.start_time == START
     assert status.status.ready == 0
 
@@ -145,7 +144,7 @@ def test_completions_run_one_at_a_time_with_parallelism_one(cluster: Cluster) ->
         seen.add(pod.metadata.name)
         cluster.finish(pod, "Succeeded")
         if round_ < 2:
-            wait_until(lambda n=round_ + 1: cluster.job("serial").status.succeeded == n)
+            eventually(lambda n=round_ + 1: cluster.job("serial").status.succeeded == n)
     cluster.wait_condition("serial", "Complete")
     assert cluster.job("serial").status.succeeded == 3
     assert len(cluster.pods("serial")) == 3
@@ -155,14 +154,14 @@ def test_failed_pods_are_replaced_until_the_backoff_limit(cluster: Cluster) -> N
     cluster.create_job("flaky", parallelism=2, completions=4, backoffLimit=1)
     first, second = cluster.wait_active("flaky", 2)
     cluster.finish(first, "Failed")  # one failure is within the limit: replaced
-    wait_until(lambda: cluster.job("flaky").status.failed == 1)
+    eventually(lambda: cluster.job("flaky").status.failed == 1)
     replacements = cluster.wait_active("flaky", 2)
     assert first.metadata.name not in {p.metadata.name for p in replacements}
     cluster.finish(second, "Failed")  # the second exceeds backoffLimit=1
     failed = cluster.wait_condition("flaky", "Failed")
     assert failed.reason == "BackoffLimitExceeded"
     assert failed.message == "Job has reached the specified backoff limit"
-    wait_until(lambda: not cluster.active_pods("flaky"))
+    eventually(lambda: not cluster.active_pods("flaky"))
     job = cluster.job("flaky")
     assert not job.status.active and job.status.failed == 3  # the killed active pod counts
     assert job.status.completion_time is None
@@ -173,13 +172,13 @@ def test_active_deadline_fails_the_job_when_the_clock_passes_it(cluster: Cluster
     cluster.create_job("slow", parallelism=2, completions=2, activeDeadlineSeconds=30)
     cluster.wait_active("slow", 2)
     cluster.clock.advance(29)
-    with pytest.raises(AssertionError):
-        wait_until(lambda: cluster.condition("slow", "Failed"), timeout=0.5)
+    with pytest.raises(TimeoutError):
+        eventually(lambda: cluster.condition("slow", "Failed"), timeout=0.5)
     cluster.clock.advance(1)
     failed = cluster.wait_condition("slow", "Failed")
     assert failed.reason == "DeadlineExceeded"
     assert failed.message == "Job was active longer than specified deadline"
-    wait_until(lambda: not cluster.pods("slow"))  # active pods are deleted
+    eventually(lambda: not cluster.pods("slow"))  # active pods are deleted
     assert not cluster.job("slow").status.active
 
 
@@ -189,11 +188,11 @@ def test_ttl_after_finished_deletes_the_job_and_its_pods(cluster: Cluster) -> No
     cluster.finish(pod, "Succeeded")
     cluster.wait_condition("brief", "Complete")
     cluster.clock.advance(59)
-    with pytest.raises(AssertionError):
-        wait_until(lambda: not cluster.batch.list_namespaced_job(NS).items, timeout=0.5)
+    with pytest.raises(TimeoutError):
+        eventually(lambda: not cluster.batch.list_namespaced_job(NS).items, timeout=0.5)
     cluster.clock.advance(1)
-    wait_until(lambda: not cluster.batch.list_namespaced_job(NS).items, timeout=5)
-    wait_until(lambda: not cluster.pods("brief"), timeout=5)  # collected through ownerRefs
+    eventually(lambda: not cluster.batch.list_namespaced_job(NS).items, timeout=5)
+    eventually(lambda: not cluster.pods("brief"), timeout=5)  # collected through ownerRefs
 
 
 def test_a_suspended_job_creates_no_pods_until_resumed(cluster: Cluster) -> None:
@@ -211,7 +210,7 @@ def test_deleting_a_job_in_the_background_collects_its_pods(cluster: Cluster) ->
     cluster.create_job("gone", parallelism=2, completions=2)
     cluster.wait_active("gone", 2)
     cluster.batch.delete_namespaced_job("gone", NS, propagation_policy="Background")
-    wait_until(lambda: not cluster.pods("gone"), timeout=5)
+    eventually(lambda: not cluster.pods("gone"), timeout=5)
     assert not cluster.batch.list_namespaced_job(NS).items
 
 
@@ -221,7 +220,7 @@ def test_a_restarted_server_adopts_the_pods_it_created(tmp_path: Path) -> None:
     try:
         first.create_job("durable", parallelism=2, completions=3)
         before = {p.metadata.name for p in first.wait_active("durable", 2)}
-        wait_until(lambda: first.job("durable").status.active == 2)
+        eventually(lambda: first.job("durable").status.active == 2)
     finally:
         first.close()
     second = Cluster(_settings(data_dir=tmp_path), clock)
@@ -230,7 +229,7 @@ def test_a_restarted_server_adopts_the_pods_it_created(tmp_path: Path) -> None:
         assert {p.metadata.name for p in pods} == before
         second.finish(pods[0], "Succeeded")
         # One more pod is needed for the third completion: exactly one is created.
-        wait_until(lambda: second.job("durable").status.succeeded == 1)
+        eventually(lambda: second.job("durable").status.succeeded == 1)
         active = second.wait_active("durable", 2)
         assert len(second.pods("durable")) == 3
         assert pods[1].metadata.name in {p.metadata.name for p in active}

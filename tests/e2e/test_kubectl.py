@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from .conftest import wait_until
+from kontinue.testing import eventually
 
 pytestmark = pytest.mark.kubectl
 
@@ -251,4 +251,4 @@ def test_api_resources_and_builtins(kubectl: Kubectl, crd_kind: str) -> None:
     kubectl("create", "secret", "generic", "pw", "--from-literal=password=s3cret")
     assert "Opaque" in kubectl("get", "secret", "pw")
     assert "configmap" in kubectl("delete", "cm", "made-by-kubectl")
-    wait_until(lambda: "made-by-kubectl" not in kubectl("get", "cm"))
+    eventually(lambda: "made-by-kubectl" not in kubectl("get", "cm"))

@@ -22,7 +22,6 @@ from kontinue.devserver import DevServerSettings, DevServerThread
 from kontinue.testing import eventually
 
 from ..conftest import kubectl_of_version
-from .conftest import wait_until
 from .test_kubectl import CRD, OBJECTS, Kubectl
 
 pytestmark = pytest.mark.kubectl
@@ -352,4 +351,4 @@ def test_job_runs_and_kubectl_reads_its_logs(
         (pod,) = core.list_namespaced_pod("default", label_selector=f"job-name={name}").items
     assert "Completed" in kubectl("get", "pod", pod.metadata.name)
     assert "deleted" in kubectl("delete", "job", name)  # kubectl deletes in the background
-    wait_until(lambda: "NotFound" in kubectl("get", "pod", pod.metadata.name, check=False))
+    eventually(lambda: "NotFound" in kubectl("get", "pod", pod.metadata.name, check=False))

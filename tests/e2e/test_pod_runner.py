@@ -14,8 +14,8 @@ import pytest
 from kubernetes import client, config
 
 from kontinue.devserver import DevServerSettings, DevServerThread
+from kontinue.testing import eventually
 
-from .conftest import wait_until
 from .servers import ServerProcess
 
 pytestmark = pytest.mark.devserver  # tests the dev server itself
@@ -65,7 +65,7 @@ def finished(core: client.CoreV1Api, ns: str, name: str) -> client.V1Pod:
         current = core.read_namespaced_pod(name, ns)
         return current if current.status.phase in ("Succeeded", "Failed") else None
 
-    result: client.V1Pod = wait_until(check, timeout=10)
+    result: client.V1Pod = eventually(check, timeout=10)
     return result
 
 
@@ -74,7 +74,7 @@ def running(core: client.CoreV1Api, ns: str, name: str) -> client.V1Pod:
         current = core.read_namespaced_pod(name, ns)
         return current if current.status.phase == "Running" else None
 
-    result: client.V1Pod = wait_until(check, timeout=10)
+    result: client.V1Pod = eventually(check, timeout=10)
     return result
 
 
@@ -262,7 +262,7 @@ def test_a_missing_config_map_keeps_the_container_waiting(core: client.CoreV1Api
         return state.reason if state is not None else None
 
     # ContainerCreating comes first, as from a kubelet, while the runner looks at the pod
-    wait_until(lambda: waiting() == "CreateContainerConfigError")
+    eventually(lambda: waiting() == "CreateContainerConfigError")
     with pytest.raises(client.ApiException) as err:
         core.read_namespaced_pod_log("patient", ns)
     assert err.value.status == 400
@@ -275,7 +275,7 @@ def test_a_missing_config_map_keeps_the_container_waiting(core: client.CoreV1Api
 def _pid_of(core: client.CoreV1Api, ns: str, name: str) -> int:
     """The pid a pod printed (its script says ``$$$$``: Kubernetes turns ``$$`` into ``$``)."""
     running(core, ns, name)  # before that, reading the log is a 400 (waiting to start)
-    text: str = wait_until(lambda: core.read_namespaced_pod_log(name, ns).strip())
+    text: str = eventually(lambda: core.read_namespaced_pod_log(name, ns).strip())
     return int(text)
 
 
@@ -284,7 +284,7 @@ def test_deleting_a_running_pod_kills_its_processes(core: client.CoreV1Api, ns: 
     pid = _pid_of(core, ns, "sleeper")
     assert not gone(pid)
     core.delete_namespaced_pod("sleeper", ns)
-    wait_until(lambda: gone(pid), timeout=5)
+    eventually(lambda: gone(pid), timeout=5)
 
 
 def test_a_pod_held_by_a_finalizer_is_stopped_and_reports_it(
@@ -295,7 +295,7 @@ def test_a_pod_held_by_a_finalizer_is_stopped_and_reports_it(
     core.create_namespaced_pod(ns, spec)
     pid = _pid_of(core, ns, "held")
     core.delete_namespaced_pod("held", ns)
-    wait_until(lambda: gone(pid), timeout=5)
+    eventually(lambda: gone(pid), timeout=5)
     done = finished(core, ns, "held")
     assert done.metadata.deletion_timestamp is not None
     terminated = done.status.container_statuses[0].state.terminated
@@ -311,7 +311,7 @@ def test_stopping_the_server_kills_every_process() -> None:
         core = _core(thread.server.kubeconfig_path)
         core.create_namespaced_pod("default", pod("sleeper", sh("echo $$$$; sleep 30")))
         pid = _pid_of(core, "default", "sleeper")
-    wait_until(lambda: gone(pid), timeout=5)
+    eventually(lambda: gone(pid), timeout=5)
 
 
 def test_pods_of_a_killed_server_are_lost_and_their_processes_stopped(tmp_path: Path) -> None:
@@ -330,7 +330,7 @@ def test_pods_of_a_killed_server_are_lost_and_their_processes_stopped(tmp_path: 
         assert (lost.status.phase, lost.status.reason) == ("Failed", "Lost")
         assert "the dev server restarted while the pod ran" in lost.status.message
         assert lost.status.container_statuses[0].state.terminated.reason == "Lost"
-        wait_until(lambda: gone(pid), timeout=5)
+        eventually(lambda: gone(pid), timeout=5)
     finally:
         second.terminate()
 
@@ -349,7 +349,7 @@ def test_pods_of_a_job_run_to_completion() -> None:
             status = batch.read_namespaced_job("once", "default").status
             return bool(status is not None and status.succeeded == 1)
 
-        wait_until(succeeded, timeout=10)
+        eventually(succeeded, timeout=10)
         pods = client.CoreV1Api(api).list_namespaced_pod("default", label_selector="job-name=once")
         (only,) = pods.items
         assert client.CoreV1Api(api).read_namespaced_pod_log(only.metadata.name, "default") == (

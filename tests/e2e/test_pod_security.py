@@ -18,8 +18,9 @@ import pytest
 
 from kontinue.devserver import DevServerError, DevServerSettings, DevServerThread
 from kontinue.devserver.server import DevServer, is_loopback
+from kontinue.testing import eventually
 
-from .conftest import RawHttp, wait_until
+from .conftest import RawHttp
 
 ENFORCE = "pod-security.kubernetes.io/enforce"
 
@@ -153,7 +154,7 @@ def _pod_output(raw: RawHttp, namespace: str, name: str) -> str:
         status, pod = raw.json("GET", f"/api/v1/namespaces/{namespace}/pods/{name}")
         return status == 200 and pod.get("status", {}).get("phase") in ("Succeeded", "Failed")
 
-    wait_until(done, timeout=20)
+    eventually(done, timeout=20)
     _, _, log = raw.request("GET", f"/api/v1/namespaces/{namespace}/pods/{name}/log")
     return log.decode()
 

@@ -25,6 +25,7 @@ from kontinue.kube.status import (
     Status,
     WaitEvent,
 )
+from kontinue.testing import async_eventually
 
 from .crd_fixtures import GROUP, KIND, VERSION, widget
 
@@ -278,13 +279,6 @@ def our_tasks() -> list[asyncio.Task[Any]]:
     return [t for t in asyncio.all_tasks() if t.get_name().startswith("kontinue.status")]
 
 
-async def eventually(check: Any, within: float = 5.0) -> None:
-    deadline = time.monotonic() + within
-    while not check():
-        assert time.monotonic() < deadline, f"not met within {within}s"
-        await asyncio.sleep(0.01)
-
-
 async def test_cancelling_the_consumer_leaves_nothing_behind(
     kube: AsyncKubeClient, devserver: Any, namespace: str
 ) -> None:
@@ -308,15 +302,15 @@ async def test_cancelling_the_consumer_leaves_nothing_behind(
             seen.append(event)
 
     consumer = asyncio.create_task(consume())
-    await eventually(lambda: len(seen) == 2)
+    await async_eventually(lambda: len(seen) == 2, timeout=5)
     assert len(our_tasks()) == 2
     if devserver is not None:
-        await eventually(lambda: open_watches() == 2)
+        await async_eventually(lambda: open_watches() == 2, timeout=5)
     consumer.cancel()
     await consumer  # ended by an Aborted event, as the seed's channel, not by CancelledError
     assert not our_tasks()  # cancelled and awaited before the consumer's loop ended
     if devserver is not None:  # the server notices the closed streams at its next write
-        await eventually(lambda: open_watches() == 0)
+        await async_eventually(lambda: open_watches() == 0, timeout=5)
     assert [e.type for e in seen] == [EventType.RESOURCE_UPDATE] * 2 + [EventType.ABORTED]
 
 

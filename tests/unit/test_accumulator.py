@@ -28,6 +28,7 @@ from kontinue.kube.accumulating import Accumulator, AccumulatorClosed
 from kontinue.kube.errors import error_from_response
 from kontinue.kube.resources import ResourceInfo
 from kontinue.kube.selectors import SelectorError
+from kontinue.testing import async_eventually
 
 CM = ("", "v1", "configmaps")
 
@@ -421,14 +422,6 @@ class FakeClient:
                 yield WatchEvent(*step)
 
 
-async def eventually(check: Callable[[], bool]) -> None:
-    async with asyncio.timeout(2):
-        while True:
-            if check():
-                return
-            await asyncio.sleep(0.005)
-
-
 async def test_changed_waits_for_the_bootstrap_and_coalesces() -> None:
     client = FakeClient(
         [[cm("a", 1)]],
@@ -443,7 +436,7 @@ async def test_changed_waits_for_the_bootstrap_and_coalesces() -> None:
         client.hold.set()
         await waiter
         client.gate.set()
-        await eventually(lambda: accumulator._core.stream_version("cms") == "39")
+        await async_eventually(lambda: accumulator._core.stream_version("cms") == "39", timeout=2)
         await asyncio.wait_for(accumulator.changed(), 1)  # once for all 38 events
         snapshot = Plain()
         assert accumulator.update(snapshot) is True
@@ -469,7 +462,9 @@ async def test_broken_streams_resume_and_410_relists_quietly() -> None:
     accumulator = Accumulator(client, [Query("cms", "configmaps")], on_error=errors.append)  # type: ignore[arg-type]
     async with accumulator:
         await accumulator.changed()
-        await eventually(lambda: client.listed == 2 and len(client.watched_from) == 4)
+        await async_eventually(
+            lambda: client.listed == 2 and len(client.watched_from) == 4, timeout=2
+        )
         snapshot = Plain()
         changed, found = accumulator.update_with_deltas(snapshot)
         assert [o["metadata"]["name"] for o in snapshot.cms] == ["a"]
