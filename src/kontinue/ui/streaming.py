@@ -93,8 +93,8 @@ async def _relay(stream: _Stream, source: AsyncIterator[tuple[str, Any]]) -> Non
             if item is None:
                 return
             await stream.send(*item)
-    except (ConnectionResetError, asyncio.CancelledError):
-        pass
+    except ConnectionResetError:
+        pass  # the browser left
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
