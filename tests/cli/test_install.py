@@ -83,9 +83,13 @@ def test_install_prints_the_crds_and_the_worker_rbac(kontinue_env: WorkflowEnvir
     items = json.loads(_finish(as_json))["items"]
     assert items[-3]["subjects"][0]["namespace"] == "team"
     assert {i["metadata"].get("namespace") for i in items[-5:-2]} == {"team"}
-    assert _finish(applied).splitlines() == [
-        f"customresourcedefinition.apiextensions.k8s.io/{crd['metadata']['name']} configured"
-        for crd in crds
+    applied_lines = _finish(applied).splitlines()  # the RBAC too (the served kinds of it)
+    assert applied_lines[: len(crds) + 1] == [
+        *(
+            f"customresourcedefinition.apiextensions.k8s.io/{crd['metadata']['name']} configured"
+            for crd in crds
+        ),
+        "serviceaccount/kontinue-worker configured",
     ]
     assert _finish(plugin).startswith("kontinue ")
     for role in Role:

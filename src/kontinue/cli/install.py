@@ -1,4 +1,6 @@
-"""``kontinue install``: the CRDs and kontinue's RBAC (see :mod:`kontinue.roles`).
+"""``kontinue install``: the CRDs, kontinue's RBAC (see :mod:`kontinue.roles`) and, with
+``--worker``, a worker Deployment: the objects of the Helm chart ``deploy/helm/kontinue`` with its
+default values, printed, or applied with ``--apply``.
 
 ``deploy/rbac/`` holds the RBAC for the ``default`` namespace, one file per role, written by
 ``kontinue install --rbac-only --role ROLE > deploy/rbac/ROLE.yaml``.
@@ -14,6 +16,7 @@ import typer
 import yaml
 
 from kontinue.api import crd_manifests
+from kontinue.installing import DEFAULT_IMAGE, WorkerDeployment
 from kontinue.roles import cluster_roles, worker_rbac
 
 from ._common import (
@@ -100,34 +103,60 @@ def install(
             show_default=False,
         ),
     ] = None,
+    worker: Annotated[
+        str | None,
+        typer.Option(
+            "--worker",
+            help="Also a worker Deployment running this Worker object of the image's code "
+            "(as the Helm chart's worker.target).",
+            metavar="MODULE:OBJECT",
+        ),
+    ] = None,
+    image: Annotated[
+        str,
+        typer.Option(help="The worker's image: your code on top of kontinue.", metavar="IMAGE"),
+    ] = DEFAULT_IMAGE,
+    replicas: Annotated[
+        int,
+        typer.Option(help="Replicas of the worker: one leads, the others stand by.", min=0),
+    ] = 1,
     namespace: NamespaceOpt = None,
     context: ContextOpt = None,
     kubeconfig: KubeconfigOpt = None,
     output: OutputOpt = None,
     debug: DebugOpt = False,
 ) -> None:
-    """Print the CRDs and the RBAC (worker, user and viewer roles); --apply installs the CRDs.
+    """Print the CRDs, the RBAC (worker, user and viewer roles) and with --worker a worker
+    Deployment; --apply installs them.
 
-    The worker's RBAC is for the namespace of -n (default: default):
-    kontinue install | kubectl apply -f -
+    The worker's RBAC and Deployment are for the namespace of -n (default: default):
+    kontinue install -n NS --worker myapp.flows:worker --image registry/myapp:1 --apply
     """
     formats = (OutputFormat.YAML, OutputFormat.JSON)
     with command(ctx, namespace, context, kubeconfig, debug, output, formats=formats) as run:
-        if apply:
-            names = install_crds_in(run)
-            for name in names:
-                typer.echo(f"customresourcedefinition.apiextensions.k8s.io/{name} configured")
-            typer.echo(
-                "next: give your workers their RBAC with "
-                "kontinue install -n NAMESPACE | kubectl apply -f -",
-                err=True,
-            )
-            return
         rbac_namespace = run.options.namespace or "default"
         chosen = list(dict.fromkeys(roles)) if roles else list(Role)
         objects = rbac_objects(rbac_namespace, chosen)
         if not rbac_only:
             objects = [*crd_manifests().values(), *objects]
+        if worker is not None:
+            if ":" not in worker:
+                raise typer.BadParameter(f"{worker!r} is not MODULE:OBJECT", param_hint="--worker")
+            deployment = WorkerDeployment(
+                worker, namespace=rbac_namespace, image=image, replicas=replicas
+            )
+            objects.extend(deployment.objects())
+        if apply:
+            applied, skipped = apply_in(run, objects)
+            for obj in applied:
+                typer.echo(f"{_kind_name(obj)} configured")
+            for obj in skipped:
+                typer.echo(
+                    f"skipped {_kind_name(obj)}: the server does not serve "
+                    f"{obj['apiVersion']} {obj['kind']} (kontinue dev has no RBAC or Deployments)",
+                    err=True,
+                )
+            return
         if run.output == OutputFormat.JSON:
             items = {"apiVersion": "v1", "kind": "List", "items": objects}
             typer.echo(json.dumps(items, indent=2))
@@ -137,8 +166,16 @@ def install(
             typer.echo(_yaml_documents(objects).rstrip("\n"))
 
 
-def install_crds_in(run: Command) -> list[str]:
-    """Create or update the CRDs with the command's kubeconfig; their names."""
-    from kontinue.installing import install_crds
+def apply_in(run: Command, objects: list[JSON]) -> tuple[list[JSON], list[JSON]]:
+    """Install ``objects`` with the command's kubeconfig (CRDs first, until Established); what
+    was applied and what the server does not serve."""
+    from kontinue.installing import apply_objects
 
-    return install_crds(run.client.kube)
+    return apply_objects(run.client.kube, objects)
+
+
+def _kind_name(obj: JSON) -> str:
+    """``kind.group/name``, as kubectl apply prints it."""
+    group = str(obj.get("apiVersion", "")).rpartition("/")[0]
+    kind = str(obj.get("kind", "")).lower()
+    return f"{kind}{'.' + group if group else ''}/{obj['metadata']['name']}"
