@@ -20,6 +20,9 @@ echo "== generated code"; .venv/bin/python scripts/generate_sync.py --check
 
 echo "== pip-audit"; bash scripts/audit.sh
 
+# Helm for the chart tests (tests/deploy), built from tools/helm; cached like the control plane
+if command -v go >/dev/null; then echo "== helm"; bash scripts/helm.sh build; fi
+
 echo "== pytest on kontinue dev"
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
 
@@ -40,4 +43,4 @@ bash scripts/controlplane.sh start "$cluster"
 echo "== pytest on upstream Kubernetes ($("$root/.tools/controlplane/bin/kube-apiserver" --version))"
 KONTINUE_KUBECONFIG="$cluster/kubeconfig" .venv/bin/python -m pytest -q -p no:cacheprovider \
   tests/e2e tests/engine tests/client tests/cli tests/controllers tests/examples \
-  tests/reliability tests/differential tests/docs tests/ui "$@"
+  tests/reliability tests/differential tests/docs tests/ui tests/deploy "$@"
