@@ -234,6 +234,37 @@
     }
   }
 
+  function markTouched(control) {
+    if (control && control.matches && control.matches("input, select, textarea")) {
+      control.dataset.touched = "1";
+    }
+  }
+
+  function controlKey(control) {
+    const form = control.form ? control.form.getAttribute("action") : "";
+    return form + "|" + control.name + "|" + (control.type === "checkbox" ? control.value : "");
+  }
+
+  function touchedValues(root) {
+    const kept = new Map();
+    for (const control of $$("[data-touched]", root)) {
+      if (!control.name) continue;
+      kept.set(controlKey(control), control.type === "checkbox" ? control.checked : control.value);
+    }
+    return kept;
+  }
+
+  function restoreValues(root, kept) {
+    if (!kept.size) return;
+    for (const control of $$("input, select, textarea", root)) {
+      const key = controlKey(control);
+      if (!kept.has(key)) continue;
+      if (control.type === "checkbox") control.checked = kept.get(key);
+      else control.value = kept.get(key);
+      control.dataset.touched = "1";
+    }
+  }
+
   function executionPage() {
     const summary = $("#summary[data-live]");
     if (!summary || !window.EventSource) return;
@@ -250,9 +281,14 @@
         return;
       }
       delete pending[id];
+      const kept = touchedValues(el);
       el.innerHTML = html;
+      restoreValues(el, kept);
       enhance(el);
     }
+    // What the user chose in a section's forms survives the section being redrawn.
+    document.addEventListener("change", (event) => markTouched(event.target));
+    document.addEventListener("input", (event) => markTouched(event.target));
     document.addEventListener("focusout", () => {
       setTimeout(() => { for (const id of Object.keys(pending)) apply(id, pending[id]); }, 0);
     });
