@@ -256,7 +256,7 @@ def test_new_executions_wait_while_the_client_is_behind(
             assert creating.wait(10)
             second = kontinue_env.execute(hello, {})
             eventually(
-                lambda: running.call(lambda: second in running.worker.engine._backlogged),
+                lambda: running.call(lambda: second in running.worker.engine.held_back),
                 what="the new execution to wait for the backlog",
             )
             waiting = kontinue_env.get(second)

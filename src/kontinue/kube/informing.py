@@ -57,6 +57,11 @@ class Informer:
         self._selector = label_selector
         self._on_resync = on_resync
 
+    @property
+    def selector(self) -> str:
+        """The label selector it lists and watches with ("" for everything)."""
+        return self._selector
+
     def observe(self, obj: JSON) -> None:
         """A write of ours succeeded: take its answer unless the cache already has newer."""
         name = str(obj["metadata"]["name"])

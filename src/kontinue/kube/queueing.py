@@ -36,6 +36,7 @@ class ReconcileQueue:
         self._what = what
         self._running: set[str] = set()
         self._again: set[str] = set()
+        self._retrying = 0
 
     def enqueue(self, key: str) -> None:
         """Reconcile ``key`` soon (once more after the running reconcile, if one runs)."""
@@ -47,8 +48,12 @@ class ReconcileQueue:
 
     @property
     def idle(self) -> bool:
-        """Whether no reconcile runs or waits to run."""
-        return not self._running
+        """Whether no reconcile runs, waits to run, or waits to be tried again."""
+        return not self._running and not self._retrying
+
+    def _retry(self, key: str) -> None:
+        self._retrying -= 1
+        self.enqueue(key)
 
     async def _loop(self, key: str) -> None:
         try:
@@ -59,7 +64,8 @@ class ReconcileQueue:
                     raise
                 except Exception as error:
                     self._log.warning("%s of %s failed: %s", self._what, key, error)
-                    asyncio.get_running_loop().call_later(self._retry_delay, self.enqueue, key)
+                    self._retrying += 1
+                    asyncio.get_running_loop().call_later(self._retry_delay, self._retry, key)
                 if key not in self._again:
                     return
                 self._again.discard(key)

@@ -205,13 +205,7 @@ class RunningWorker:
 
     def _informers(self) -> list[Any]:
         """The worker's informers (its engine's and its controllers')."""
-        engine = self.worker.engine
-        found: list[Any] = []
-        for value in [engine, *vars(engine).values()]:
-            for candidate in vars(value).values() if hasattr(value, "__dict__") else ():
-                if _is_informer(candidate) and candidate not in found:
-                    found.append(candidate)
-        return found
+        return list(self.worker.engine.informers)
 
     def _server_state(self, lister: KubeClient) -> ServerState:
         state: ServerState = {}
@@ -219,7 +213,7 @@ class RunningWorker:
             items = lister.list(
                 informer.kind,
                 namespace=informer.namespace,
-                label_selector=getattr(informer, "_selector", ""),
+                label_selector=informer.selector,
             )
             state[informer.kind] = {
                 str(item["metadata"]["name"]): str(item["metadata"].get("resourceVersion", ""))
@@ -243,13 +237,9 @@ class RunningWorker:
             behind = _behind(informer.cache, server.get(informer.kind, {}))
             if behind:
                 return f"it has not seen {informer.kind} {behind} yet"
-        if engine.client.unanswered:
-            return f"{engine.client.unanswered} of its requests are unanswered"
-        if getattr(engine, "_backlog_timer", None) is not None:
-            return "new executions wait for its backlog to shrink"
-        for name, run in engine.runs.items():
-            if run.blocked_since is None and run.task is not None and not run.task.done():
-                return f"execution {name} is running"
+        busy: str | None = engine.busy()
+        if busy is not None:
+            return busy
         waiting = {run.task for run in engine.runs.values()}  # blocked, as seen above
         current = asyncio.current_task()
         for task in asyncio.all_tasks():
@@ -260,14 +250,6 @@ class RunningWorker:
                 what = getattr(coroutine, "__qualname__", repr(coroutine))
                 return f"task {task.get_name()} ({what}) is pending"
         return None
-
-
-def _is_informer(value: Any) -> bool:
-    return (
-        isinstance(getattr(value, "cache", None), dict)
-        and isinstance(getattr(value, "kind", None), str)
-        and isinstance(getattr(value, "ready", None), asyncio.Event)
-    )
 
 
 def _behind(cache: dict[str, JSON], server: dict[str, str]) -> str | None:

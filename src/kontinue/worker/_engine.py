@@ -26,7 +26,7 @@ import hashlib
 import inspect
 import logging
 from collections import OrderedDict
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -218,6 +218,7 @@ class Engine:
         self._backlogged: dict[str, None] = {}
         """New executions waiting for the client's backlog to shrink (see _hold_for_backlog)."""
         self._backlog_timer: asyncio.TimerHandle | None = None
+        self._retries = 0
         self._waiters: dict[tuple[str, str], list[asyncio.Future[JSON | None]]] = {}
         self._blocked: OrderedDict[str, Run] = OrderedDict()
         self._unknown_since: dict[str, datetime] = {}
@@ -564,9 +565,58 @@ class Engine:
         self._blocked.pop(run.name, None)
         self.metrics.run_ended(run)
         if replay:
-            asyncio.get_running_loop().call_later(
-                self.settings.retry_delay, self._enqueue, run.name
-            )
+            self.retry_later(self._enqueue, run.name)
+
+    def retry_later(self, again: Callable[[str], None], name: str) -> None:
+        """Call ``again(name)`` after the retry delay (real time: the API failed), counted
+        until then so that :meth:`busy` knows."""
+        self._retries += 1
+
+        def retry() -> None:
+            self._retries -= 1
+            again(name)
+
+        asyncio.get_running_loop().call_later(self.settings.retry_delay, retry)
+
+    def busy(self) -> str | None:
+        """Why the worker is not idle now (None when it is): a request unanswered, a
+        reconcile or retry pending, an Event being written, new executions held back, or a
+        run doing something other than waiting. For tests' barriers and for probes."""
+        if self.client.unanswered:
+            return f"{self.client.unanswered} of its requests are unanswered"
+        if not self.queue.idle:
+            return "a reconcile is pending"
+        if self._retries:
+            return f"{self._retries} retries after errors are pending"
+        if len(self._event_tasks):
+            return f"{len(self._event_tasks)} Events are being written"
+        if self._backlogged:
+            return "new executions wait for its backlog to shrink"
+        for name, run in self.runs.items():
+            if run.blocked_since is None and run.task is not None and not run.task.done():
+                return f"execution {name} is running"
+        return None
+
+    @property
+    def held_back(self) -> frozenset[str]:
+        """New executions waiting for the client's backlog of requests to shrink."""
+        return frozenset(self._backlogged)
+
+    @property
+    def informers(self) -> list[Informer]:
+        """Every informer of the worker, its controllers' included."""
+        found = [
+            self.function_objects,
+            self.executions,
+            self.suspensions,
+            self.jobs,
+            self.schedules.schedules,
+            self.ttl.archives,
+            self.semaphores.leases,
+        ]
+        if self.shards is not None:
+            found.append(self.shards.leases)
+        return found
 
     def backing_off(self, run: Run, policy: ChildPolicy) -> None:
         if self.runs.get(run.name) is run:

@@ -86,9 +86,7 @@ class Resumer:
             raise
         except Exception as error:  # e.g. the API server is down: try again shortly
             _log.warning("resuming %s failed (retrying): %s", name, error)
-            asyncio.get_running_loop().call_later(
-                self.engine.settings.retry_delay, self.enqueue, name
-            )
+            self.engine.retry_later(self.enqueue, name)
 
     async def _resume(self, name: str) -> None:
         """End a Suspension: its sleep is over, or a client asked to resume it."""
