@@ -348,6 +348,7 @@ def test_public_names() -> None:
         "ConcurrencyPolicy",
         "Condition",
         "ConditionStatus",
+        "ContinuedFrom",
         "DURATION_PATTERN",
         "Duration",
         "ErrorKind",
