@@ -413,13 +413,23 @@ def test_public_names() -> None:
     for name in kontinue.api.__all__:
         assert getattr(kontinue.api, name) is not None
     assert sorted(kontinue.api.labels.__all__) == [
+        "ANNOTATION_DELETE_AT",
         "ANNOTATION_DESCRIPTION",
         "ANNOTATION_DISPLAY_NAME",
+        "ANNOTATION_GATE",
+        "ANNOTATION_GATE_LIMIT",
         "ANNOTATION_HIDDEN",
+        "ANNOTATION_HOLDERS",
+        "ANNOTATION_SCHEDULED_TIME",
+        "ANNOTATION_WAITERS",
         "LABEL_FUNCTION",
+        "LABEL_LINEAGE",
         "LABEL_PARENT",
         "LABEL_ROOT",
         "LABEL_SCHEDULED_EXECUTION",
+        "LABEL_SEMAPHORE",
+        "LABEL_SHARD",
+        "LABEL_SHARD_GROUP",
         "LABEL_STEP",
         "LABEL_WORKER_GROUP",
         "PREFIX",
