@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 import kontinue
 from kontinue.api import (
+    ChildPolicy,
     ErrorKind,
     ExecutionPhase,
     ExecutionTimeout,
@@ -156,6 +157,51 @@ def test_rerun_of_a_failed_execution_starts_a_new_attempt(
     assert done.status.result == "fixed"
     assert done.status.attempt == 2
     assert [a.phase for a in done.status.attempts] == [ExecutionPhase.FAILED]
+
+
+def test_retry_failed_runs_again_the_children_a_cancel_canceled(
+    kontinue_env: WorkflowEnvironment,
+) -> None:
+    """Canceling a parent cancels its waiting child, but the parent's step for it stays
+    Pending (its run was stopped): RetryFailed kept that step and the retry failed at once
+    with 'child execution ... was canceled' instead of running the child again."""
+    worker = kontinue.Worker(group="control")
+
+    @worker.function("ask")
+    async def ask(ktx: kontinue.ExecutionContext) -> str:
+        await ktx.suspend("go on?")
+        return "answered"
+
+    @worker.function("asker")
+    async def asker(ktx: kontinue.ExecutionContext) -> str:
+        return await ktx.execute(ask, result_type=str)
+
+    with kontinue_env.running(worker):
+        name = kontinue_env.execute(asker, {})
+        kontinue_env.wait(name, phases={ExecutionPhase.EXECUTING, ExecutionPhase.SUSPENDED},
+                          until=lambda e: "0" in e.status.steps)  # fmt: skip
+        first_child = kontinue_env.get(name).status.steps["0"].child
+        assert first_child is not None
+        kontinue_env.wait(first_child, phases={ExecutionPhase.SUSPENDED})
+        kontinue_env.cancel(name)
+        assert kontinue_env.wait(first_child).status.phase == ExecutionPhase.CANCELED
+        assert kontinue_env.wait(name).status.phase == ExecutionPhase.CANCELED
+        kontinue_env.retry(name, ChildPolicy.RETRY_FAILED)
+        again = kontinue_env.wait(
+            name,
+            phases={ExecutionPhase.EXECUTING, ExecutionPhase.SUSPENDED},
+            until=lambda e: (
+                e.status.reruns == 1
+                and (e.status.steps.get("0") or e).child not in (None, first_child)
+            ),
+        )
+        second_child = again.status.steps["0"].child
+        assert second_child is not None
+        [suspension] = [s for s in kontinue_env.suspensions(second_child) if s.is_waiting]
+        kontinue_env.resume(suspension.metadata.name or "")
+        done = kontinue_env.wait(name)
+    assert done.status.phase == ExecutionPhase.COMPLETED, done.status
+    assert done.status.result == "answered"
 
 
 def test_a_manual_suspension_returns_validated_resume_data(

@@ -567,6 +567,11 @@ class Engine:
         if replay:
             self.retry_later(self._enqueue, run.name)
 
+    def child_phase(self, name: str) -> str | None:
+        """The phase of the watched execution ``name`` (None when it is not known)."""
+        obj = self.executions.cache.get(name)
+        return _phase(obj) if obj is not None else None
+
     def retry_later(self, again: Callable[[str], None], name: str) -> None:
         """Call ``again(name)`` after the retry delay (real time: the API failed), counted
         until then so that :meth:`busy` knows."""
@@ -912,7 +917,7 @@ class Engine:
             entry["startedAt"] = format_time(status.attempt_started_at)
         if status.finished_at is not None:
             entry["finishedAt"] = format_time(status.finished_at)
-        cleared = steps_to_clear(status.steps, rerun.child_policy)
+        cleared = steps_to_clear(status.steps, rerun.child_policy, self.child_phase)
         patch: JSON = {
             "phase": ExecutionPhase.BACKOFF.value,
             "nextAttemptAt": format_time(now),

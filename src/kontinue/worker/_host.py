@@ -82,6 +82,10 @@ class RunHost(Protocol):
         """``(obj,)`` once it resolved (``(None,)``: it is gone), else None."""
         ...
 
+    def child_phase(self, name: str) -> str | None:
+        """The phase of the watched execution ``name`` (None when it is not known)."""
+        ...
+
     def waiter(self, kind: str, name: str) -> asyncio.Future[JSON | None]:
         """A future the watch resolves with the object once it resolves."""
         ...

@@ -465,7 +465,7 @@ class Run:
     def _clear_steps(self, policy: ChildPolicy) -> None:
         """Forget the steps the next attempt must run again (see :func:`steps_to_clear`)."""
         steps = self.patch.setdefault("steps", {})
-        for step_id in steps_to_clear(self.steps, policy):
+        for step_id in steps_to_clear(self.steps, policy, self.engine.child_phase):
             steps[step_id] = None
             self.steps.pop(step_id, None)
 

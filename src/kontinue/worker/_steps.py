@@ -3,6 +3,7 @@ again, how values are stored and outcomes replayed. No I/O."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +29,7 @@ __all__ = [
 ]
 
 JSON = dict[str, Any]
+_UNSUCCESSFUL = {"Failed", "Canceled"}
 
 
 def resource_name(parent: str, step: str, attempt: int, *, limit: int = 253) -> str:
@@ -48,13 +50,20 @@ def parent_of(obj: JSON) -> str | None:
     return ((obj.get("metadata") or {}).get("labels") or {}).get(labels.LABEL_PARENT)
 
 
-def steps_to_clear(steps: dict[str, ExecutionStep], policy: ChildPolicy) -> list[str]:
+def steps_to_clear(
+    steps: dict[str, ExecutionStep],
+    policy: ChildPolicy,
+    child_phase: Callable[[str], str | None] = lambda name: None,
+) -> list[str]:
     """The recorded steps a new attempt runs again under child ``policy``.
 
     Stores, sleeps, suspensions and polls belong to an attempt and always run again. Children
     (executions, Jobs) are kept with policy None, kept unless they failed with RetryFailed, and
     all run again with RetryAll. A Job that failed is a done step (the workflow gets its
-    :class:`~kontinue.sdk.JobResult`), yet a failed child all the same.
+    :class:`~kontinue.sdk.JobResult`), yet a failed child all the same; so is a child that
+    ended Failed or Canceled while its step was still waiting for it (``child_phase`` gives a
+    child execution's phase by name: canceling a parent cancels its children, and the parent
+    never records that).
     """
     children = {StepKind.EXECUTE, StepKind.JOB, StepKind.POD, StepKind.SCRIPT}
     cleared = []
@@ -62,15 +71,17 @@ def steps_to_clear(steps: dict[str, ExecutionStep], policy: ChildPolicy) -> list
         if (
             step.kind not in children
             or policy == ChildPolicy.RETRY_ALL
-            or (policy == ChildPolicy.RETRY_FAILED and _child_failed(step))
+            or (policy == ChildPolicy.RETRY_FAILED and _child_failed(step, child_phase))
         ):
             cleared.append(step_id)
     return cleared
 
 
-def _child_failed(step: ExecutionStep) -> bool:
+def _child_failed(step: ExecutionStep, child_phase: Callable[[str], str | None]) -> bool:
     if step.state == StepState.FAILED:
         return True
+    if step.state == StepState.PENDING and step.kind == StepKind.EXECUTE and step.child:
+        return child_phase(step.child) in _UNSUCCESSFUL
     if step.kind == StepKind.EXECUTE or step.state != StepState.DONE:
         return False
     try:
