@@ -49,6 +49,7 @@ parentheses is the exit code of the CLI)::
       MetricsUnavailable        kontinue.worker           the metrics address cannot be bound
       DevServerError            kontinue.devserver        the dev server cannot start
       NodeSetupError            kontinue.node             the node agent cannot start
+      UiError                   kontinue.ui               the web UI cannot bind its address
 
 A few public exceptions stay outside the tree on purpose. The dev server's own are raised and
 caught inside it: a client sees its answer, a ``Status`` (:class:`~kontinue.kube.ApiError` in
