@@ -12,6 +12,10 @@
 #   scripts/image.sh check [DIR]   run kontinue --version and import examples.hello:worker inside
 #                                  the images' root filesystems (chroot, as the image's user), and
 #                                  check the user, that no compiler is there, and the size
+#   scripts/image.sh dockerfile [DIR]
+#                                  build deploy/image/Dockerfile on the base with buildah (no
+#                                  daemon, chroot isolation), examples/ as the project, into the
+#                                  tag dockerfile, and check it as the example
 #
 # Needs root (debootstrap and chroot) and Debian's debootstrap and umoci packages, which it installs
 # with apt-get when they are missing. The .debs are cached in DIR/cache; a build takes a few
@@ -175,22 +179,62 @@ def blob(digest):
     algorithm, _, value = digest.partition(":")
     return oci / "blobs" / algorithm / value
 index = json.loads((oci / "index.json").read_text())
+tags = {}
 for entry in index["manifests"]:
-    tag = entry["annotations"]["org.opencontainers.image.ref.name"]
+    tag = entry.get("annotations", {}).get("org.opencontainers.image.ref.name")
+    assert tag, f"an untagged manifest in {oci}: {entry['digest']}"
+    tags[tag] = entry
     manifest = json.loads(blob(entry["digest"]).read_text())
     config = json.loads(blob(manifest["config"]["digest"]).read_text())["config"]
     assert config["User"] == f"{uid}:{uid}", (tag, config["User"])
     size = sum(layer["size"] for layer in manifest["layers"])
     print(f"image: {tag}: user {config['User']}, {len(manifest['layers'])} layer(s), "
           f"{size / 2**20:.1f} MiB compressed", file=sys.stderr)
-assert {e["annotations"]["org.opencontainers.image.ref.name"] for e in index["manifests"]} == {
-    version, "example"}
+assert {version, "example"} <= set(tags), sorted(tags)
 EOF
   echo "image: $(du -sm "$rootfs" | cut -f1) MiB unpacked; kontinue --version and examples.hello:worker work as uid $uid; no compiler" >&2
+}
+
+# deploy/image/Dockerfile as a user builds it, with buildah: examples/ is the project
+dockerfile() {
+  need_root
+  command -v buildah >/dev/null || {
+    echo "image: apt-get install buildah" >&2
+    apt-get install -y -qq buildah >/dev/null 2>&1 \
+      || { apt-get update -qq >/dev/null; apt-get install -y -qq buildah >/dev/null; }
+  }
+  [ -d "$dir/oci" ] || { echo "image: no base in $dir (run build)" >&2; exit 1; }
+  local context="$dir/project" store="$dir/buildah" started=$SECONDS
+  local buildah=(buildah --storage-driver vfs --root "$store/root" --runroot "$store/run")
+  rm -rf "$context" "$dir/dockerfile"
+  mkdir -p "$context/examples"
+  cp "$root"/examples/*.py "$context/examples/"
+  echo pydantic >"$context/requirements.txt" # already in the base: pip runs without a network
+  # buildah names a pulled layout after its path, which must then be a valid image name
+  local base link
+  link="/tmp/kontinue-image-$$" # lowercase, no dots
+  rm -rf "$link" && mkdir -p "$link"
+  ln -s "$dir/oci" "$link/layout"
+  base=$("${buildah[@]}" pull --quiet "oci:$link/layout:$version")
+  rm -rf "$link"
+  "${buildah[@]}" tag "$base" "localhost/kontinue-worker:$version"
+  "${buildah[@]}" bud --quiet --isolation chroot --pull-never \
+    --build-arg "KONTINUE_IMAGE=localhost/kontinue-worker:$version" \
+    -f "$root/deploy/image/Dockerfile" -t localhost/kontinue-dockerfile "$context" >/dev/null
+  umoci rm --image "$dir/oci:dockerfile" 2>/dev/null || true
+  "${buildah[@]}" push --quiet localhost/kontinue-dockerfile "oci:$dir/oci:dockerfile"
+  "${buildah[@]}" rmi --all >/dev/null
+  umoci gc --layout "$dir/oci"
+  umoci unpack --image "$dir/oci:dockerfile" "$dir/dockerfile" >/dev/null
+  local out
+  out=$(in_image "$dir/dockerfile/rootfs" python -c "'from kontinue.cli.worker import load_worker; print(sorted(load_worker(\"examples.hello:worker\").functions))'")
+  [ "$out" = "['hello']" ] || { echo "image: the Dockerfile's image did not load the worker: $out" >&2; exit 1; }
+  echo "image: deploy/image/Dockerfile built on the base with buildah in $((SECONDS - started)) s; examples.hello:worker loads as uid $uid" >&2
 }
 
 case "${1:-}" in
   build) build ;;
   check) check ;;
+  dockerfile) dockerfile ;;
   *) usage ;;
 esac
