@@ -88,7 +88,8 @@ def install(
         bool,
         typer.Option(
             "--apply",
-            help="Install (or update) the CRDs in the current cluster instead of printing.",
+            help="Apply what it would print to the current cluster (server-side apply; the CRDs "
+            "until Established).",
         ),
     ] = False,
     rbac_only: Annotated[
