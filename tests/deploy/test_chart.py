@@ -154,3 +154,14 @@ def test_values_switch_objects_on_and_off(helm: Helm, release: str) -> None:
     assert by_kind["ServiceMonitor"]["spec"]["endpoints"][0]["port"] == "metrics"
     service_selector = by_kind["Service"]["spec"]["selector"]
     assert service_selector == by_kind["Deployment"]["spec"]["selector"]["matchLabels"]
+
+
+def test_the_worker_may_run_under_an_account_of_yours(helm: Helm) -> None:
+    values = {**TARGET, "rbac.create": "false", "serviceAccount.name": "shop-robot"}
+    objects = helm.template(*set_values(values))
+    assert "ServiceAccount" not in {o["kind"] for o in objects}
+    (deployment,) = [o for o in objects if o["kind"] == "Deployment"]
+    assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == "shop-robot"
+    named = helm.template(*set_values({**TARGET, "serviceAccount.name": "shop-robot"}))
+    (binding,) = [o for o in named if o["kind"] == "RoleBinding"]
+    assert binding["subjects"][0]["name"] == "shop-robot"

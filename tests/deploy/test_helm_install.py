@@ -1,7 +1,8 @@
-"""From zero to running on a real cluster, with Helm: ``helm install`` -> Deployment -> pod ->
-the node agent runs ``kontinue worker`` with the pod's projected service-account token and
-namespace mounted as a kubelet mounts them -> the worker runs with in-cluster configuration under
-the chart's Role -> an execution started from the CLI completes; ``helm upgrade`` rolls the
+"""From zero to running on a real cluster, with Helm: ``helm install`` -> Deployment -> pod (in
+a namespace enforcing the restricted Pod Security Standard, which the chart's security context
+passes) -> the node agent runs ``kontinue worker`` with the pod's projected service-account token
+and namespace mounted as a kubelet mounts them -> the worker runs with in-cluster configuration
+under the chart's Role -> an execution started from the CLI completes; ``helm upgrade`` rolls the
 worker while an execution waits, and it completes on the new pod; ``helm uninstall`` removes
 every object of the release, while executions (the namespace's data) stay.
 
@@ -87,7 +88,15 @@ def cluster(request: pytest.FixtureRequest) -> str:
 def namespace(cluster: str) -> Iterator[str]:
     name = f"kd-{uuid.uuid4().hex[:10]}"
     with KubeClient.from_kubeconfig(cluster) as admin:
-        admin.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+        # the API server's PodSecurity admission refuses pods below the restricted standard
+        restricted = {"pod-security.kubernetes.io/enforce": "restricted"}
+        admin.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": name, "labels": restricted},
+            }
+        )
         try:
             yield name
         finally:

@@ -39,3 +39,8 @@ app.kubernetes.io/name: kontinue
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: worker
 {{- end -}}
+
+{{/* The worker's ServiceAccount: serviceAccount.name, or the chart's own. */}}
+{{- define "kontinue.serviceAccount" -}}
+{{- .Values.serviceAccount.name | default (include "kontinue.worker" .) -}}
+{{- end -}}
