@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from kontinue.api import TERMINAL_PHASES, ExecutionPhase, format_time, labels, parse_time
 from kontinue.api.resources import EXECUTIONS, JOBS, SUSPENSIONS
-from kontinue.kube import NotFound
+from kontinue.clock import Clock
+from kontinue.kube import AsyncKubeClient, NotFound
+from kontinue.kube.informing import Informer
 
 from ._jobs import job_ended
+from ._suspensions import Resumer
 
-if TYPE_CHECKING:
-    from ._engine import Engine
-
-__all__ = ["Children"]
+__all__ = ["Children", "ChildrenHost"]
 
 JSON = dict[str, Any]
 _log = logging.getLogger("kontinue.worker")
@@ -36,10 +36,30 @@ def _labels(obj: JSON) -> dict[str, str]:
     return (obj.get("metadata") or {}).get("labels") or {}
 
 
+class ChildrenHost(Protocol):
+    """What the clean-up needs from the worker: its caches, client, clock and Resumer."""
+
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def client(self) -> AsyncKubeClient: ...
+    @property
+    def executions(self) -> Informer: ...
+    @property
+    def suspensions(self) -> Informer: ...
+    @property
+    def jobs(self) -> Informer: ...
+    @property
+    def resumer(self) -> Resumer: ...
+    def observed(self, obj: JSON) -> None: ...
+
+
 class Children:
     """The index parent -> (kind, name) of what it created, and the clean-up of an attempt."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: ChildrenHost) -> None:
         self.engine = engine
         self._by_parent: dict[str, set[tuple[str, str]]] = {}
 

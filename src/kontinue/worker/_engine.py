@@ -26,11 +26,11 @@ import hashlib
 import inspect
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from kontinue.api import (
     TERMINAL_PHASES,
@@ -80,10 +80,7 @@ from ._steps import steps_to_clear
 from ._suspensions import Resumer
 from .settings import WorkerSettings
 
-if TYPE_CHECKING:
-    from ._worker import Worker
-
-__all__ = ["Engine"]
+__all__ = ["Engine", "WorkerSpec"]
 
 JSON = dict[str, Any]
 _log = logging.getLogger("kontinue.worker")
@@ -141,10 +138,30 @@ class _Parked:
     wake_at: datetime | None
 
 
+class WorkerSpec(Protocol):
+    """What the engine runs: a :class:`~._worker.Worker`'s functions, settings and identity,
+    and how it publishes its Functions."""
+
+    @property
+    def settings(self) -> WorkerSettings: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def lease_clock(self) -> Clock: ...
+    @property
+    def group(self) -> str: ...
+    @property
+    def identity(self) -> str: ...
+    @property
+    def functions(self) -> Mapping[str, FunctionDef]: ...
+    async def publish(self, client: AsyncKubeClient, namespace: str) -> None: ...
+    async def remove_stale_functions(self, client: AsyncKubeClient, namespace: str) -> None: ...
+
+
 class Engine:
     """Everything a worker does while it runs; made and driven by :meth:`Worker.run`."""
 
-    def __init__(self, worker: Worker, client: AsyncKubeClient, namespace: str) -> None:
+    def __init__(self, worker: WorkerSpec, client: AsyncKubeClient, namespace: str) -> None:
         self.worker = worker
         self.settings: WorkerSettings = worker.settings
         self.clock: Clock = worker.clock
@@ -737,7 +754,8 @@ class Engine:
                 return
             obj = labelled  # go on with it now: waiters keep their arrival order
             execution = Execution.model_validate(obj)
-            decision = decide(execution, facts)
+            run = self.runs.get(name)  # the facts again: others went on during the write
+            decision = decide(execution, self._facts(name, run, definition))
         for when in decision.wake_at:
             self.wake_at(name, when)
         if decision.unpark:

@@ -16,20 +16,21 @@ import asyncio
 import logging
 from collections import Counter as Tally
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from kontinue.api import ExecutionPhase, labels
+from kontinue.clock import Clock
 from kontinue.errors import KontinueError
 
 from ._health import HealthServer
+from .settings import WorkerSettings
 
 if TYPE_CHECKING:
-    from ._engine import Engine
     from ._runs import Run
 
-__all__ = ["MetricsUnavailable", "WorkerMetrics"]
+__all__ = ["MetricsHost", "MetricsUnavailable", "WorkerMetrics"]
 
 _log = logging.getLogger("kontinue.worker")
 
@@ -41,10 +42,27 @@ class MetricsUnavailable(KontinueError):
 JSON = dict[str, Any]
 
 
+class MetricsHost(Protocol):
+    """What the metrics read from the worker."""
+
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def group(self) -> str: ...
+    @property
+    def settings(self) -> WorkerSettings: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def ready(self) -> asyncio.Event:
+        """Set once the caches are filled (``/readyz``)."""
+        ...
+
+
 class WorkerMetrics:
     """Counts what the engine does; cheap enough to update on every event."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: MetricsHost) -> None:
         self._engine = engine
         self.registry = CollectorRegistry(auto_describe=True)
         where = ["namespace", "worker"]

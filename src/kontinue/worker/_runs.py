@@ -26,9 +26,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Mapping
+from concurrent.futures import Executor
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from kontinue.api import (
     API_VERSION,
@@ -37,6 +38,7 @@ from kontinue.api import (
     Execution,
     ExecutionError,
     ExecutionPhase,
+    ExecutionRetry,
     ExecutionStep,
     StepKind,
     StepState,
@@ -47,9 +49,11 @@ from kontinue.api import (
 )
 from kontinue.api.bodies import ParentRef, child_labels, execution_body, owner_reference
 from kontinue.api.resources import EXECUTIONS
+from kontinue.clock import Clock
 from kontinue.kube import (
     AlreadyExists,
     ApiError,
+    AsyncKubeClient,
     Conflict,
     Forbidden,
     Invalid,
@@ -83,10 +87,11 @@ from kontinue.sdk.errors import (
     WorkflowError,
     error_record,
 )
+from kontinue.timers import Timers
 
 from ._jobs import job_result, read_logs
 from ._signals import TRANSIENT, Parked, RunInterrupted, RunLost, StatusRejected
-from ._status import dump_error, dump_step
+from ._status import StatusWriter, dump_error, dump_step
 from ._steps import (
     CHILD_INLINE_LIMIT,
     json_value,
@@ -98,17 +103,108 @@ from ._steps import (
     steps_to_clear,
     value_size,
 )
+from .settings import WorkerSettings
 
-if TYPE_CHECKING:
-    from ._host import RunHost
-
-__all__ = ["Run"]
+__all__ = ["Run", "RunHost"]
 
 JSON = dict[str, Any]
 _log = logging.getLogger("kontinue.worker")
 
 _TIME_IS_UP: JSON = {}
 """What :meth:`Run._wait` returns when its ``until`` came before the object resolved."""
+
+
+class RunHost(Protocol):
+    """What a run needs from the worker that hosts it: the facilities it uses, what it waits
+    on, and each way it can end. The engine implements it; a run never reaches further."""
+
+    # Facilities -------------------------------------------------------------------------------
+
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def timers(self) -> Timers: ...
+    @property
+    def settings(self) -> WorkerSettings: ...
+    @property
+    def client(self) -> AsyncKubeClient: ...
+    @property
+    def status(self) -> StatusWriter: ...
+    @property
+    def threads(self) -> Executor:
+        """Where plain-``def`` workflows and blocking store callables run."""
+        ...
+
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def group(self) -> str: ...
+    @property
+    def code_version(self) -> str: ...
+    @property
+    def functions(self) -> Mapping[str, FunctionDef]: ...
+    def group_of(self, function: str) -> str | None:
+        """The worker group that publishes ``function`` in this namespace."""
+        ...
+
+    def retry_policy(self, execution: Execution, definition: FunctionDef | None) -> ExecutionRetry:
+        """The retries of ``execution``: its own, else its function's defaults."""
+        ...
+
+    def spawn(self, coroutine: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]: ...
+    def observed(self, obj: JSON) -> None:
+        """A write succeeded: the caches take its answer."""
+        ...
+
+    def record_event(self, obj: JSON, type: str, reason: str, message: str) -> None: ...
+
+    # What a run waits on ----------------------------------------------------------------------
+
+    def cached(self, kind: str, name: str) -> JSON | None:
+        """The watched ``execution``, ``suspension`` or ``job`` called ``name``, if known."""
+        ...
+
+    def resolved(self, kind: str, name: str) -> tuple[JSON | None] | None:
+        """``(obj,)`` once it resolved (``(None,)``: it is gone), else None."""
+        ...
+
+    def child_phase(self, name: str) -> str | None:
+        """The phase of the watched execution ``name`` (None when it is not known)."""
+        ...
+
+    def waiter(self, kind: str, name: str) -> asyncio.Future[JSON | None]:
+        """A future the watch resolves with the object once it resolves."""
+        ...
+
+    def blocked(self, run: Run) -> None:
+        """The run started waiting (it may be evicted to save memory)."""
+        ...
+
+    def unblocked(self, run: Run) -> None: ...
+
+    # How a run ends ---------------------------------------------------------------------------
+
+    def finished(
+        self, run: Run, phase: ExecutionPhase, error: ExecutionError | None = None
+    ) -> None:
+        """It recorded its outcome."""
+        ...
+
+    def backing_off(self, run: Run, policy: ChildPolicy) -> None:
+        """The attempt failed and another follows after the backoff."""
+        ...
+
+    def parked(self, run: Run) -> None:
+        """A plain-``def`` run unwound to wait: replay it when what it waits for happens."""
+        ...
+
+    def stalled(self, run: Run, message: str) -> None:
+        """Its replay no longer matched its history: leave it for matching code."""
+        ...
+
+    def abandoned(self, run: Run, *, replay: bool) -> None:
+        """It stopped without an outcome (another writer, or the API failed)."""
+        ...
 
 
 class Run:

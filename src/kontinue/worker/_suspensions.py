@@ -10,21 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
 
 import jsonschema
 
 from kontinue.api import format_time, labels, parse_time
 from kontinue.api.resources import SUSPENSIONS
-from kontinue.kube import Conflict, NotFound
-from kontinue.timers import Timer
+from kontinue.clock import Clock
+from kontinue.controllers import ShardController
+from kontinue.kube import AsyncKubeClient, Conflict, NotFound
+from kontinue.kube.informing import Informer
+from kontinue.timers import Timer, Timers
 
 from ._status import status_ops
+from .settings import WorkerSettings
 
-if TYPE_CHECKING:
-    from ._engine import Engine
-
-__all__ = ["Resumer"]
+__all__ = ["Resumer", "ResumerHost"]
 
 JSON = dict[str, Any]
 _log = logging.getLogger("kontinue.worker")
@@ -34,10 +36,39 @@ def _labels(obj: JSON) -> dict[str, str]:
     return (obj.get("metadata") or {}).get("labels") or {}
 
 
+class ResumerHost(Protocol):
+    """What the Resumer needs from the worker: where it runs, its caches, and its facilities."""
+
+    @property
+    def can_run(self) -> bool: ...
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def group(self) -> str: ...
+    @property
+    def identity(self) -> str: ...
+    @property
+    def shards(self) -> ShardController | None: ...
+    @property
+    def settings(self) -> WorkerSettings: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def timers(self) -> Timers: ...
+    @property
+    def client(self) -> AsyncKubeClient: ...
+    @property
+    def executions(self) -> Informer: ...
+    @property
+    def suspensions(self) -> Informer: ...
+    def spawn(self, coroutine: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]: ...
+    def retry_later(self, again: Callable[[str], None], name: str) -> None: ...
+
+
 class Resumer:
     """Marks the worker group's Suspensions Resumed when they are due or asked to."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: ResumerHost) -> None:
         self.engine = engine
         self._timers: dict[str, Timer] = {}
 
