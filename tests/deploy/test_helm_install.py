@@ -214,14 +214,18 @@ def _check(
         timeout=60,
         what="the gate execution suspended",
     )
+    # a new image tag, as a code change rolls out (the agent ignores images); pods of the agent
+    # share the host's network, so the new one serves its probes on another port while the old
+    # one still runs (the default rolling update starts the new pod first)
     upgraded = helm.run(
-        "upgrade", RELEASE, str(CHART), "-n", namespace, *values,
+        "upgrade", RELEASE, str(CHART), "-n", namespace, *values, "--set", "image.tag=2",
         "--set", f"metrics.port={second_port}", "--wait", "--timeout", "180s",
         kubeconfig=cluster, timeout=240,
     )  # fmt: skip
     assert "has been upgraded" in upgraded.stdout
     old = pod["metadata"]["name"]
     new = running_pod(admin, namespace, other_than=old)
+    assert new["spec"]["containers"][0]["image"] == "kontinue-worker:2"
     eventually(
         lambda: (
             [p["metadata"]["name"] for p in worker_pods(admin, namespace)]
