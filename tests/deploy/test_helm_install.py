@@ -10,10 +10,12 @@ The node agent runs containers as host processes and pulls no image: the chart's
 ``worker.command`` points at this checkout's virtualenv instead of the image's ``kontinue``, and
 ``PYTHONPATH`` at the checkout (an image has both installed; deploy/image builds one). Needs the
 upstream control plane with its node agent (scripts/test.sh's second pass, KONTINUE_KUBECONFIG)
-and root (the agent mounts the token at /var/run/secrets/... in the pod's mount namespace). The
-shared cluster already has kontinue's CRDs and ClusterRoles, installed by the test session
-without Helm, so this release leaves them out (crds.install, rbac.clusterRoles false);
-tests/deploy/test_chart.py checks those objects offline.
+and root (the agent mounts the token at /var/run/secrets/... in the pod's mount namespace).
+
+The release installs the whole chart, cluster-wide objects included: the test session installed
+kontinue's CRDs and ClusterRoles without Helm, so it takes them over (``--take-ownership``, as a
+user who ran ``kontinue install --apply`` first would); uninstalling keeps the CRDs and deletes
+the ClusterRoles, which the test puts back as the session had them (tests run one at a time).
 """
 
 from __future__ import annotations
@@ -32,9 +34,11 @@ from typing import Any
 
 import pytest
 
-from kontinue.api import ExecutionPhase
+from kontinue.api import ExecutionPhase, crd_manifests
 from kontinue.client import Client
-from kontinue.kube import KubeClient
+from kontinue.installing import CRDS, install_crds
+from kontinue.kube import KubeClient, NotFound
+from kontinue.roles import USER_ROLE, VIEWER_ROLE, cluster_roles
 from kontinue.testing import eventually
 from kontinue.testing.plugin import cluster_kubeconfig
 
@@ -147,8 +151,6 @@ def test_helm_installs_upgrades_and_uninstalls_a_worker(
     values = [
         "--set", "worker.target=tests.deploy.workflows:worker",
         "--set", "worker.logFormat=text",
-        "--set", "crds.install=false",
-        "--set", "rbac.clusterRoles=false",
         # the agent's pod folders are under the control plane's folder, in /tmp in the tests: a
         # mount over /tmp would hide the token's folder from the mount that follows it
         "--set", "tmpDir=false",
@@ -156,21 +158,26 @@ def test_helm_installs_upgrades_and_uninstalls_a_worker(
         "--set-json", f'worker.command=["{KONTINUE}", "worker"]',
         "--set-json", f'worker.env=[{{"name": "PYTHONPATH", "value": "{ROOT}"}}]',
     ]  # fmt: skip
-    installed = helm.run(
-        "install", RELEASE, str(CHART), "-n", namespace, *values,
-        "--set", f"metrics.port={first_port}", "--wait", "--timeout", "180s",
-        kubeconfig=cluster, timeout=240,
-    )  # fmt: skip
-    assert "STATUS: deployed" in installed.stdout
     with (
         KubeClient.from_kubeconfig(cluster) as admin,
         Client.from_kubeconfig(cluster, namespace=namespace) as client,
     ):
         try:
+            installed = helm.run(
+                "install", RELEASE, str(CHART), "-n", namespace, *values,
+                "--set", f"metrics.port={first_port}", "--wait", "--timeout", "180s",
+                "--take-ownership", "--force-conflicts",
+                kubeconfig=cluster, timeout=240,
+            )  # fmt: skip
+            assert "STATUS: deployed" in installed.stdout
             _check(helm, admin, client, cluster, namespace, values, first_port, second_port)
         except BaseException:
             _print_worker_logs(admin, namespace)
             raise
+        finally:  # the session's CRDs and ClusterRoles, as kontinue_server installed them
+            install_crds(admin)
+            for role in cluster_roles():
+                admin.upsert(role)
 
 
 def _check(
@@ -183,6 +190,11 @@ def _check(
     first_port: int,
     second_port: int,
 ) -> None:
+    crds = [crd["metadata"]["name"] for crd in crd_manifests().values()]
+    for crd in crds:  # taken over: now the release's, with the keep policy
+        annotations = admin.get(CRDS, crd)["metadata"]["annotations"]
+        assert annotations["meta.helm.sh/release-name"] == RELEASE
+        assert annotations["helm.sh/resource-policy"] == "keep"
     pod = running_pod(admin, namespace)
     spec = pod["spec"]
     assert spec["serviceAccountName"] == WORKER
@@ -269,6 +281,11 @@ def _check(
         return names
 
     eventually(lambda: not left(), timeout=90, what="no objects of the release left")
+    for role in (USER_ROLE, VIEWER_ROLE):
+        with pytest.raises(NotFound):
+            admin.get("clusterroles", role)
+    for crd in crds:  # kept, and with them the executions
+        admin.get(CRDS, crd)
     phases = {e.metadata.name: e.status.phase for e in client.list()}
     assert set(phases.values()) == {ExecutionPhase.COMPLETED} and len(phases) == 2
 
