@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -165,3 +166,13 @@ def test_the_worker_may_run_under_an_account_of_yours(helm: Helm) -> None:
     named = helm.template(*set_values({**TARGET, "serviceAccount.name": "shop-robot"}))
     (binding,) = [o for o in named if o["kind"] == "RoleBinding"]
     assert binding["subjects"][0]["name"] == "shop-robot"
+
+
+def test_the_packaged_chart_carries_the_crds_and_roles_it_links(helm: Helm, tmp_path: Path) -> None:
+    """files/crds and files/rbac link to deploy/crds and deploy/rbac: a package holds copies."""
+    helm.run("package", str(CHART), "--destination", str(tmp_path))
+    (package,) = tmp_path.glob("kontinue-*.tgz")
+    from_package = helm.run("template", "kontinue", str(package), *set_values(TARGET)).stdout
+    from_folder = helm.run("template", "kontinue", str(CHART), *set_values(TARGET)).stdout
+    assert from_package == from_folder
+    assert from_package.count("kind: CustomResourceDefinition") == len(crd_manifests())
