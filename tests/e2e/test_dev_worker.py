@@ -139,3 +139,22 @@ def test_a_worker_that_stops_stops_the_dev_server_with_its_error(
     assert done.returncode == 1, done.stdout + done.stderr
     assert "no-such-namespace" in done.stderr
     assert "the dev server stopped with it" in done.stderr
+
+
+@pytest.mark.timeout(60)
+def test_a_sigterm_while_starting_stops_kontinue_dev_cleanly(tmp_path: Path) -> None:
+    """The signal handlers came after the banner and the web UI's start: a SIGTERM in
+    between killed the server (exit -15) instead of stopping it (seen in CI)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kontinue.cli", "dev", "--data-dir", str(tmp_path), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    first = process.stdout.readline()  # the server is up; the UI and the rest still start
+    assert first.startswith("kontinue dev server ready"), first
+    process.terminate()
+    output = first + process.communicate(timeout=30)[0]
+    assert process.returncode == 0, output
+    assert "stopping..." in output

@@ -16,7 +16,7 @@ from typing import Any
 from kontinue.kube import AsyncKubeClient
 from kontinue.worker import Worker
 
-__all__ = ["WorkerStopped", "new_loop", "run_loop", "run_workers"]
+__all__ = ["WorkerStopped", "new_loop", "run_loop", "run_workers", "stop_on_signals"]
 
 
 class WorkerStopped(Exception):
@@ -43,16 +43,25 @@ def run_loop(main: Coroutine[Any, Any, Any]) -> None:
         asyncio.run(main)
 
 
-async def run_workers(
-    workers: list[Worker], make_client: Callable[[Worker], AsyncKubeClient]
-) -> None:
-    """Run ``workers`` until SIGINT/SIGTERM, then stop them cleanly (leases released). A
-    worker that ends first stops the others and raises its error (:class:`WorkerStopped`
-    when it ended without one)."""
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM, handled from now on (not killed by them)."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def run_workers(
+    workers: list[Worker],
+    make_client: Callable[[Worker], AsyncKubeClient],
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run ``workers`` until ``stop`` is set (by default: until SIGINT/SIGTERM), then stop
+    them cleanly (leases released). A worker that ends first stops the others and raises its
+    error (:class:`WorkerStopped` when it ended without one)."""
+    if stop is None:
+        stop = stop_on_signals()
     clients = [make_client(w) for w in workers]
     tasks = [
         asyncio.create_task(w.run(c), name=f"worker-{w.group}")

@@ -25,7 +25,7 @@ from ._hints import try_this
 
 if TYPE_CHECKING:
     from kontinue.ui import UiServer
-from ._running import new_loop, run_loop, run_workers
+from ._running import new_loop, run_loop, run_workers, stop_on_signals
 
 EXIT_CANNOT_START = 3
 EXIT_WORKER_STOPPED = 1
@@ -138,16 +138,21 @@ def dev(
 async def _serve(settings: DevServerSettings, workers: list[Worker], ui_port: int = -1) -> None:
     """Serve until SIGINT/SIGTERM; workers run on this loop, the server on its own loop in a
     thread of its own, so a workflow that blocks its loop cannot stall the API server."""
+    stop = stop_on_signals()  # from the start: a SIGTERM while starting still stops cleanly
     thread = DevServerThread(settings, loop=new_loop())
     await asyncio.to_thread(thread.start)
     try:
-        await _serve_started(thread.server, settings, workers, ui_port)
+        await _serve_started(thread.server, settings, workers, stop, ui_port)
     finally:
         await asyncio.to_thread(thread.stop)
 
 
 async def _serve_started(
-    server: DevServer, settings: DevServerSettings, workers: list[Worker], ui_port: int = -1
+    server: DevServer,
+    settings: DevServerSettings,
+    workers: list[Worker],
+    stop: asyncio.Event,
+    ui_port: int = -1,
 ) -> None:
     kubeconfig = server.kubeconfig_path
     assert kubeconfig is not None  # written by start()
@@ -175,7 +180,7 @@ async def _serve_started(
         )
 
     try:
-        await run_workers(workers, make_client)
+        await run_workers(workers, make_client, stop)
     finally:
         typer.echo("stopping...")
         if ui is not None:
