@@ -131,6 +131,9 @@ class WorkerDeployment:
         log_format: ``json`` (one object per line, for log collectors) or ``text``.
         log_level: The worker's log level (INFO).
         name: The Deployment's name, also its ServiceAccount's (``kontinue-worker``).
+        group: The worker group to run as, instead of the Worker's own (``worker.group``).
+        sharding: Replicas share the executions instead of one leader running them all
+            (``worker.sharding``).
         extra_args: Options added after these (the chart's ``worker.extraArgs``).
     """
 
@@ -143,6 +146,8 @@ class WorkerDeployment:
     log_format: str = "json"
     log_level: str = "INFO"
     name: str = "kontinue-worker"  # kontinue.roles.WORKER_ACCOUNT (a sibling layer)
+    group: str | None = None
+    sharding: bool = False
     extra_args: tuple[str, ...] = field(default=())
 
     @property
@@ -167,6 +172,8 @@ class WorkerDeployment:
                 self.log_level,
                 "--log-format",
                 self.log_format,
+                *(["--group", self.group] if self.group else []),
+                *(["--sharding"] if self.sharding else []),
                 *self.extra_args,
             ],
             "ports": [{"name": "metrics", "containerPort": self.metrics_port, "protocol": "TCP"}],

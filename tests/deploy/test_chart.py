@@ -98,6 +98,22 @@ def test_the_chart_renders_what_kontinue_install_prints(helm: Helm) -> None:
     assert {c["metadata"]["annotations"]["helm.sh/resource-policy"] for c in crds} == {"keep"}
 
 
+def test_a_worker_group_and_sharding_reach_the_worker_alike(helm: Helm) -> None:
+    """worker.group and worker.sharding become kontinue worker's --group and --sharding, as
+    kontinue install --worker-group and --sharding print them."""
+    values = {**TARGET, "worker.group": "payments", "worker.sharding": "true"}
+    chart = helm.template(*set_values(values), namespace="team")
+    printed = kontinue_install(
+        "-n", "team", "--worker", "examples.hello:worker",
+        "--worker-group", "payments", "--sharding",
+    )  # fmt: skip
+    [rendered] = [o for o in chart if o["kind"] == "Deployment"]
+    [expected] = [o for o in printed if o["kind"] == "Deployment"]
+    args = rendered["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[args.index("--group") + 1] == "payments" and "--sharding" in args
+    assert without_helm(rendered)["spec"] == expected["spec"]
+
+
 def test_the_deployment_runs_the_worker_under_its_account_with_probes(helm: Helm) -> None:
     (deployment,) = [o for o in helm.template(*set_values(TARGET)) if o["kind"] == "Deployment"]
     pod = deployment["spec"]["template"]["spec"]

@@ -16,6 +16,7 @@ import typer
 import yaml
 
 from kontinue.kube import KubeClient
+from kontinue.testing import eventually
 
 from .servers import ServerProcess
 
@@ -111,3 +112,39 @@ def test_metrics_addresses_are_checked() -> None:
     assert _metrics_address("0.0.0.0:9100") == "0.0.0.0:9100"
     with pytest.raises(typer.Exit):
         _metrics_address("9100")
+
+
+def test_group_and_sharding_are_options_of_the_worker_command(tmp_path: Path) -> None:
+    """The Helm chart's worker.group and worker.sharding: a worker runs as another group (its
+    Functions say so) and holds a shard Lease of that group."""
+    server = ServerProcess(tmp_path / "server").start()
+    command = [sys.executable, "-m", "kontinue.cli", "worker", "examples.hello:worker"]
+    command += ["--kubeconfig", str(server.kubeconfig), "-n", "default"]
+    refused = subprocess.run([*command, "--group", "Not_A_Group"], capture_output=True, text=True)
+    assert refused.returncode == 2
+    assert "--group 'Not_A_Group' is not a worker group name" in refused.stderr
+    worker = subprocess.Popen(
+        [*command, "--group", "renamed", "--sharding", "--metrics-address", "off"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        with KubeClient.from_kubeconfig(server.kubeconfig, namespace="default") as client:
+
+            def started() -> bool:
+                assert worker.poll() is None, worker.communicate()
+                functions = client.list("functions.kontinue.cloud")
+                shards = client.list(
+                    "leases.coordination.k8s.io",
+                    label_selector="kontinue.cloud/shard-group=renamed",
+                )
+                return bool(shards) and [f["spec"]["workerGroup"] for f in functions] == ["renamed"]
+
+            eventually(started, timeout=30, what="the renamed, sharded worker to start")
+    finally:
+        worker.terminate()
+        worker.communicate(timeout=30)
+        server.terminate()
+    assert worker.returncode == 0

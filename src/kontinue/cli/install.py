@@ -121,6 +121,21 @@ def install(
         int,
         typer.Option(help="Replicas of the worker: one leads, the others stand by.", min=0),
     ] = 1,
+    group: Annotated[
+        str | None,
+        typer.Option(
+            "--worker-group",
+            help="With --worker: run as this worker group instead of the Worker's own.",
+            metavar="GROUP",
+            show_default=False,
+        ),
+    ] = None,
+    sharding: Annotated[
+        bool,
+        typer.Option(
+            "--sharding", help="With --worker: replicas share the executions (shard Leases)."
+        ),
+    ] = False,
     namespace: NamespaceOpt = None,
     context: ContextOpt = None,
     kubeconfig: KubeconfigOpt = None,
@@ -144,7 +159,12 @@ def install(
             if ":" not in worker:
                 raise typer.BadParameter(f"{worker!r} is not MODULE:OBJECT", param_hint="--worker")
             deployment = WorkerDeployment(
-                worker, namespace=rbac_namespace, image=image, replicas=replicas
+                worker,
+                namespace=rbac_namespace,
+                image=image,
+                replicas=replicas,
+                group=group,
+                sharding=sharding,
             )
             objects.extend(deployment.objects())
         if apply:

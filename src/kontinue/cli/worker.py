@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import re
 import sys
 import traceback
 from dataclasses import replace
@@ -33,6 +34,7 @@ from ._logging import LogFormatOpt, LogLevelOpt, announce, start_logging
 from ._running import run_loop, run_workers
 
 EXIT_BAD_TARGET = 2
+_GROUP = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
 __all__ = ["EXIT_BAD_TARGET", "EXIT_UNREACHABLE", "load_worker", "worker"]
 
@@ -116,11 +118,28 @@ def worker(
             metavar="NAMESPACE",
         ),
     ] = None,
+    group: Annotated[
+        str | None,
+        typer.Option(
+            help="Run as this worker group instead of the Worker's own (its Functions, Lease "
+            "and executions are the group's).",
+            metavar="GROUP",
+            show_default=False,
+        ),
+    ] = None,
+    sharding: Annotated[
+        bool,
+        typer.Option(
+            "--sharding",
+            help="Replicas of the group share its executions (each holds a shard Lease) "
+            "instead of one leader running them all.",
+        ),
+    ] = False,
     metrics_address: Annotated[
         str,
         typer.Option(
-            help="Serve Prometheus metrics on HOST:PORT (0.0.0.0:PORT for a scraper in the "
-            "cluster); off to turn them off.",
+            help="Serve Prometheus metrics and the probes /healthz and /readyz on HOST:PORT "
+            "(0.0.0.0:PORT for a scraper or a kubelet in the cluster); off to turn them off.",
             metavar="HOST:PORT",
         ),
     ] = DEFAULT_METRICS_ADDRESS,
@@ -139,6 +158,16 @@ def worker(
         raise typer.Exit(EXIT_BAD_TARGET) from None
     if namespace:
         found.namespace = namespace
+    if group:
+        if not _GROUP.fullmatch(group):
+            error_exit(
+                f"--group {group!r} is not a worker group name: lower-case letters, digits and "
+                "'-', at most 63 characters",
+                EXIT_BAD_TARGET,
+            )
+        found.group = group
+    if sharding:
+        found.settings = replace(found.settings, sharding=True)
     address = _metrics_address(metrics_address)
     if address is not None:
         # the default address may be another worker's on this machine: then only a warning

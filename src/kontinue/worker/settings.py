@@ -40,8 +40,9 @@ class WorkerSettings:
         shard_renew: Seconds between renewals of a replica's shard Lease (10).
         shard_expire: Seconds after which a shard that stopped renewing is dead and its
             executions go to the other replicas (40).
-        metrics_address: ``host:port`` of the Prometheus endpoint; None disables it. Binds
-            127.0.0.1 unless told otherwise.
+        metrics_address: ``host:port`` of the Prometheus endpoint and the probes ``/healthz``
+            (the event loop answers) and ``/readyz`` (the caches are filled); None disables
+            them. Binds 127.0.0.1 unless told otherwise.
         metrics_optional: Whether a taken ``metrics_address`` only warns (and the worker runs
             without metrics) instead of stopping it (False; ``kontinue worker``'s default
             address is optional, since several workers may run on one machine).
