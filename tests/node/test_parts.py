@@ -219,6 +219,28 @@ def test_mounts_map_container_paths_to_volume_folders(tmp_path: Path) -> None:
     assert argv[argv.index("--", 5) :] == ["--", "cat", f"{sa}/token"]
 
 
+def test_a_mount_over_the_folder_of_other_volumes_comes_after_them(tmp_path: Path) -> None:
+    """An emptyDir at /tmp mounted first hid the pod's other volumes when the node agent
+    keeps them under /tmp: the service-account token then failed to mount."""
+    pods = tmp_path / "pods"
+    container = {
+        "volumeMounts": [
+            {"name": "tmp", "mountPath": str(tmp_path)},
+            {"name": "token", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"},
+            {"name": "cache", "mountPath": f"{tmp_path}/cache"},
+        ]
+    }
+    folders = {"tmp": Path("/var/lib/x/tmp"), "token": pods / "sa", "cache": pods / "cache"}
+    order = [m.target for m in container_mounts(container, folders)]
+    # the token's source is under the emptyDir's target: it is bound first; the cache is
+    # inside the emptyDir: it comes after its parent
+    assert order == [
+        "/var/run/secrets/kubernetes.io/serviceaccount",
+        str(tmp_path),
+        f"{tmp_path}/cache",
+    ]
+
+
 def test_the_mount_script_runs_the_command_with_its_arguments(tmp_path: Path) -> None:
     # without mounts the script only execs: it must pass arguments through untouched
     tools = MountTools("/usr/bin/env", "/bin/false", "/bin/sh")

@@ -103,8 +103,32 @@ def container_mounts(container: JSON, volumes: Mapping[str, Path]) -> list[Mount
         if sub and ".." not in PurePosixPath(sub).parts:
             source = base / sub
         mounts.append(Mount(source, target, bool(entry.get("readOnly"))))
-    # parents before children, so a mount inside another volume's mount stays visible
-    return sorted(mounts, key=lambda m: len(PurePosixPath(m.target).parts))
+    return _mount_order(mounts)
+
+
+def _within(path: str | Path, folder: str) -> bool:
+    inner, outer = PurePosixPath(path), PurePosixPath(folder)
+    return inner == outer or outer in inner.parents
+
+
+def _mount_order(mounts: list[Mount]) -> list[Mount]:
+    """The order to mount in: a parent before the mounts inside it (else it hides them), and
+    a mount over a folder after the mounts whose sources are in that folder (else it hides
+    the source: an emptyDir at ``/tmp`` while the pod's volumes live under ``/tmp``). Where
+    the two rules conflict, the parent goes first."""
+    remaining = sorted(mounts, key=lambda m: len(PurePosixPath(m.target).parts))
+    ordered: list[Mount] = []
+
+    def waits_for(mount: Mount, other: Mount) -> bool:
+        parent = _within(mount.target, other.target) and mount.target != other.target
+        return parent or _within(other.source, mount.target)
+
+    while remaining:
+        ready = [m for m in remaining if not any(waits_for(m, o) for o in remaining if o != m)]
+        chosen = ready[0] if ready else remaining[0]
+        ordered.append(chosen)
+        remaining.remove(chosen)
+    return ordered
 
 
 def namespace_command(tools: MountTools, mounts: list[Mount], argv: list[str]) -> list[str]:
