@@ -151,9 +151,6 @@ def test_helm_installs_upgrades_and_uninstalls_a_worker(
     values = [
         "--set", "worker.target=tests.deploy.workflows:worker",
         "--set", "worker.logFormat=text",
-        # the agent's pod folders are under the control plane's folder, in /tmp in the tests: a
-        # mount over /tmp would hide the token's folder from the mount that follows it
-        "--set", "tmpDir=false",
         # the node agent runs the command on this machine: this checkout's kontinue, not an image's
         "--set-json", f'worker.command=["{KONTINUE}", "worker"]',
         "--set-json", f'worker.env=[{{"name": "PYTHONPATH", "value": "{ROOT}"}}]',
