@@ -151,6 +151,9 @@ def test_helm_installs_upgrades_and_uninstalls_a_worker(
     values = [
         "--set", "worker.target=tests.deploy.workflows:worker",
         "--set", "worker.logFormat=text",
+        # the node agent runs the command from this checkout (below), which may itself be under
+        # /tmp (CI clones there): the chart's emptyDir at /tmp would hide it from the pod
+        "--set", "tmpDir=false",
         # the node agent runs the command on this machine: this checkout's kontinue, not an image's
         "--set-json", f'worker.command=["{KONTINUE}", "worker"]',
         "--set-json", f'worker.env=[{{"name": "PYTHONPATH", "value": "{ROOT}"}}]',

@@ -276,8 +276,10 @@
       const el = document.getElementById(id);
       if (!el) return;
       const active = document.activeElement;
-      if (active && el.contains(active) && active.matches("input, select, textarea")) {
-        pending[id] = html;  // never swap a form under the user's fingers
+      if (active && el.contains(active) && active.matches("input, select, textarea, button")) {
+        // never swap a form under the user's fingers: nor the button being clicked (focus
+        // moves to it on mousedown; a redraw then would swallow the click)
+        pending[id] = html;
         return;
       }
       delete pending[id];
