@@ -12,28 +12,20 @@ import logging
 from collections.abc import Coroutine
 from typing import Any, Protocol
 
-from kontinue.api import TERMINAL_PHASES, ExecutionPhase, format_time, labels, parse_time
+from kontinue.api import format_time, labels, parse_time
 from kontinue.api.resources import EXECUTIONS, JOBS, SUSPENSIONS
 from kontinue.clock import Clock
 from kontinue.kube import AsyncKubeClient, NotFound
 from kontinue.kube.informing import Informer
 
 from ._jobs import job_ended
+from ._status import TERMINAL, labels_of, phase_of
 from ._suspensions import Resumer
 
 __all__ = ["Children", "ChildrenHost"]
 
 JSON = dict[str, Any]
 _log = logging.getLogger("kontinue.worker")
-_TERMINAL = {phase.value for phase in TERMINAL_PHASES}
-
-
-def _phase(obj: JSON) -> str:
-    return str((obj.get("status") or {}).get("phase") or ExecutionPhase.PENDING.value)
-
-
-def _labels(obj: JSON) -> dict[str, str]:
-    return (obj.get("metadata") or {}).get("labels") or {}
 
 
 class ChildrenHost(Protocol):
@@ -65,7 +57,7 @@ class Children:
 
     def index(self, kind: str, event: str, obj: JSON) -> None:
         """Keep the index current with a watch event of ``kind`` (execution, suspension, job)."""
-        parent = _labels(obj).get(labels.LABEL_PARENT)
+        parent = labels_of(obj).get(labels.LABEL_PARENT)
         if not parent:
             return
         key = (kind, str(obj["metadata"]["name"]))
@@ -106,7 +98,7 @@ class Children:
                 )
                 continue
             obj = self.engine.executions.cache.get(name)
-            if not children or obj is None or _phase(obj) in _TERMINAL:
+            if not children or obj is None or phase_of(obj) in TERMINAL:
                 continue
             if (obj.get("spec") or {}).get("cancel"):
                 continue

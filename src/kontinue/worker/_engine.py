@@ -33,7 +33,6 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from kontinue.api import (
-    TERMINAL_PHASES,
     ChildPolicy,
     ErrorKind,
     Execution,
@@ -75,7 +74,7 @@ from ._deciding import (
 from ._jobs import job_ended
 from ._metrics import WorkerMetrics
 from ._runs import Run
-from ._status import StatusWriter, dump_error
+from ._status import TERMINAL, StatusWriter, dump_error, labels_of, phase_of
 from ._steps import steps_to_clear
 from ._suspensions import Resumer
 from .settings import WorkerSettings
@@ -84,16 +83,11 @@ __all__ = ["Engine", "WorkerSpec"]
 
 JSON = dict[str, Any]
 _log = logging.getLogger("kontinue.worker")
-_TERMINAL = {phase.value for phase in TERMINAL_PHASES}
 _BACKLOG_CHECK = 0.02
 """Seconds between looks at the client's backlog while new executions wait for it."""
 _EVENT_GRACE = 2.0
 """Seconds a stopping worker waits for the Events it has yet to write (a stall's Event names
 the step that diverged: losing it to a restart leaves only the status message)."""
-
-
-def _phase(obj: JSON) -> str:
-    return str((obj.get("status") or {}).get("phase") or ExecutionPhase.PENDING.value)
 
 
 _GONE: JSON = {}
@@ -112,10 +106,6 @@ def code_version_of(functions: dict[str, FunctionDef]) -> str:
             code = getattr(getattr(fn, "__code__", None), "co_code", b"")
         digest.update(name.encode() + b"\0" + code + b"\0")
     return digest.hexdigest()[:12]
-
-
-def _labels(obj: JSON) -> dict[str, str]:
-    return (obj.get("metadata") or {}).get("labels") or {}
 
 
 def _needs_attention(obj: JSON, run: Run) -> bool:
@@ -377,15 +367,15 @@ class Engine:
         self.children.index("execution", event, obj)
         if event == "ADDED":
             self.semaphores.execution_arrived(name)
-        if event == "DELETED" or _phase(obj) in _TERMINAL:
+        if event == "DELETED" or phase_of(obj) in TERMINAL:
             self._unknown_since.pop(name, None)
             self._resolve(("execution", name), None if event == "DELETED" else obj)
             self.semaphores.execution_ended(obj)
-        parent = _labels(obj).get(labels.LABEL_PARENT)
+        parent = labels_of(obj).get(labels.LABEL_PARENT)
         if (
             parent
             and parent in self.executions.cache
-            and (event == "DELETED" or _phase(obj) in _TERMINAL)
+            and (event == "DELETED" or phase_of(obj) in TERMINAL)
         ):
             self._wake_parked(parent)
         if self.shards is not None and event != "DELETED":
@@ -418,7 +408,7 @@ class Engine:
         if event == "DELETED" or job_ended(obj):
             name = str(obj["metadata"]["name"])
             self._resolve(("job", name), None if event == "DELETED" else obj)
-            parent = _labels(obj).get(labels.LABEL_PARENT)
+            parent = labels_of(obj).get(labels.LABEL_PARENT)
             if parent:
                 self._wake_parked(parent)
 
@@ -431,7 +421,7 @@ class Engine:
                     self._enqueue(key)
 
     def _ours(self, obj: JSON) -> bool:
-        obj_labels = _labels(obj)
+        obj_labels = labels_of(obj)
         group = obj_labels.get(labels.LABEL_WORKER_GROUP)
         if self.shards is not None and group == self.group:
             return obj_labels.get(labels.LABEL_SHARD) == self.identity  # assigned to this replica
@@ -456,7 +446,7 @@ class Engine:
         if obj is None:
             return None
         if kind == "execution":
-            done = _phase(obj) in _TERMINAL
+            done = phase_of(obj) in TERMINAL
         elif kind == "job":
             done = job_ended(obj)
         else:
@@ -587,7 +577,7 @@ class Engine:
     def child_phase(self, name: str) -> str | None:
         """The phase of the watched execution ``name`` (None when it is not known)."""
         obj = self.executions.cache.get(name)
-        return _phase(obj) if obj is not None else None
+        return phase_of(obj) if obj is not None else None
 
     def retry_later(self, again: Callable[[str], None], name: str) -> None:
         """Call ``again(name)`` after the retry delay (real time: the API failed), counted
@@ -902,7 +892,7 @@ class Engine:
         since = self._unknown_since.setdefault(execution.metadata.name or "", self.clock.now())
         grace = since + timedelta(seconds=self.settings.unknown_function_grace)
         function = execution.spec.function
-        group = _labels(obj).get(labels.LABEL_WORKER_GROUP)
+        group = labels_of(obj).get(labels.LABEL_WORKER_GROUP)
         if group is None and self.group_of(function) is not None:
             return  # another group publishes it and will run it
         if self.clock.now() < grace:

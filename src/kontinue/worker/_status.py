@@ -20,11 +20,30 @@ from kontinue.api.resources import EXECUTIONS
 from kontinue.clock import Clock
 from kontinue.kube import AsyncKubeClient, Conflict, NotFound
 
-__all__ = ["StatusWriter", "dump_error", "dump_step", "status_ops"]
+__all__ = [
+    "TERMINAL",
+    "StatusWriter",
+    "dump_error",
+    "dump_step",
+    "labels_of",
+    "phase_of",
+    "status_ops",
+]
 
 JSON = dict[str, Any]
-_TERMINAL = {phase.value for phase in TERMINAL_PHASES}
+TERMINAL = {phase.value for phase in TERMINAL_PHASES}
+"""The terminal phases as status strings."""
 _ATTEMPTS = 8
+
+
+def phase_of(obj: JSON) -> str:
+    """An Execution's phase as its status says (Pending before it has one)."""
+    return str((obj.get("status") or {}).get("phase") or ExecutionPhase.PENDING.value)
+
+
+def labels_of(obj: JSON) -> dict[str, str]:
+    """An object's labels (empty when it has none)."""
+    return (obj.get("metadata") or {}).get("labels") or {}
 
 
 def dump_step(step: ExecutionStep) -> JSON:
@@ -149,7 +168,7 @@ class StatusWriter:
             if obj is None:
                 return None
             status = obj.get("status") or {}
-            if status.get("phase") in _TERMINAL and patch.get("phase") not in (
+            if status.get("phase") in TERMINAL and patch.get("phase") not in (
                 None,
                 ExecutionPhase.BACKOFF.value,
             ):

@@ -23,17 +23,13 @@ from kontinue.kube import AsyncKubeClient, Conflict, NotFound
 from kontinue.kube.informing import Informer
 from kontinue.timers import Timer, Timers
 
-from ._status import status_ops
+from ._status import labels_of, status_ops
 from .settings import WorkerSettings
 
 __all__ = ["Resumer", "ResumerHost"]
 
 JSON = dict[str, Any]
 _log = logging.getLogger("kontinue.worker")
-
-
-def _labels(obj: JSON) -> dict[str, str]:
-    return (obj.get("metadata") or {}).get("labels") or {}
 
 
 class ResumerHost(Protocol):
@@ -84,12 +80,12 @@ class Resumer:
         obj = self.engine.suspensions.cache.get(name)
         if (
             obj is None
-            or _labels(obj).get(labels.LABEL_WORKER_GROUP, self.engine.group) != self.engine.group
+            or labels_of(obj).get(labels.LABEL_WORKER_GROUP, self.engine.group) != self.engine.group
         ):
             return
         if self.engine.shards is not None:
             owner = self.engine.executions.cache.get(str((obj.get("spec") or {}).get("execution")))
-            if owner is None or _labels(owner).get(labels.LABEL_SHARD) != self.engine.identity:
+            if owner is None or labels_of(owner).get(labels.LABEL_SHARD) != self.engine.identity:
                 return
         if (obj.get("status") or {}).get("phase", "Waiting") != "Waiting":
             return
